@@ -1,0 +1,49 @@
+// Options shared by every command, as parsed by the CLI.
+
+export interface ScanOptions {
+  /** Path to Cargo.toml (or its directory). */
+  manifestPath: string;
+  /** Use this Cargo.lock instead of the workspace's (diff --base). */
+  lockfilePath?: string;
+  includeDev: boolean;
+  allTargets: boolean;
+  offline: boolean;
+  /** Worker threads for parsing (0 = available cores). */
+  jobs: number;
+  /** Use the result cache. */
+  cache: boolean;
+  /** Cache root; null = $XDG_CACHE_HOME/cap-scan or ~/.cache/cap-scan. */
+  cacheDir: string | null;
+  registryUrl: string | null;
+  allowUnverified: boolean;
+}
+
+export interface OutputOptions {
+  /** Reporter name: human, json, sarif, markdown, github. */
+  format: string;
+  verbose: boolean;
+  color: boolean;
+}
+
+export type CommonOptions = ScanOptions & OutputOptions;
+
+/** What a command produces; the CLI writes `text` (to stdout or --output) and sets the exit code. */
+export interface CommandOutput {
+  text: string;
+  exitCode: number;
+}
+
+export function defaultScanOptions(overrides: Partial<ScanOptions> = {}): ScanOptions {
+  return {
+    manifestPath: 'Cargo.toml',
+    includeDev: false,
+    allTargets: false,
+    offline: false,
+    jobs: 0,
+    cache: true,
+    cacheDir: null,
+    registryUrl: null,
+    allowUnverified: false,
+    ...overrides,
+  };
+}
