@@ -1,0 +1,586 @@
+// Per-file analysis: parse with tree-sitter-rust, run one native query for the node kinds the engine
+// needs, and reduce the file to a FileSummary. Nothing here walks every node from JS.
+
+import { createRequire } from 'node:module';
+import { isUtf8 } from 'node:buffer';
+import type ParserT from 'tree-sitter';
+import { lex, Tok, type Token } from './lexer.js';
+import { parseUseTree, scanTokens, type TokenSink } from './tokens.js';
+import { emptySummary, type FactContext, type FileSummary, type Scope } from './summary.js';
+
+const require = createRequire(import.meta.url);
+const Parser = require('tree-sitter') as typeof ParserT;
+const Rust = require('tree-sitter-rust') as ParserT.Language;
+
+type Node = ParserT.SyntaxNode;
+
+export interface AnalyzerConfig {
+  /** Attribute names rules care about. */
+  attributeNames: string[];
+  /** Method names of trait-method rules. */
+  methodNames: string[];
+  /** Rule-supplied tree-sitter queries (capture `@match`). */
+  queries: { rule: string; query: string }[];
+}
+
+export interface FileOptions {
+  /** Keep cfg(test) code (marked ctx 'test') instead of dropping it. */
+  keepTests: boolean;
+  /** The file belongs to a proc-macro crate: quote! bodies are generated code. */
+  procMacro: boolean;
+}
+
+/** Files larger than this are not parsed (reported as unanalyzed). */
+export const MAX_FILE_BYTES = 8 * 1024 * 1024;
+
+const ITEM_KINDS = ['struct_item', 'enum_item', 'union_item', 'trait_item', 'function_item', 'const_item', 'static_item', 'macro_definition'];
+const ITEM_PARENTS = ['(source_file (KIND) @item)', '(mod_item body: (declaration_list (KIND) @item))', '(block (KIND) @item)'];
+
+const BASE_QUERY = [
+  '(use_declaration) @use',
+  '(extern_crate_declaration) @extern_crate',
+  '(mod_item) @mod',
+  '(type_item) @alias',
+  ...ITEM_KINDS.flatMap((k) => ITEM_PARENTS.map((p) => p.replace('KIND', k))),
+  '(scoped_identifier) @path',
+  '(call_expression function: (identifier) @ident)',
+  '(generic_function function: (identifier) @ident)',
+  '(arguments (identifier) @ident)',
+  '(let_declaration value: (identifier) @ident)',
+  '(static_item value: (identifier) @ident)',
+  '(const_item value: (identifier) @ident)',
+  '(scoped_type_identifier) @skip',
+  '(generic_type) @skip',
+  '(visibility_modifier) @skip',
+  '(macro_invocation) @macro',
+  '(macro_definition) @macro_def',
+  '(attribute_item) @attr',
+  '(inner_attribute_item) @attr',
+  '(unsafe_block) @unsafe_block',
+  '(function_item (function_modifiers) @fn_mods)',
+  '(impl_item "unsafe" @unsafe_impl)',
+  '(trait_item "unsafe" @unsafe_trait)',
+  '(foreign_mod_item) @extern_block',
+  '(string_literal) @str',
+  '(raw_string_literal) @str',
+  '(ERROR) @error',
+].join('\n');
+
+let parser: ParserT | null = null;
+const queryCache = new Map<string, { base: ParserT.Query; rules: { rule: string; q: ParserT.Query }[]; methods: ParserT.Query | null }>();
+
+function getQueries(cfg: AnalyzerConfig) {
+  const key = JSON.stringify(cfg);
+  let q = queryCache.get(key);
+  if (!q) {
+    const methods =
+      cfg.methodNames.length > 0
+        ? new Parser.Query(
+            Rust,
+            `(call_expression function: (field_expression field: (field_identifier) @m (#any-of? @m ${cfg.methodNames
+              .map((n) => JSON.stringify(n))
+              .join(' ')})))`,
+          )
+        : null;
+    q = {
+      base: new Parser.Query(Rust, BASE_QUERY),
+      rules: cfg.queries.map((r) => ({ rule: r.rule, q: new Parser.Query(Rust, r.query) })),
+      methods,
+    };
+    queryCache.set(key, q);
+  }
+  return q;
+}
+
+export function getParser(): ParserT {
+  if (!parser) {
+    parser = new Parser();
+    parser.setLanguage(Rust);
+  }
+  return parser;
+}
+
+/** Decode file bytes; invalid UTF-8 is replaced and reported. */
+export function decodeSource(buf: Buffer, summaryProblems: { line: number; reason: string }[]): string {
+  if (!isUtf8(buf)) summaryProblems.push({ line: 1, reason: 'invalid-utf8' });
+  return buf.toString('utf8');
+}
+
+class LineIndex {
+  private starts: number[] = [0];
+  constructor(text: string) {
+    let i = text.indexOf('\n');
+    while (i >= 0) {
+      this.starts.push(i + 1);
+      i = text.indexOf('\n', i + 1);
+    }
+  }
+  pos(offset: number): { line: number; column: number } {
+    const s = this.starts;
+    let lo = 0;
+    let hi = s.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (s[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, column: offset - s[lo]! + 1 };
+  }
+}
+
+interface Range {
+  start: number;
+  end: number;
+}
+
+/** Sorted, possibly nested ranges; `contains` answers in O(log n). */
+class RangeSet {
+  private list: Range[] = [];
+  private sorted = true;
+  add(r: Range) {
+    this.list.push(r);
+    this.sorted = false;
+  }
+  get size() {
+    return this.list.length;
+  }
+  contains(offset: number): boolean {
+    if (this.list.length === 0) return false;
+    if (!this.sorted) {
+      this.list.sort((a, b) => a.start - b.start || b.end - a.end);
+      // merge into disjoint ranges
+      const merged: Range[] = [];
+      for (const r of this.list) {
+        const last = merged[merged.length - 1];
+        if (last && r.start <= last.end) last.end = Math.max(last.end, r.end);
+        else merged.push({ ...r });
+      }
+      this.list = merged;
+      this.sorted = true;
+    }
+    let lo = 0;
+    let hi = this.list.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const r = this.list[mid]!;
+      if (offset < r.start) hi = mid - 1;
+      else if (offset >= r.end) lo = mid + 1;
+      else return true;
+    }
+    return false;
+  }
+}
+
+function withCtx<T extends object>(fact: T, ctx: FactContext | undefined): T {
+  if (ctx) (fact as { ctx?: FactContext }).ctx = ctx;
+  return fact;
+}
+
+function unquote(text: string): string {
+  // string_literal / raw_string_literal text → contents (escapes kept)
+  const m = /^(?:b|c)?r?(#*)"([\s\S]*)"\1$/.exec(text);
+  return m ? m[2]! : text;
+}
+
+function tokensOf(text: string, start: number, end: number): Token[] {
+  return lex(text, start, end);
+}
+
+function segsOf(text: string, start: number, end: number): { segs: string[]; global: boolean } {
+  const toks = tokensOf(text, start, end);
+  const segs: string[] = [];
+  let global = false;
+  let depth = 0;
+  for (let i = 0; i < toks.length; i++) {
+    const t = toks[i]!;
+    if (t.t === Tok.Punct && t.v === '<') depth++;
+    else if (t.t === Tok.Punct && t.v === '>') depth--;
+    else if (depth === 0 && t.t === Tok.Ident) segs.push(t.v === '$crate' ? 'crate' : t.v);
+    else if (depth === 0 && t.t === Tok.PathSep && i === 0) global = true;
+  }
+  return { segs, global };
+}
+
+const TEST_ATTRS = new Set(['test', 'bench']);
+
+function isCfgTest(args: string): boolean {
+  const a = args.replace(/\s+/g, '');
+  if (a === '(test)') return true;
+  if (a.startsWith('(all(')) {
+    const inner = a.replace(/not\([^()]*\)/g, '');
+    return /[(,]test[,)]/.test(inner);
+  }
+  return false;
+}
+
+const ITEM_SKIP_BEFORE = new Set(['attribute_item', 'line_comment', 'block_comment']);
+
+function nextItem(n: Node): Node | null {
+  let s = n.nextNamedSibling;
+  while (s && ITEM_SKIP_BEFORE.has(s.type)) s = s.nextNamedSibling;
+  return s;
+}
+
+/** The item (child of a file, module body or block) that contains n. */
+function enclosingItem(n: Node): Node {
+  let cur = n;
+  for (;;) {
+    const p = cur.parent;
+    if (!p || p.type === 'source_file' || p.type === 'declaration_list' || p.type === 'block') return cur;
+    cur = p;
+  }
+}
+
+export function analyzeSource(source: string, cfg: AnalyzerConfig, opts: FileOptions, problems: { line: number; reason: string }[] = []): FileSummary {
+  const summary = emptySummary();
+  summary.problems.push(...problems);
+  const lines = new LineIndex(source);
+  const p = getParser();
+  const tree = p.parse(source);
+  const root = tree.rootNode;
+  const qs = getQueries(cfg);
+  const attributeNames = new Set([...cfg.attributeNames, 'cfg', 'test', 'bench', 'path']);
+  const methodNames = new Set(cfg.methodNames);
+
+  // ---- pass 1: collect captures by category
+  type Cap = { name: string; node: Node; start: number; end: number };
+  const caps: Cap[] = [];
+  for (const c of qs.base.captures(root)) {
+    caps.push({ name: c.name, node: c.node, start: c.node.startIndex, end: c.node.endIndex });
+  }
+
+  // scopes: file, inline module bodies, and blocks that declare names
+  interface ScopeRange extends Range {
+    id: number;
+  }
+  const scopeRanges: ScopeRange[] = [{ id: 0, start: 0, end: source.length + 1 }];
+  const blockScopeByStart = new Map<number, number>();
+  const newScope = (kind: Scope['kind'], name: string | null, start: number, end: number): number => {
+    const id = summary.scopes.length;
+    summary.scopes.push({ id, parent: -1, kind, name });
+    scopeRanges.push({ id, start, end });
+    return id;
+  };
+  const blockScopeFor = (n: Node) => {
+    const parent = n.parent;
+    if (parent && parent.type === 'block' && !blockScopeByStart.has(parent.startIndex)) {
+      blockScopeByStart.set(parent.startIndex, newScope('block', null, parent.startIndex, parent.endIndex));
+    }
+  };
+
+  // test-only ranges (#[cfg(test)], #[test]) and exclusion ranges for paths (types, attributes, …)
+  const testRanges = new RangeSet();
+  const skipRanges: Range[] = [];
+  const modBodies = new Map<number, number>(); // mod_item start → scope id
+
+  for (const c of caps) {
+    switch (c.name) {
+      case 'mod': {
+        const body = c.node.childForFieldName('body');
+        if (body) modBodies.set(c.start, newScope('mod', c.node.childForFieldName('name')?.text ?? null, body.startIndex, body.endIndex));
+        blockScopeFor(c.node);
+        break;
+      }
+      case 'use':
+      case 'extern_crate':
+      case 'alias':
+      case 'item':
+        blockScopeFor(c.node);
+        if (c.name === 'use') skipRanges.push(c);
+        break;
+      case 'attr': {
+        skipRanges.push(c);
+        const text = c.node.text;
+        const m = /^#(!?)\[\s*(?:unsafe\s*\(\s*)?([A-Za-z_][\w:]*)\s*([\s\S]*?)\)?\s*\]$/.exec(text);
+        if (!m) break;
+        const inner = m[1] === '!';
+        const name = m[2]!;
+        const args = (text.includes('unsafe(') || /unsafe\s*\(/.test(text)) && m[3]!.endsWith(')') ? m[3]!.slice(0, -1) : m[3]!;
+        if ((name === 'cfg' && isCfgTest(args)) || (!inner && TEST_ATTRS.has(name))) {
+          if (inner) {
+            if (c.node.parent?.type === 'source_file') summary.testOnly = true;
+            else if (c.node.parent) testRanges.add({ start: c.node.parent.startIndex, end: c.node.parent.endIndex });
+          } else {
+            const it = nextItem(c.node);
+            if (it) testRanges.add({ start: c.start, end: it.endIndex });
+          }
+        }
+        break;
+      }
+      case 'skip':
+        skipRanges.push(c);
+        break;
+      case 'macro': {
+        const name = c.node.childForFieldName('macro');
+        if (name) skipRanges.push({ start: name.startIndex, end: name.endIndex });
+        break;
+      }
+    }
+  }
+
+  // sort scopes and compute parents (ranges nest properly)
+  scopeRanges.sort((a, b) => a.start - b.start || b.end - a.end);
+  {
+    const stack: ScopeRange[] = [];
+    for (const r of scopeRanges) {
+      while (stack.length && stack[stack.length - 1]!.end <= r.start) stack.pop();
+      if (r.id !== 0) summary.scopes[r.id]!.parent = stack.length ? stack[stack.length - 1]!.id : 0;
+      stack.push(r);
+    }
+  }
+  // innermost scope of an offset: scopes are few, binary search over the sorted starts then walk up
+  const scopeAt = (offset: number): number => {
+    let lo = 0;
+    let hi = scopeRanges.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (scopeRanges[mid]!.start <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    let r: ScopeRange | undefined = scopeRanges[lo];
+    let id = r!.id;
+    while (r && !(r.start <= offset && offset < r.end)) {
+      id = summary.scopes[id]!.parent;
+      r = scopeRanges.find((x) => x.id === id);
+    }
+    return r ? r.id : 0;
+  };
+
+  skipRanges.sort((a, b) => a.start - b.start || b.end - a.end);
+  const skip = new RangeSet();
+  for (const r of skipRanges) skip.add(r);
+
+  const ctxAt = (offset: number): FactContext | undefined | null => {
+    if (summary.testOnly || testRanges.contains(offset)) return opts.keepTests ? 'test' : null;
+    return undefined;
+  };
+  const pos = (o: number) => lines.pos(o);
+
+  const tokenSink = (scope: number, ctx: FactContext | undefined, generated = false): TokenSink => ({
+    summary,
+    source,
+    scope,
+    ctx: generated ? 'generated' : ctx,
+    generated,
+    pos,
+    attributeNames,
+    methodNames,
+  });
+
+  // ---- pass 2: facts
+  let lastPathEnd = -1;
+  const errorItems = new Set<number>();
+  for (const c of caps) {
+    const ctx0 = ctxAt(c.start);
+    if (ctx0 === null && c.name !== 'mod') continue;
+    const ctx = ctx0 ?? undefined;
+    switch (c.name) {
+      case 'use': {
+        const scope = scopeAt(c.start);
+        const toks = tokensOf(source, c.start, c.end);
+        const u = toks.findIndex((t) => t.t === Tok.Ident && t.v === 'use');
+        if (u < 0) break;
+        const line = pos(c.start).line;
+        for (const b of parseUseTree(toks, u + 1).bindings) {
+          summary.bindings.push({ scope, name: b.name, kind: b.glob ? 'glob' : 'use', target: b.target, global: b.global, line });
+        }
+        break;
+      }
+      case 'extern_crate': {
+        const scope = scopeAt(c.start);
+        const name = c.node.childForFieldName('name')?.text;
+        const alias = c.node.childForFieldName('alias')?.text;
+        if (name) {
+          summary.bindings.push({ scope, name: alias ?? name, kind: 'extern-crate', target: [name.replace(/^r#/, '')], global: true, line: pos(c.start).line });
+        }
+        break;
+      }
+      case 'alias': {
+        const scope = scopeAt(c.start);
+        const name = c.node.childForFieldName('name')?.text;
+        const ty = c.node.childForFieldName('type');
+        if (name && ty && (ty.type === 'scoped_type_identifier' || ty.type === 'type_identifier' || ty.type === 'generic_type')) {
+          const { segs, global } = segsOf(source, ty.startIndex, ty.endIndex);
+          summary.bindings.push({ scope, name, kind: 'alias', target: segs, global, line: pos(c.start).line });
+        } else if (name) {
+          summary.bindings.push({ scope, name, kind: 'item', target: null, global: false, line: pos(c.start).line });
+        }
+        break;
+      }
+      case 'item': {
+        const name = c.node.childForFieldName('name')?.text;
+        if (name) {
+          summary.bindings.push({ scope: scopeAt(c.start), name: name.replace(/^r#/, ''), kind: 'item', target: null, global: false, line: pos(c.start).line });
+        }
+        break;
+      }
+      case 'mod': {
+        if (ctx0 === null) break; // cfg(test) module: neither bound nor followed
+        const scope = scopeAt(c.start);
+        const name = c.node.childForFieldName('name')?.text?.replace(/^r#/, '');
+        if (!name) break;
+        let pathAttr: string | null = null;
+        for (let s = c.node.previousNamedSibling; s && ITEM_SKIP_BEFORE.has(s.type); s = s.previousNamedSibling) {
+          const m = /^#\[\s*path\s*=\s*"((?:[^"\\]|\\.)*)"\s*\]$/.exec(s.text);
+          if (m) pathAttr = m[1]!.replace(/\\\\/g, '\\');
+        }
+        const body = modBodies.get(c.start) ?? -1;
+        const modIndex = summary.mods.length;
+        summary.mods.push({ name, scope, body, pathAttr, line: pos(c.start).line });
+        summary.bindings.push({ scope, name, kind: 'mod', target: null, global: false, line: pos(c.start).line, mod: modIndex });
+        break;
+      }
+      case 'path': {
+        if (c.start < lastPathEnd || skip.contains(c.start)) break;
+        lastPathEnd = c.end;
+        const { segs, global } = segsOf(source, c.start, c.end);
+        if (segs.length === 0) break;
+        const p0 = pos(c.start);
+        summary.refs.push(withCtx({ scope: scopeAt(c.start), segs, global, how: 'value', line: p0.line, column: p0.column }, ctx));
+        break;
+      }
+      case 'ident': {
+        if (c.start < lastPathEnd) break;
+        const p0 = pos(c.start);
+        summary.refs.push(withCtx({ scope: scopeAt(c.start), segs: [c.node.text.replace(/^r#/, '')], global: false, how: 'value', line: p0.line, column: p0.column }, ctx));
+        break;
+      }
+      case 'macro': {
+        const nameNode = c.node.childForFieldName('macro');
+        if (!nameNode) break;
+        const scope = scopeAt(c.start);
+        const { segs, global } = segsOf(source, nameNode.startIndex, nameNode.endIndex);
+        const tt = c.node.lastNamedChild;
+        const toks = tt && tt.type === 'token_tree' ? tokensOf(source, tt.startIndex, tt.endIndex) : [];
+        const p0 = pos(c.start);
+        const arg = toks[1]?.t === Tok.Str ? toks[1]!.v : undefined;
+        const ref = withCtx({ scope, segs, global, how: 'macro' as const, line: p0.line, column: p0.column }, ctx);
+        summary.refs.push(arg === undefined ? ref : { ...ref, arg });
+        const last = segs[segs.length - 1];
+        if (last === 'include' && arg !== undefined && segs.length <= 2) {
+          summary.includes.push({ scope, path: arg, line: p0.line });
+        }
+        const generated = opts.procMacro && (last === 'quote' || last === 'quote_spanned' || last === 'parse_quote' || last === 'parse_quote_spanned');
+        if (toks.length > 2) scanTokens(toks.slice(1, -1), tokenSink(scope, ctx, generated));
+        break;
+      }
+      case 'macro_def': {
+        const toks = tokensOf(source, c.start, c.end);
+        // skip `macro_rules! name`
+        scanTokens(toks.slice(3), tokenSink(scopeAt(c.start), ctx));
+        break;
+      }
+      case 'attr': {
+        const toks = tokensOf(source, c.start, c.end);
+        // records the attribute itself; paths inside an attribute are not uses
+        scanTokens(toks, tokenSink(scopeAt(c.start), ctx));
+        break;
+      }
+      case 'unsafe_block': {
+        const p0 = pos(c.start);
+        summary.syntax.push(withCtx({ construct: 'unsafe-block', name: null, evidence: 'unsafe { … }', line: p0.line, column: p0.column }, ctx));
+        break;
+      }
+      case 'fn_mods': {
+        if (!/\bunsafe\b/.test(c.node.text)) break;
+        const fn = c.node.parent;
+        const name = fn?.childForFieldName('name')?.text ?? null;
+        const p0 = pos(c.start);
+        summary.syntax.push(withCtx({ construct: 'unsafe-fn', name, evidence: `unsafe fn ${name ?? ''}`.trim(), line: p0.line, column: p0.column }, ctx));
+        break;
+      }
+      case 'unsafe_impl':
+      case 'unsafe_trait': {
+        const item = c.node.parent!;
+        const head = source.slice(item.startIndex, Math.min(item.endIndex, item.startIndex + 200)).split('{')[0]!.replace(/\s+/g, ' ').trim();
+        const p0 = pos(c.start);
+        const construct = c.name === 'unsafe_impl' ? 'unsafe-impl' : 'unsafe-trait';
+        const name = construct === 'unsafe-trait' ? item.childForFieldName('name')?.text ?? null : null;
+        summary.syntax.push(withCtx({ construct, name, evidence: head, line: p0.line, column: p0.column }, ctx));
+        break;
+      }
+      case 'extern_block': {
+        const abiNode = c.node.namedChildren.find((n) => n.type === 'extern_modifier');
+        const abiM = abiNode ? /"([^"]*)"/.exec(abiNode.text) : null;
+        const abi = abiM ? ` "${abiM[1]}"` : '';
+        const body = c.node.childForFieldName('body');
+        for (const it of body ? body.namedChildren : []) {
+          const kw = it.type === 'function_signature_item' ? 'fn' : it.type === 'static_item' ? 'static' : null;
+          if (!kw) continue;
+          const nameNode = it.childForFieldName('name');
+          if (!nameNode) continue;
+          const p0 = pos(nameNode.startIndex);
+          const name = nameNode.text.replace(/^r#/, '');
+          summary.syntax.push(withCtx({ construct: kw === 'fn' ? 'extern-fn' : 'extern-static', name, evidence: `extern${abi} ${kw} ${name}`, line: p0.line, column: p0.column }, ctx));
+        }
+        break;
+      }
+      case 'str': {
+        const value = unquote(c.node.text);
+        if (value.includes('cargo:') || value.includes('://')) {
+          const p0 = pos(c.start);
+          summary.strings.push(withCtx({ value, line: p0.line, column: p0.column }, ctx));
+        }
+        break;
+      }
+      case 'error': {
+        const line = pos(c.start).line;
+        summary.errors.push(line);
+        const item = enclosingItem(c.node);
+        if (errorItems.has(item.startIndex)) break;
+        errorItems.add(item.startIndex);
+        const toks = tokensOf(source, item.startIndex, item.endIndex);
+        const scope = scopeAt(item.startIndex);
+        // use declarations in broken regions still bind names
+        for (let i = 0; i < toks.length; i++) {
+          const t = toks[i]!;
+          if (t.t === Tok.Ident && t.v === 'use' && (i === 0 || toks[i - 1]!.v === ';' || toks[i - 1]!.v === '}' || toks[i - 1]!.v === 'pub' || toks[i - 1]!.v === ')')) {
+            for (const b of parseUseTree(toks, i + 1).bindings) {
+              summary.bindings.push({ scope, name: b.name, kind: b.glob ? 'glob' : 'use', target: b.target, global: b.global, line: pos(t.s).line });
+            }
+          }
+        }
+        scanTokens(toks, tokenSink(scope, ctx));
+        break;
+      }
+    }
+  }
+
+  // rule-supplied queries
+  for (const { rule, q } of qs.rules) {
+    for (const c of q.captures(root)) {
+      if (c.name !== 'match') continue;
+      const ctx0 = ctxAt(c.node.startIndex);
+      if (ctx0 === null) continue;
+      const ctx = ctx0 ?? undefined;
+      const p0 = pos(c.node.startIndex);
+      const evidence = c.node.text.split('\n')[0]!.slice(0, 120);
+      summary.queries.push(withCtx({ rule, evidence, line: p0.line, column: p0.column }, ctx));
+    }
+  }
+  // trait-method calls
+  if (qs.methods) {
+    for (const c of qs.methods.captures(root)) {
+      const ctx0 = ctxAt(c.node.startIndex);
+      if (ctx0 === null) continue;
+      const ctx = ctx0 ?? undefined;
+      const p0 = pos(c.node.startIndex);
+      summary.methods.push(withCtx({ scope: scopeAt(c.node.startIndex), name: c.node.text, line: p0.line, column: p0.column }, ctx));
+    }
+  }
+  summary.errors = [...new Set(summary.errors)].sort((a, b) => a - b);
+  if (typeof (tree as unknown as { delete?: () => void }).delete === 'function') (tree as unknown as { delete: () => void }).delete();
+  return summary;
+}
+
+/** Analyse raw file bytes (size and encoding checks included). */
+export function analyzeFile(buf: Buffer, cfg: AnalyzerConfig, opts: FileOptions): FileSummary {
+  if (buf.length > MAX_FILE_BYTES) {
+    const s = emptySummary();
+    s.problems.push({ line: 1, reason: `file-too-large (${buf.length} bytes)` });
+    return s;
+  }
+  const problems: { line: number; reason: string }[] = [];
+  const source = decodeSource(buf, problems);
+  return analyzeSource(source, cfg, opts, problems);
+}

@@ -1,0 +1,152 @@
+// What the per-file analysis extracts from one parsed file: plain, serialisable data (it crosses worker
+// threads and lands in the result cache). Positions are 1-based lines and columns (UTF-16 code units).
+
+export type ScopeKind = 'file' | 'mod' | 'block';
+
+export interface Scope {
+  id: number;
+  /** Enclosing scope id, -1 for the file scope. */
+  parent: number;
+  kind: ScopeKind;
+  /** Module name for inline `mod x { … }` scopes. */
+  name: string | null;
+}
+
+export type BindingKind =
+  | 'use' // `use a::b as c;` → c = a::b
+  | 'glob' // `use a::b::*;`
+  | 'extern-crate' // `extern crate a as b;`
+  | 'alias' // `type X = a::b;`
+  | 'mod' // `mod x;` / `mod x { … }`
+  | 'item'; // any other local definition (shadows imports of the same name)
+
+export interface Binding {
+  scope: number;
+  name: string;
+  kind: BindingKind;
+  /** Target path segments as written (use, glob, alias, extern-crate). */
+  target: string[] | null;
+  /** Target written with a leading `::`. */
+  global: boolean;
+  line: number;
+  /** For kind 'mod': index into FileSummary.mods. */
+  mod?: number;
+}
+
+export interface ModDecl {
+  name: string;
+  /** Scope the `mod` item is declared in. */
+  scope: number;
+  /** Scope of the inline body, or -1 for `mod x;` (body in another file). */
+  body: number;
+  /** `#[path = "…"]` value. */
+  pathAttr: string | null;
+  line: number;
+}
+
+/** Where a fact sits, when not plain compiled code. */
+export type FactContext = 'test' | 'generated';
+
+export type RefHow = 'value' | 'macro' | 'token';
+
+export interface Ref {
+  scope: number;
+  segs: string[];
+  /** Written with a leading `::`. */
+  global: boolean;
+  how: RefHow;
+  line: number;
+  column: number;
+  /** First string literal argument (macro invocations). */
+  arg?: string;
+  ctx?: FactContext;
+}
+
+export interface MethodCall {
+  scope: number;
+  name: string;
+  line: number;
+  column: number;
+  ctx?: FactContext;
+}
+
+/** A language construct found by syntax: unsafe-block, unsafe-fn, unsafe-impl, unsafe-trait, extern-fn, extern-static. */
+export interface SyntaxHit {
+  construct: string;
+  /** Item name where there is one (foreign function name…). */
+  name: string | null;
+  evidence: string;
+  line: number;
+  column: number;
+  ctx?: FactContext;
+}
+
+export interface AttrHit {
+  /** Attribute path (`no_mangle`, `link_section`, `tokio::main`); an `unsafe(…)` wrapper is removed. */
+  name: string;
+  /** Text after the name: `= ".init_array"`, `(name = "z")`, or empty. */
+  args: string;
+  evidence: string;
+  line: number;
+  column: number;
+  ctx?: FactContext;
+}
+
+export interface StrLit {
+  value: string;
+  line: number;
+  column: number;
+  ctx?: FactContext;
+}
+
+/** A rule-supplied tree-sitter query matched. */
+export interface QueryHit {
+  rule: string;
+  evidence: string;
+  line: number;
+  column: number;
+  ctx?: FactContext;
+}
+
+export interface IncludeDecl {
+  scope: number;
+  path: string;
+  line: number;
+}
+
+export interface FileSummary {
+  scopes: Scope[];
+  bindings: Binding[];
+  mods: ModDecl[];
+  refs: Ref[];
+  methods: MethodCall[];
+  syntax: SyntaxHit[];
+  attrs: AttrHit[];
+  strings: StrLit[];
+  queries: QueryHit[];
+  includes: IncludeDecl[];
+  /** Lines of regions tree-sitter could not parse (their tokens were still analysed). */
+  errors: number[];
+  /** Whole file is `#![cfg(test)]`. */
+  testOnly: boolean;
+  /** Problems reading the file (invalid UTF-8, too large…). */
+  problems: { line: number; reason: string }[];
+}
+
+export function emptySummary(): FileSummary {
+  return {
+    scopes: [{ id: 0, parent: -1, kind: 'file', name: null }],
+    bindings: [],
+    mods: [],
+    refs: [],
+    methods: [],
+    syntax: [],
+    attrs: [],
+    strings: [],
+    queries: [],
+    includes: [],
+    errors: [],
+    testOnly: false,
+    problems: [],
+  };
+}
