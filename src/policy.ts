@@ -1,0 +1,440 @@
+// The allowlist policy in the workspace root Cargo.toml and its evaluation against a scan.
+//
+// [workspace.metadata.cap-scan]            ([package.metadata.cap-scan] for a single-package project)
+// deny-indicators = false                  # indicators fail `check` (same as --deny-indicators)
+// typosquat-exceptions = ["crate", …]      # crates never reported as typosquats
+// [workspace.metadata.cap-scan.allow]
+// name = ["fs", "net.connect"]             # plain list: allowed in every phase
+// name = { runtime = [...], build = [...], urls = ["https://host/*", "host"] }
+// "name@semver-req" = [...]                # only versions matching the requirement
+//
+// Which entry applies to a crate: among the entries whose name is the crate's and whose version
+// requirement (if any) the version satisfies, a semver-scoped entry beats a plain one; among scoped
+// entries, the one whose requirement has the highest minimum version wins (`memchr@2.7` beats
+// `memchr@2` for 2.7.1); remaining ties go to the entry written first. Entries are not merged.
+
+import * as TOML from '@iarna/toml';
+import semver from 'semver';
+import {
+  CAPABILITIES,
+  CAPABILITY_KINDS,
+  type Capability,
+  type CrateReport,
+  type Finding,
+  type Indicator,
+  type Phase,
+  type Project,
+  type ScanResult,
+  UserError,
+} from './types.js';
+import { findKeyLine } from './toml-edit.js';
+
+export type PolicySection = 'workspace' | 'package';
+
+export interface AllowEntry {
+  /** The key as written (unquoted), e.g. `memchr@2`. */
+  key: string;
+  name: string;
+  /** Semver requirement, or null for every version. */
+  req: string | null;
+  /** Allowed capability ids and kinds per phase. A plain list allows the same items in both phases. */
+  runtime: string[];
+  build: string[];
+  /** True when written as a plain list. */
+  plain: boolean;
+  /** Allowed URL patterns and hosts; null when the entry sets none (URLs unrestricted). */
+  urls: string[] | null;
+  /** 1-based line of the entry in the manifest. */
+  line: number | null;
+}
+
+export interface Policy {
+  /** Manifest the policy was read from. */
+  path: string;
+  /** Where the policy is (or, when absent, would be) written. */
+  section: PolicySection;
+  /** Whether a `[…metadata.cap-scan]` table exists at all. */
+  present: boolean;
+  entries: AllowEntry[];
+  denyIndicators: boolean;
+  typosquatExceptions: string[];
+}
+
+const POLICY_KEYS = new Set(['allow', 'deny-indicators', 'typosquat-exceptions']);
+const ENTRY_KEYS = new Set(['runtime', 'build', 'urls']);
+const ALL_KINDS = new Set<string>(Object.values(CAPABILITY_KINDS).flat());
+
+/** Capability id of an allowlist item (`fs` or `fs.read`), or null when unknown. */
+export function capabilityOfItem(item: string): Capability | null {
+  if ((CAPABILITIES as string[]).includes(item)) return item as Capability;
+  if (!ALL_KINDS.has(item)) return null;
+  for (const c of CAPABILITIES) if ((CAPABILITY_KINDS[c] as readonly string[]).includes(item)) return c;
+  return null;
+}
+
+/** Whether an allowlist item (capability id or kind) allows `kind` of `capability`. */
+export function itemAllows(item: string, capability: string, kind: string): boolean {
+  return item === capability || item === kind;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
+}
+
+/** Splits an allow key into name and semver requirement. */
+export function splitEntryKey(key: string): { name: string; req: string | null } {
+  const at = key.indexOf('@');
+  if (at < 0) return { name: key, req: null };
+  return { name: key.slice(0, at), req: key.slice(at + 1) };
+}
+
+/** Parses the TOML text of the root manifest; the error names the file and line. */
+export function parseManifestText(text: string, path: string): Record<string, unknown> {
+  try {
+    return TOML.parse(text) as Record<string, unknown>;
+  } catch (e) {
+    const err = e as { line?: number; message?: string };
+    const first = String(err.message ?? e).split('\n')[0]!.replace(/ at row \d+, col \d+, pos \d+:?$/, '');
+    const line = typeof err.line === 'number' ? err.line + 1 : null;
+    throw new UserError(`${path}${line !== null ? `:${line}` : ''}: invalid TOML: ${first}`);
+  }
+}
+
+/**
+ * Reads the cap-scan policy from the root manifest's text. `path` is used in messages
+ * (`Cargo.toml:12: …`). A manifest without a policy gives an empty policy (zero trust: every
+ * capability of a dependency is a violation).
+ */
+export function parsePolicy(text: string, path: string): Policy {
+  const doc = parseManifestText(text, path);
+  const fail = (keyPath: string[], message: string): never => {
+    const line = findKeyLine(text, keyPath);
+    throw new UserError(`${path}${line !== null ? `:${line}` : ''}: ${message}`);
+  };
+  const sectionOf = (s: PolicySection): unknown => {
+    const top = doc[s];
+    if (!isRecord(top)) return undefined;
+    const meta = top['metadata'];
+    if (!isRecord(meta)) return undefined;
+    return meta['cap-scan'];
+  };
+  const ws = sectionOf('workspace');
+  const pkg = sectionOf('package');
+  if (ws !== undefined && pkg !== undefined) {
+    fail(['package', 'metadata', 'cap-scan'], 'cap-scan policy is defined in both [workspace.metadata.cap-scan] and [package.metadata.cap-scan]; keep one');
+  }
+  const section: PolicySection = ws !== undefined ? 'workspace' : pkg !== undefined ? 'package' : isRecord(doc['workspace']) ? 'workspace' : 'package';
+  const raw = ws ?? pkg;
+  const policy: Policy = { path, section, present: raw !== undefined, entries: [], denyIndicators: false, typosquatExceptions: [] };
+  if (raw === undefined) return policy;
+  const base = [section, 'metadata', 'cap-scan'];
+  const where = `[${section}.metadata.cap-scan]`;
+  if (!isRecord(raw)) fail(base, `${where} must be a table`);
+  const table = raw as Record<string, unknown>;
+  for (const key of Object.keys(table).sort()) {
+    if (!POLICY_KEYS.has(key)) {
+      fail([...base, key], `unknown key '${key}' in ${where} (expected one of: ${[...POLICY_KEYS].join(', ')})`);
+    }
+  }
+  const deny = table['deny-indicators'];
+  if (deny !== undefined) {
+    if (typeof deny !== 'boolean') fail([...base, 'deny-indicators'], `'deny-indicators' must be true or false`);
+    policy.denyIndicators = deny as boolean;
+  }
+  const typo = table['typosquat-exceptions'];
+  if (typo !== undefined) {
+    if (!Array.isArray(typo) || typo.some((x) => typeof x !== 'string')) {
+      fail([...base, 'typosquat-exceptions'], `'typosquat-exceptions' must be a list of crate names`);
+    }
+    policy.typosquatExceptions = [...(typo as string[])].sort();
+  }
+  const allow = table['allow'];
+  if (allow === undefined) return policy;
+  if (!isRecord(allow)) fail([...base, 'allow'], `'allow' must be a table of crate = [capabilities]`);
+  const allowPath = [...base, 'allow'];
+  for (const key of Object.keys(allow as Record<string, unknown>)) {
+    const kp = [...allowPath, key];
+    const line = findKeyLine(text, kp);
+    const { name, req } = splitEntryKey(key);
+    if (!/^[A-Za-z0-9_-]+$/.test(name)) fail(kp, `invalid crate name in allow key '${key}'`);
+    if (req !== null && semver.validRange(req) === null) {
+      fail(kp, `invalid semver requirement '${req}' in allow key '${key}'`);
+    }
+    const value = (allow as Record<string, unknown>)[key];
+    const items = (v: unknown, sub: string | null): string[] => {
+      const at = sub ? [...kp, sub] : kp;
+      const label = sub ? `'${key}.${sub}'` : `'${key}'`;
+      if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) fail(at, `${label} must be a list of strings`);
+      const list = v as string[];
+      if (sub !== 'urls') {
+        for (const item of list) {
+          if (capabilityOfItem(item) === null) {
+            fail(at, `unknown capability '${item}' in ${label} (capabilities: ${CAPABILITIES.join(', ')}; or a kind such as fs.read)`);
+          }
+        }
+      } else {
+        for (const item of list) if (item.length === 0) fail(at, `empty URL pattern in ${label}`);
+      }
+      return [...new Set(list)].sort();
+    };
+    let entry: AllowEntry;
+    if (Array.isArray(value)) {
+      const list = items(value, null);
+      entry = { key, name, req, runtime: list, build: list, plain: true, urls: null, line };
+    } else if (isRecord(value)) {
+      for (const sub of Object.keys(value).sort()) {
+        if (!ENTRY_KEYS.has(sub)) fail([...kp, sub], `unknown key '${sub}' in allow entry '${key}' (expected runtime, build, urls)`);
+      }
+      entry = {
+        key,
+        name,
+        req,
+        runtime: value['runtime'] === undefined ? [] : items(value['runtime'], 'runtime'),
+        build: value['build'] === undefined ? [] : items(value['build'], 'build'),
+        plain: false,
+        urls: value['urls'] === undefined ? null : items(value['urls'], 'urls'),
+        line,
+      };
+    } else {
+      fail(kp, `allow entry '${key}' must be a list of capabilities or a table { runtime = [...], build = [...], urls = [...] }`);
+      throw new Error('unreachable');
+    }
+    policy.entries.push(entry);
+  }
+  policy.entries.sort((a, b) => cmp(a.key, b.key));
+  return policy;
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The entry that applies to `name@version` (see the header comment for the rule), or null. */
+export function entryFor(policy: Policy, name: string, version: string): AllowEntry | null {
+  let best: AllowEntry | null = null;
+  let bestMin: string | null = null;
+  // entries are sorted by key; "first written" ties are broken by line
+  const candidates = policy.entries
+    .filter((e) => e.name === name && (e.req === null || semver.satisfies(version, e.req, { includePrerelease: true })))
+    .sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+  for (const e of candidates) {
+    if (e.req === null) {
+      if (!best) best = e;
+      continue;
+    }
+    const min = semver.minVersion(e.req)?.version ?? '0.0.0';
+    if (!best || best.req === null || semver.gt(min, bestMin ?? '0.0.0')) {
+      best = e;
+      bestMin = min;
+    }
+  }
+  return best;
+}
+
+// ---------------------------------------------------------------- evaluation
+
+/** One capability kind used in a phase without being allowed. */
+export interface DisallowedUse {
+  capability: Capability;
+  /** The kind (e.g. `net.connect`); the capability id for crate-level capabilities. */
+  kind: string;
+  phase: Phase;
+  /** Evidence, sorted like the scan's findings. Empty for a capability the scan reports without findings. */
+  findings: Finding[];
+}
+
+export interface UrlViolation {
+  type: 'url' | 'host';
+  value: string;
+}
+
+export interface CrateViolation {
+  name: string;
+  version: string;
+  source: string | null;
+  /** Key of the allow entry that applies, or null for a crate with no entry ("new"). */
+  entry: string | null;
+  /** No entry applies although the crate has capabilities. */
+  new: boolean;
+  disallowed: DisallowedUse[];
+  urls: UrlViolation[];
+  /** Indicators, when indicators are denied. */
+  indicators: Indicator[];
+}
+
+export interface UnusedEntry {
+  /** Key of the allow entry. */
+  entry: string;
+  line: number | null;
+  /** `matches-no-crate`: no scanned crate uses the entry; `unused-capabilities`: some items are not needed. */
+  reason: 'matches-no-crate' | 'unused-capabilities';
+  /** Items (capability ids or kinds) no matching crate needs, per phase (both phases for plain lists: `all`). */
+  runtime: string[];
+  build: string[];
+  all: string[];
+}
+
+export interface Violations {
+  /** Path of the manifest the policy came from. */
+  policy: string;
+  strict: boolean;
+  denyIndicators: boolean;
+  /** True when check passes (no crate violation; with strict, no unused entry). */
+  ok: boolean;
+  crates: CrateViolation[];
+  unused: UnusedEntry[];
+}
+
+export interface EvaluateOptions {
+  strict?: boolean;
+  /** Overrides the policy's deny-indicators when true. */
+  denyIndicators?: boolean;
+}
+
+function memberKeys(project: Project | null): Set<string> {
+  const s = new Set<string>();
+  for (const p of project?.packages ?? []) if (p.member) s.add(`${p.name}@${p.version}`);
+  return s;
+}
+
+/** Uses of a crate: every (capability, kind, phase) with its findings, including capabilities without findings. */
+export function usesOf(crate: CrateReport): DisallowedUse[] {
+  const map = new Map<string, DisallowedUse>();
+  for (const f of crate.findings) {
+    const k = `${f.phase}\0${f.kind}`;
+    let u = map.get(k);
+    if (!u) map.set(k, (u = { capability: f.capability, kind: f.kind, phase: f.phase, findings: [] }));
+    u.findings.push(f);
+  }
+  for (const phase of ['runtime', 'build'] as Phase[]) {
+    for (const cap of crate.phases[phase]) {
+      const has = [...map.values()].some((u) => u.phase === phase && u.capability === cap);
+      if (!has) map.set(`${phase}\0${cap}`, { capability: cap, kind: cap, phase, findings: [] });
+    }
+  }
+  return [...map.values()].sort((a, b) => cmp(a.phase, b.phase) || cmp(a.kind, b.kind));
+}
+
+function globToRegExp(glob: string): RegExp {
+  const esc = glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
+  return new RegExp(`^${esc}$`, 'i');
+}
+
+function hostOfUrl(url: string): string | null {
+  try {
+    return new URL(url).hostname || null;
+  } catch {
+    const m = /^[a-z][a-z0-9+.-]*:\/\/([^/:?#]+)/i.exec(url);
+    return m ? m[1]! : null;
+  }
+}
+
+/**
+ * Whether a URL or host of a crate matches an allowlist pattern. Patterns with a scheme (`https://…`)
+ * match URLs in full (glob `*`) and hosts by their host part; patterns without one are host patterns
+ * and match hosts and the host of URLs.
+ */
+export function urlAllowed(value: string, type: 'url' | 'host', patterns: string[]): boolean {
+  for (const p of patterns) {
+    const isUrlPattern = /^[a-z][a-z0-9+.-]*:\/\//i.test(p);
+    if (isUrlPattern) {
+      if (type === 'url' && globToRegExp(p).test(value)) return true;
+      if (type === 'host') {
+        const m = /^[a-z][a-z0-9+.-]*:\/\/([^/:?#]+)/i.exec(p);
+        if (m && globToRegExp(m[1]!).test(value)) return true;
+      }
+    } else {
+      const host = type === 'host' ? value : hostOfUrl(value);
+      if (host !== null && globToRegExp(p).test(host)) return true;
+    }
+  }
+  return false;
+}
+
+const isTyposquat = (i: Indicator) => i.id === 'typosquat' || i.id.startsWith('typosquat.');
+
+/**
+ * Compares a scan with the policy. Workspace members are not subject to the policy. A crate with no
+ * entry and no capabilities is fine; with capabilities it is "new" and all its uses are listed.
+ */
+export function evaluatePolicy(policy: Policy, result: ScanResult, project: Project | null, opts: EvaluateOptions = {}): Violations {
+  const strict = opts.strict ?? false;
+  const denyIndicators = (opts.denyIndicators ?? false) || policy.denyIndicators;
+  const members = memberKeys(project);
+  const crates: CrateViolation[] = [];
+  // per entry: items used, per phase
+  const used = new Map<AllowEntry, { runtime: Set<string>; build: Set<string> }>();
+  for (const e of policy.entries) used.set(e, { runtime: new Set(), build: new Set() });
+
+  for (const crate of result.crates) {
+    if (members.has(`${crate.name}@${crate.version}`)) continue;
+    const entry = entryFor(policy, crate.name, crate.version);
+    const uses = usesOf(crate);
+    const v: CrateViolation = {
+      name: crate.name,
+      version: crate.version,
+      source: crate.source,
+      entry: entry?.key ?? null,
+      new: entry === null && uses.length > 0,
+      disallowed: [],
+      urls: [],
+      indicators: [],
+    };
+    for (const u of uses) {
+      const allowedItems = entry ? entry[u.phase] : [];
+      const matching = allowedItems.filter((item) => itemAllows(item, u.capability, u.kind));
+      if (matching.length === 0) v.disallowed.push(u);
+      else for (const item of matching) used.get(entry!)![u.phase].add(item);
+    }
+    if (entry && entry.urls !== null) {
+      for (const url of crate.urls) if (!urlAllowed(url, 'url', entry.urls)) v.urls.push({ type: 'url', value: url });
+      for (const host of crate.hosts) if (!urlAllowed(host, 'host', entry.urls)) v.urls.push({ type: 'host', value: host });
+    }
+    if (denyIndicators) {
+      const exempt = policy.typosquatExceptions.includes(crate.name);
+      v.indicators = crate.indicators.filter((i) => !(exempt && isTyposquat(i)));
+    }
+    if (v.disallowed.length || v.urls.length || v.indicators.length) crates.push(v);
+  }
+
+  const unused: UnusedEntry[] = [];
+  const scannedNames = new Set(result.crates.filter((c) => !members.has(`${c.name}@${c.version}`)).map((c) => `${c.name}@${c.version}`));
+  const unscannedKeys = result.unscanned.map((u) => ({ name: u.name, version: u.version }));
+  for (const e of policy.entries) {
+    const matchesCrate = (name: string, version: string) =>
+      name === e.name && (e.req === null || semver.satisfies(version, e.req, { includePrerelease: true }));
+    const applies = result.crates.some((c) => scannedNames.has(`${c.name}@${c.version}`) && entryFor(policy, c.name, c.version) === e);
+    // an entry for a crate that could not be scanned is not known to be unused
+    if (unscannedKeys.some((u) => matchesCrate(u.name, u.version))) continue;
+    if (!applies) {
+      unused.push({ entry: e.key, line: e.line, reason: 'matches-no-crate', runtime: [], build: [], all: [] });
+      continue;
+    }
+    const u = used.get(e)!;
+    if (e.plain) {
+      const all = e.runtime.filter((i) => !u.runtime.has(i) && !u.build.has(i));
+      if (all.length) unused.push({ entry: e.key, line: e.line, reason: 'unused-capabilities', runtime: [], build: [], all });
+    } else {
+      const runtime = e.runtime.filter((i) => !u.runtime.has(i));
+      const build = e.build.filter((i) => !u.build.has(i));
+      if (runtime.length || build.length) unused.push({ entry: e.key, line: e.line, reason: 'unused-capabilities', runtime, build, all: [] });
+    }
+  }
+  crates.sort((a, b) => cmp(a.name, b.name) || semverCmp(a.version, b.version));
+  unused.sort((a, b) => cmp(a.entry, b.entry));
+  return {
+    policy: policy.path,
+    strict,
+    denyIndicators,
+    ok: crates.length === 0 && (!strict || unused.length === 0),
+    crates,
+    unused,
+  };
+}
+
+export function semverCmp(a: string, b: string): number {
+  const va = semver.valid(a);
+  const vb = semver.valid(b);
+  if (va && vb) return semver.compare(va, vb);
+  return cmp(a, b);
+}
