@@ -369,6 +369,8 @@ function depEntries(raw: TomlTable, ck: Checker): DepEntry[] {
   const out: DepEntry[] = [];
   const collect = (tbl: TomlTable, prefix: string[], target: string | null): void => {
     for (const [name, kind] of DEP_SECTIONS) {
+      // Cargo ignores the old underscore spelling when the dashed one is also present.
+      if (name.includes('_') && tbl[name.replace('_', '-')] !== undefined) continue;
       const section = [...prefix, name];
       const deps = ck.table(tbl[name], section);
       if (!deps) continue;
