@@ -1,0 +1,155 @@
+// Text classifiers shared by the indicator detectors: credential stores, token-like / CI environment
+// variables, "suspicious" decoded text, base64/hex decoding, entropy. Pure functions.
+import { extractUrls, isIpv4 } from './strings.js';
+
+// ---------------------------------------------------------------- credential stores
+
+interface StoreRule {
+  label: string;
+  re: RegExp;
+}
+
+const SEP = String.raw`[\\/]`;
+/** Rules over a whole literal value. Path-like rules require a separator so prose does not match. */
+const STORE_RULES: StoreRule[] = [
+  { label: '.cargo/credentials', re: new RegExp(String.raw`\.cargo${SEP}+credentials(?:\.toml)?\b`, 'i') },
+  { label: '.ssh', re: new RegExp(String.raw`(?:^|${SEP}|~)\.ssh(?:${SEP}|$)`, 'i') },
+  { label: 'ssh private key', re: /(?:^|[\\/])id_(?:rsa|dsa|ecdsa|ed25519)(?:_sk)?$/ },
+  { label: 'authorized_keys', re: /(?:^|[\\/])authorized_keys2?$/ },
+  { label: '.aws/credentials', re: new RegExp(String.raw`\.aws${SEP}+(?:credentials|config)\b`, 'i') },
+  { label: '.npmrc', re: /(?:^|[\\/~])\.npmrc$/ },
+  { label: '.pypirc', re: /(?:^|[\\/~])\.pypirc$/ },
+  { label: '.netrc', re: /(?:^|[\\/~])[._]netrc$/ },
+  { label: '.git-credentials', re: /(?:^|[\\/~])\.git-credentials$/ },
+  { label: '.docker/config.json', re: new RegExp(String.raw`\.docker${SEP}+config\.json$`) },
+  { label: '.kube/config', re: new RegExp(String.raw`\.kube${SEP}+config$`) },
+  { label: '.env', re: /(?:^|[\\/])\.env(?:\.(?:local|production|prod|development|dev))?$/ },
+  // browser profile stores
+  { label: 'browser store', re: /(?:^|[\\/])(?:Login Data(?: For Account)?|Web Data|Local State|cookies\.sqlite|key[34]\.db|logins\.json|signons\.sqlite|formhistory\.sqlite)$/ },
+  { label: 'browser profile', re: new RegExp(String.raw`(?:Google${SEP}+Chrome|Chromium|BraveSoftware${SEP}+Brave-Browser|Microsoft${SEP}+Edge|Mozilla${SEP}+Firefox)${SEP}+(?:User Data|Profiles)`, 'i') },
+  // wallet stores
+  { label: 'wallet store', re: /(?:^|[\\/])(?:wallet\.dat|exodus\.wallet|default_wallet)$/i },
+  { label: 'wallet store', re: new RegExp(String.raw`(?:^|${SEP})(?:Exodus|Electrum|\.electrum|Atomic${SEP}+Local Storage|Ethereum${SEP}+keystore|\.bitcoin|Bitcoin${SEP}+wallets|Monero${SEP}+wallets)(?:${SEP}|$)`) },
+  { label: 'wallet store', re: /nkbihfbeogaeaoehlefnkodbefgpgknn|ejbalbakoplchlghecdalmeeeajnimhm|bfnaelmomeimhlpmgjnjophhpkkoljpa|hnfanknocfeofbddgcijnmhnfnkdnaad/ },
+];
+
+/** The credential store a literal names, or null. */
+export function credentialStore(value: string): string | null {
+  if (value.length < 4 || value.length > 400) return null;
+  for (const r of STORE_RULES) if (r.re.test(value)) return r.label;
+  return null;
+}
+
+// ---------------------------------------------------------------- environment variables
+
+/** Cargo's build-time metadata: never a secret, whatever the feature or package is called. */
+const BUILD_TIME_VARS = /^(?:CARGO_(?:PKG|CFG|MANIFEST|FEATURE|BIN|CRATE|PRIMARY|TARGET_TMPDIR)_|DEP_)/;
+
+const CI_VARS = new Set([
+  'CI', 'CONTINUOUS_INTEGRATION', 'GITLAB_CI', 'GITHUB_ACTIONS', 'GITHUB_WORKFLOW', 'GITHUB_RUN_ID',
+  'JENKINS_URL', 'JENKINS_HOME', 'BUILD_ID', 'TRAVIS', 'CIRCLECI', 'BUILDKITE', 'APPVEYOR', 'TF_BUILD',
+  'TEAMCITY_VERSION', 'BITBUCKET_BUILD_NUMBER', 'DRONE', 'CODEBUILD_BUILD_ID', 'SEMAPHORE', 'CIRRUS_CI',
+  'BUILDKITE_BUILD_ID', 'GITLAB_USER_LOGIN', 'CI_PROJECT_ID', 'CI_JOB_ID', 'CI_SERVER_URL',
+]);
+
+const TOKEN_VAR = /(?:^|_)(?:TOKEN|SECRETS?|PASSWORD|PASSWD|CREDENTIALS?|API_?KEY|PRIVATE_KEY|ACCESS_KEY)(?:_|$)|_KEY$|^AWS_/;
+
+/** `token` / `ci` when reading the environment variable is a secrets indicator, else null. */
+export function envVarKind(name: string): 'token' | 'ci' | null {
+  if (BUILD_TIME_VARS.test(name) && !/(?:^|_)TOKEN$/.test(name)) return null;
+  if (CI_VARS.has(name)) return 'ci';
+  if (TOKEN_VAR.test(name)) return 'token';
+  return null;
+}
+
+// ---------------------------------------------------------------- suspicious text
+
+const SHELL_RE =
+  /(?:^|[\s;&|(])(?:(?:ba|z|da)?sh|cmd(?:\.exe)?|powershell(?:\.exe)?|pwsh)\s+[-/][ck]\b|\b(?:curl|wget)\s+\S|chmod\s+\+?[0-7]*x|\|\s*(?:ba)?sh\b|\bnc\s+-e\b|\brm\s+-rf\s|\bbase64\s+-d\b|Invoke-(?:WebRequest|Expression)|\bIEX\b|\bcertutil\b|\bmshta\b|\/dev\/tcp\//;
+const PATH_RE =
+  /(?:^|[\s"'=])(?:\/(?:etc|bin|usr|tmp|var|home|root|dev|proc|Users|Library|opt)\/|~\/|[A-Za-z]:\\|%(?:APPDATA|LOCALAPPDATA|TEMP|USERPROFILE)%)/;
+const IPV4_IN = /(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])/g;
+
+/** Why decoded text looks like a payload (URL, IP, path, shell command, credential store), or null. */
+export function suspiciousText(text: string): string | null {
+  if (extractUrls(text).length > 0) return 'url';
+  for (const m of text.match(IPV4_IN) ?? []) if (isIpv4(m) && m !== '0.0.0.0') return 'ip';
+  if (SHELL_RE.test(text)) return 'command';
+  if (credentialStore(text)) return 'credential-store';
+  if (PATH_RE.test(text)) return 'path';
+  return null;
+}
+
+/** Mostly printable text (tabs/newlines allowed), no NULs, at least 4 characters. */
+export function isPrintableText(text: string): boolean {
+  if (text.length < 4) return false;
+  let bad = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0) return false;
+    if ((c < 0x20 && c !== 9 && c !== 10 && c !== 13) || c === 0x7f || c === 0xfffd) bad++;
+  }
+  return bad === 0;
+}
+
+// ---------------------------------------------------------------- decoding
+
+const B64_STD = /^[A-Za-z0-9+/]+={0,2}$/;
+const B64_URL = /^[A-Za-z0-9_-]+={0,2}$/;
+const HEX = /^(?:[0-9a-fA-F]{2})+$/;
+
+export interface Decoded {
+  encoding: 'base64' | 'hex';
+  text: string;
+}
+
+function utf8(buf: Buffer): string | null {
+  const s = buf.toString('utf8');
+  return s.includes('\ufffd') ? null : s;
+}
+
+/** Decodes a base64 (standard or URL-safe) or hex string to printable text, or null. */
+export function decodeToText(value: string): Decoded | null {
+  const v = value.trim();
+  if (v.length < 8) return null;
+  if (HEX.test(v) && v.length >= 8) {
+    const text = utf8(Buffer.from(v, 'hex'));
+    if (text !== null && isPrintableText(text)) return { encoding: 'hex', text };
+  }
+  if (B64_STD.test(v) || B64_URL.test(v)) {
+    const body = v.replace(/=+$/, '');
+    if (body.length % 4 === 1) return null;
+    const text = utf8(Buffer.from(body, 'base64'));
+    if (text !== null && isPrintableText(text)) return { encoding: 'base64', text };
+  }
+  return null;
+}
+
+/** Decodes up to two layers (base64 of base64…) and returns the innermost printable text and encodings. */
+export function decodeLayers(value: string): { encodings: string[]; text: string } | null {
+  const first = decodeToText(value);
+  if (!first) return null;
+  const second = decodeToText(first.text);
+  if (second) return { encodings: [first.encoding, second.encoding], text: second.text };
+  return { encodings: [first.encoding], text: first.text };
+}
+
+/** Shannon entropy in bits per character. */
+export function entropy(s: string): number {
+  const counts = new Map<string, number>();
+  for (const ch of s) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  let h = 0;
+  const n = [...s].length;
+  for (const c of counts.values()) {
+    const p = c / n;
+    h -= p * Math.log2(p);
+  }
+  return h;
+}
+
+/** Quotes text for a detail string: JSON escaping (no raw control or bidi characters), at most `max` chars. */
+export function quote(text: string, max = 120): string {
+  const t = [...text];
+  const cut = t.length > max ? t.slice(0, max).join('') + '…' : text;
+  return JSON.stringify(cut).replace(/[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

@@ -1,0 +1,173 @@
+// Typosquat indicator: lockfile crate names one "edit" away from a popular crate that the lockfile does not
+// itself contain. Names are compared case- and separator-insensitively (`-` = `_`): Debian, the source of
+// the popular list, spells `_` as `-`, and crates.io treats the two as the same name.
+
+export interface Typosquat {
+  /** The lockfile name. */
+  name: string;
+  /** The popular crate it resembles (as spelled in the popular list). */
+  similarTo: string;
+  /** `separator` | `affix` | `reordered` | `edit-distance`. */
+  how: TyposquatHow;
+}
+
+export type TyposquatHow = 'separator' | 'affix' | 'reordered' | 'edit-distance';
+
+const HOW_ORDER: TyposquatHow[] = ['separator', 'affix', 'reordered', 'edit-distance'];
+/** Popular names shorter than this are not matched by edit distance (`log`/`lag`, `syn`/`sun` are noise). */
+const MIN_EDIT_LEN = 4;
+
+/** `Foo-Bar` -> `foo_bar`. */
+export function normalizeCrateName(name: string): string {
+  return name.toLowerCase().replace(/-/g, '_');
+}
+
+function sepless(norm: string): string {
+  return norm.replace(/_/g, '');
+}
+
+/**
+ * The name without one of the bounded affixes: prefix `rust_` / `rs_`, suffix `_rs` / `_rust`, or a trailing
+ * `1`/`2` (optionally after `_`). Null when none applies. Only these affixes: `serde_json` is not `serde`.
+ */
+function affixBases(norm: string): string[] {
+  const out: string[] = [];
+  for (const p of ['rust_', 'rs_']) if (norm.startsWith(p) && norm.length > p.length + 1) out.push(norm.slice(p.length));
+  for (const s of ['_rs', '_rust']) if (norm.endsWith(s) && norm.length > s.length + 1) out.push(norm.slice(0, -s.length));
+  const d = /^(.*[a-z_])_?[12]$/.exec(norm);
+  if (d && d[1]!.replace(/_$/, '').length > 1) out.push(d[1]!.replace(/_$/, ''));
+  return out;
+}
+
+function reorderKey(norm: string): string | null {
+  const words = norm.split('_').filter((w) => w !== '');
+  if (words.length < 2) return null;
+  return [...words].sort().join('_');
+}
+
+/** Optimal-string-alignment distance, early exit above 1. */
+function withinOneEdit(a: string, b: string): boolean {
+  if (a === b) return false;
+  const la = a.length;
+  const lb = b.length;
+  if (Math.abs(la - lb) > 1) return false;
+  let i = 0;
+  while (i < la && i < lb && a[i] === b[i]) i++;
+  if (la === lb) {
+    // substitution, or adjacent transposition
+    if (a.slice(i + 1) === b.slice(i + 1)) return true;
+    return i + 1 < la && a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2);
+  }
+  // insertion/deletion
+  return la > lb ? a.slice(i + 1) === b.slice(i) : a.slice(i) === b.slice(i + 1);
+}
+
+function deletions(s: string): string[] {
+  const out = new Set<string>();
+  for (let i = 0; i < s.length; i++) out.add(s.slice(0, i) + s.slice(i + 1));
+  return [...out];
+}
+
+function push(map: Map<string, string[]>, key: string, value: string): void {
+  const list = map.get(key);
+  if (list) {
+    if (!list.includes(value)) list.push(value);
+  } else map.set(key, [value]);
+}
+
+interface PopularIndex {
+  byNorm: Map<string, string>;
+  bySepless: Map<string, string[]>;
+  byAffixBase: Map<string, string[]>;
+  byReorder: Map<string, string[]>;
+  /** Deletion neighbourhood (the name itself and every one-char deletion) -> popular norms. */
+  byDeletion: Map<string, string[]>;
+}
+
+const indexCache = new WeakMap<string[], PopularIndex>();
+
+function buildIndex(popular: string[]): PopularIndex {
+  const idx: PopularIndex = { byNorm: new Map(), bySepless: new Map(), byAffixBase: new Map(), byReorder: new Map(), byDeletion: new Map() };
+  for (const name of popular) {
+    const norm = normalizeCrateName(name.trim());
+    if (norm === '' || idx.byNorm.has(norm)) continue;
+    idx.byNorm.set(norm, name.trim());
+    push(idx.bySepless, sepless(norm), norm);
+    push(idx.byAffixBase, norm, norm);
+    for (const b of affixBases(norm)) push(idx.byAffixBase, b, norm);
+    const rk = reorderKey(norm);
+    if (rk) push(idx.byReorder, rk, norm);
+    if (norm.length >= MIN_EDIT_LEN) {
+      push(idx.byDeletion, norm, norm);
+      for (const d of deletions(norm)) push(idx.byDeletion, d, norm);
+    }
+  }
+  return idx;
+}
+
+/**
+ * Lockfile names that look like typosquats of popular crates. A lock name is skipped when it is itself a
+ * popular crate or listed in `exceptions`; a popular crate is not a target when the lockfile also contains
+ * it. One entry per (name, similarTo), with the most specific `how` (separator, affix, reordered,
+ * edit-distance); sorted by name then similarTo.
+ */
+export function typosquats(lockNames: string[], popular: string[], exceptions: string[] = []): Typosquat[] {
+  let idx = indexCache.get(popular);
+  if (!idx) {
+    idx = buildIndex(popular);
+    indexCache.set(popular, idx);
+  }
+  const lockNorms = new Set(lockNames.map(normalizeCrateName));
+  const excepted = new Set(exceptions.map(normalizeCrateName));
+  const found = new Map<string, Typosquat>();
+  const seenNames = new Set<string>();
+
+  for (const name of [...lockNames].sort()) {
+    const norm = normalizeCrateName(name);
+    if (seenNames.has(norm)) continue;
+    seenNames.add(norm);
+    if (excepted.has(norm) || idx.byNorm.has(norm)) continue;
+
+    const candidates = new Map<string, TyposquatHow>();
+    const add = (target: string, how: TyposquatHow): void => {
+      if (target === norm || lockNorms.has(target)) return;
+      const prev = candidates.get(target);
+      if (!prev || HOW_ORDER.indexOf(how) < HOW_ORDER.indexOf(prev)) candidates.set(target, how);
+    };
+
+    for (const t of idx.bySepless.get(sepless(norm)) ?? []) add(t, 'separator');
+    for (const base of [norm, ...affixBases(norm)]) {
+      for (const t of idx.byAffixBase.get(base) ?? []) {
+        // same base reached through at least one affix on either side
+        add(t, 'affix');
+      }
+    }
+    const rk = reorderKey(norm);
+    if (rk) for (const t of idx.byReorder.get(rk) ?? []) add(t, 'reordered');
+    if (norm.length >= MIN_EDIT_LEN - 1) {
+      for (const key of [norm, ...deletions(norm)]) {
+        for (const t of idx.byDeletion.get(key) ?? []) if (withinOneEdit(norm, t)) add(t, 'edit-distance');
+      }
+    }
+
+    for (const [target, how] of candidates) {
+      const similarTo = idx.byNorm.get(target)!;
+      found.set(`${name}\u0000${similarTo}`, { name, similarTo, how });
+    }
+  }
+  return [...found.values()].sort((a, b) => cmp(a.name, b.name) || cmp(a.similarTo, b.similarTo));
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Parses rules/popular-crates.txt content: one name per line, `#` comments and blank lines ignored. */
+export function parsePopularList(text: string): string[] {
+  const out: string[] = [];
+  for (const line of text.split(/\r?\n/)) {
+    const t = line.replace(/#.*/, '').trim();
+    if (t !== '') out.push(t);
+  }
+  return out;
+}
