@@ -54,6 +54,16 @@ describe('directory source provider', () => {
     });
   });
 
+  it('finds a Debian-style directory named without the build metadata', async () => {
+    const p = await provider();
+    expect(await p.locate(req('withmeta', '0.14.1+1.5.0', CRATES_GIT), ctx(root))).toEqual({
+      dir: path.join(vendor, 'withmeta-0.14.1'),
+    });
+    expect(await p.locate(req('withmeta', '0.14.1', CRATES_GIT), ctx(root))).toEqual({
+      unavailable: `withmeta 0.14.1 is not in directory source \`vendored-sources\` (${vendor})`,
+    });
+  });
+
   it('finds a package whose directory name is unrelated, through its Cargo.toml', async () => {
     const p = await provider();
     expect(await p.locate(req('renamed', '2.0.0', CRATES_GIT), ctx(root))).toEqual({

@@ -108,7 +108,8 @@ async function readCargoChecksum(dir: string): Promise<CargoChecksum | undefined
 /**
  * A `directory = "…"` source replacement (what `cargo vendor` sets up). A package lives in
  * `<dir>/<name>-<version>` or `<dir>/<name>` (cargo vendor uses the short form for the first version of a
- * name); as a last resort every subdirectory's Cargo.toml is indexed, since cargo itself ignores directory
+ * name; Debian drops `+build` metadata from the version); the candidate's Cargo.toml must declare the
+ * name and version. As a last resort every subdirectory's Cargo.toml is indexed, since cargo itself ignores directory
  * names. When both `.cargo-checksum.json` `package` and the Cargo.lock checksum exist they must be equal.
  */
 export function directorySourceProvider(cfg: CargoConfig): SourceProvider {
@@ -145,7 +146,10 @@ export function directorySourceProvider(cfg: CargoConfig): SourceProvider {
         return { unavailable: `directory source \`${rep.name}\` (${root}) does not exist` };
       }
       let found: string | null = null;
-      for (const cand of [`${pkg.name}-${pkg.version}`, pkg.name]) {
+      // Debian's /usr/share/cargo/registry drops semver build metadata from directory names.
+      const bare = pkg.version.split('+')[0];
+      const candidates = [`${pkg.name}-${pkg.version}`, ...(bare !== pkg.version ? [`${pkg.name}-${bare}`] : []), pkg.name];
+      for (const cand of candidates) {
         const dir = path.join(root, cand);
         if ((await isDir(dir)) && (await manifestMatches(dir, pkg.name, pkg.version))) {
           found = dir;
