@@ -415,10 +415,14 @@ export function analyzeSource(source: string, cfg: AnalyzerConfig, opts: FileOpt
         break;
       }
       case 'mod': {
-        if (ctx0 === null) break; // cfg(test) module: neither bound nor followed
         const scope = scopeAt(c.start);
         const name = c.node.childForFieldName('name')?.text?.replace(/^r#/, '');
         if (!name) break;
+        if (ctx0 === null) {
+          // cfg(test) module: not bound; its file is known to be test code, not unreferenced
+          if (!modBodies.has(c.start)) summary.mods.push({ name, scope, body: -1, pathAttr: null, line: pos(c.start).line, test: true });
+          break;
+        }
         let pathAttr: string | null = null;
         for (let s = c.node.previousNamedSibling; s && ITEM_SKIP_BEFORE.has(s.type); s = s.previousNamedSibling) {
           const m = /^#\[\s*path\s*=\s*"((?:[^"\\]|\\.)*)"\s*\]$/.exec(s.text);
@@ -426,7 +430,7 @@ export function analyzeSource(source: string, cfg: AnalyzerConfig, opts: FileOpt
         }
         const body = modBodies.get(c.start) ?? -1;
         const modIndex = summary.mods.length;
-        summary.mods.push({ name, scope, body, pathAttr, line: pos(c.start).line });
+        summary.mods.push(ctx === 'test' ? { name, scope, body, pathAttr, line: pos(c.start).line, test: true } : { name, scope, body, pathAttr, line: pos(c.start).line });
         summary.bindings.push({ scope, name, kind: 'mod', target: null, global: false, line: pos(c.start).line, mod: modIndex });
         break;
       }

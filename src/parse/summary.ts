@@ -42,6 +42,8 @@ export interface ModDecl {
   /** `#[path = "…"]` value. */
   pathAttr: string | null;
   line: number;
+  /** Declared under cfg(test): its file is test code (followed only with --all-targets). */
+  test?: boolean;
 }
 
 /** Where a fact sits, when not plain compiled code. */

@@ -1,0 +1,343 @@
+// Scan one crate: find the files a dependent compiles (module tree of each target, include!, #[path]),
+// analyse them, resolve names across the crate and apply the rules. Produces findings as data.
+
+import { promises as fsp, realpathSync } from 'node:fs';
+import { join, dirname, basename, relative, resolve as resolvePath, sep } from 'node:path';
+import fg from 'fast-glob';
+import type { FileOptions } from './parse/analyze.js';
+import type { FactContext, FileSummary } from './parse/summary.js';
+import { ModuleNode, Resolver, placeUnit, type Unit } from './resolve.js';
+import type { RuleIndex } from './rules/engine.js';
+import type { Rule } from './rules/load.js';
+import type { Finding, FindingContext, Manifest, Phase, Unanalyzed } from './types.js';
+
+export type FileRole = 'lib' | 'build' | 'bin' | 'test' | 'example' | 'bench' | 'unreferenced';
+
+export interface CrateInput {
+  name: string;
+  dir: string;
+  manifest: Manifest | null;
+  /** Phase of the library code (runtime when linked into the user's program). */
+  libPhase: Phase;
+  /** Extern prelude of the crate: name used in code → canonical crate name. */
+  externs: Map<string, string>;
+  allTargets: boolean;
+}
+
+/** Analyse one file (in-thread, in a worker, or from the cache). */
+export type FileAnalyzer = (absPath: string, opts: FileOptions) => Promise<FileSummary>;
+
+export interface CrateScan {
+  findings: Finding[];
+  /** URLs in string literals, with where they are. */
+  urls: { url: string; file: string; line: number }[];
+  unanalyzed: Unanalyzed[];
+  /** Every analysed file (relative path) with its role. */
+  files: { rel: string; role: FileRole }[];
+}
+
+/** Upper bound on files analysed per crate (hostile input). */
+export const MAX_FILES_PER_CRATE = 5000;
+
+const ROLE_CONTEXT: Partial<Record<FileRole, FindingContext>> = {
+  bin: 'bin',
+  test: 'test',
+  example: 'example',
+  bench: 'bench',
+  unreferenced: 'unreferenced',
+};
+
+const URL_RE = /\b(?:https?|wss?|ftp):\/\/[^\s"'<>\\{}`|^]+/g;
+
+export function urlsIn(value: string): string[] {
+  const out: string[] = [];
+  for (const m of value.matchAll(URL_RE)) {
+    const u = m[0].replace(/[.,;:)\]!?]+$/, '');
+    if (/^[a-z]+:\/\/[^/]*[A-Za-z0-9]/.test(u)) out.push(u);
+  }
+  return out;
+}
+
+function posix(p: string): string {
+  return p.split(sep).join('/');
+}
+
+/** A file the crate's code points at, constrained to the package directory. */
+async function locateInside(root: string, abs: string): Promise<{ abs: string } | { problem: string } | null> {
+  let real: string;
+  try {
+    real = await fsp.realpath(abs);
+  } catch {
+    return null;
+  }
+  if (real !== root && !real.startsWith(root + sep)) return { problem: 'path outside the package' };
+  const st = await fsp.stat(real);
+  if (!st.isFile()) return { problem: 'not a regular file' };
+  return { abs: real };
+}
+
+interface Target {
+  role: FileRole;
+  root: string; // relative path
+}
+
+export function targetsOf(dir: string, manifest: Manifest | null, allTargets: boolean, exists: (rel: string) => boolean): Target[] {
+  const out: Target[] = [];
+  const lib = manifest ? manifest.lib?.path ?? null : exists('src/lib.rs') ? 'src/lib.rs' : null;
+  if (lib) out.push({ role: 'lib', root: lib });
+  const build = manifest ? manifest.package?.build ?? null : exists('build.rs') ? 'build.rs' : null;
+  if (build) out.push({ role: 'build', root: build });
+  if (allTargets && manifest) {
+    for (const t of manifest.bins) out.push({ role: 'bin', root: t.path });
+    for (const t of manifest.tests) out.push({ role: 'test', root: t.path });
+    for (const t of manifest.examples) out.push({ role: 'example', root: t.path });
+    for (const t of manifest.benches) out.push({ role: 'bench', root: t.path });
+  }
+  return out;
+}
+
+export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: FileAnalyzer): Promise<CrateScan> {
+  const dir = realpathSync(input.dir);
+  const manifest = input.manifest;
+  const procMacro = manifest?.lib?.procMacro ?? false;
+  const edition = manifest?.package?.edition ?? '2015';
+  const unanalyzed: Unanalyzed[] = [];
+  const findings = new Map<string, Finding>();
+  const urls: CrateScan['urls'] = [];
+  const files: CrateScan['files'] = [];
+  const visited = new Set<string>(); // absolute paths analysed
+  const testFiles = new Set<string>(); // reached only through cfg(test) modules
+  const { existsSync } = await import('node:fs');
+  const targets = targetsOf(dir, manifest, input.allTargets, (rel) => existsSync(join(dir, rel)));
+
+  const emit = (rule: Rule, unit: Unit, role: FileRole, fact: { line: number; column: number; ctx?: FactContext }, evidence: string) => {
+    let phase: Phase = role === 'build' ? 'build' : input.libPhase;
+    if (fact.ctx === 'generated') phase = 'runtime';
+    if (rule.phase) phase = rule.phase;
+    const context: FindingContext | undefined =
+      fact.ctx === 'generated' ? 'generated' : unit.test || fact.ctx === 'test' ? 'test' : ROLE_CONTEXT[role];
+    const f: Finding = {
+      capability: rule.capability,
+      kind: rule.kind,
+      phase,
+      rule: rule.id,
+      file: unit.rel,
+      line: fact.line,
+      column: fact.column,
+      evidence: fact.ctx === 'generated' ? `${evidence} (generated by proc-macro)` : evidence,
+    };
+    if (context) f.context = context;
+    const key = `${f.rule}\0${f.file}\0${f.line}\0${f.column}`;
+    if (!findings.has(key)) findings.set(key, f);
+  };
+
+  const analyzeUnit = async (abs: string, role: FileRole): Promise<FileSummary> => {
+    const opts: FileOptions = { keepTests: input.allTargets, procMacro: procMacro && role !== 'build' };
+    return analyze(abs, opts);
+  };
+
+  const applyRules = (unit: Unit, role: FileRole, resolver: Resolver) => {
+    const s = unit.summary;
+    for (const ref of s.refs) {
+      let segs: string[] | null = null;
+      if (ref.ctx === 'generated') {
+        if (ref.segs[0] !== 'crate' && ref.segs[0] !== 'self' && ref.segs[0] !== 'super') {
+          const r = resolver.resolve(unit, 0, ref.segs, true);
+          segs = r && 'ext' in r ? r.ext : null;
+        }
+      } else {
+        const r = resolver.resolve(unit, ref.scope, ref.segs, ref.global);
+        if (r && 'ext' in r) segs = r.ext;
+        else if (!r && ref.how === 'macro' && ref.segs.length === 1) segs = ['std', ref.segs[0]!]; // prelude macros
+      }
+      if (!segs) continue;
+      if (ref.how === 'macro') segs = [...segs.slice(0, -1), segs[segs.length - 1] + '!'];
+      for (const rule of index.matchPath(segs)) {
+        if (rule.unlessArg && ref.arg !== undefined && rule.unlessArg.test(ref.arg)) continue;
+        emit(rule, unit, role, ref, segs.join('::'));
+      }
+    }
+    for (const m of s.methods) {
+      for (const { rule, trait } of index.methodRules(m.name)) {
+        if (resolver.traitInScope(unit, m.scope, trait)) emit(rule, unit, role, m, `${trait}::${m.name}`);
+      }
+    }
+    for (const h of s.syntax) {
+      for (const rule of index.syntaxRules(h.construct)) emit(rule, unit, role, h, h.evidence);
+      if (h.construct === 'extern-fn' && h.name) for (const rule of index.foreignFnRules(h.name)) emit(rule, unit, role, h, h.evidence);
+    }
+    for (const a of s.attrs) for (const rule of index.attributeRules(a.name)) emit(rule, unit, role, a, a.evidence);
+    for (const q of s.queries) {
+      const rule = index.ruleById(q.rule);
+      if (rule) emit(rule, unit, role, q, q.evidence);
+    }
+    for (const str of s.strings) {
+      if (role === 'build') {
+        for (const m of str.value.matchAll(/cargo::?([a-z][a-z0-9_-]*)/g)) {
+          for (const rule of index.directiveRules(m[1]!)) emit(rule, unit, role, str, `cargo:${m[1]}`);
+        }
+      }
+      if (str.ctx !== 'test' || input.allTargets) for (const url of urlsIn(str.value)) urls.push({ url, file: unit.rel, line: str.line });
+    }
+    for (const line of s.errors) unanalyzed.push({ file: unit.rel, line, reason: 'parse-error' });
+    for (const p of s.problems) unanalyzed.push({ file: unit.rel, line: p.line, reason: p.reason });
+  };
+
+  const scanTarget = async (target: Target) => {
+    const root = new ModuleNode('crate', null);
+    const resolver = new Resolver(root, {
+      edition,
+      externs: input.externs,
+      unknownAsExtern: true,
+      isKnownPrefix: (p) => index.isKnownPrefix(p),
+    });
+    const units: { unit: Unit; role: FileRole }[] = [];
+    interface Pending {
+      abs: string;
+      rel: string;
+      module: ModuleNode;
+      /** Directory where child modules of this file live. */
+      modDir: string;
+      test: boolean;
+    }
+    const rootAbs = resolvePath(dir, target.root);
+    const located = await locateInside(dir, rootAbs);
+    if (!located) {
+      unanalyzed.push({ file: target.root, line: 1, reason: 'target file not found' });
+      return;
+    }
+    if ('problem' in located) {
+      unanalyzed.push({ file: target.root, line: 1, reason: located.problem });
+      return;
+    }
+    const queue: Pending[] = [{ abs: located.abs, rel: posix(relative(dir, located.abs)), module: root, modDir: dirname(located.abs), test: false }];
+    while (queue.length) {
+      const p = queue.shift()!;
+      if (visited.has(p.abs) || visited.size >= MAX_FILES_PER_CRATE) continue;
+      visited.add(p.abs);
+      const summary = await analyzeUnit(p.abs, target.role);
+      if (summary.testOnly && !input.allTargets) {
+        testFiles.add(p.abs);
+        continue;
+      }
+      const unit = placeUnit(p.rel, summary, p.module, p.test || summary.testOnly);
+      units.push({ unit, role: target.role });
+      files.push({ rel: p.rel, role: target.role });
+      const fileDir = dirname(p.abs);
+      // module directory of each scope: inline `mod a { mod b; }` nests directories
+      const scopeDir = (scope: number): string => {
+        const s = summary.scopes[scope]!;
+        if (scope === 0 || s.parent < 0) return p.modDir;
+        const parentDir = scopeDir(s.parent);
+        return s.kind === 'mod' ? join(parentDir, s.name ?? '_') : parentDir;
+      };
+      for (const m of summary.mods) {
+        if (m.body >= 0) continue; // inline: same file
+        const base = scopeDir(m.scope);
+        const candidates = m.pathAttr
+          ? [m.scope === 0 || summary.scopes[m.scope]!.kind !== 'mod' ? join(fileDir, m.pathAttr) : join(base, m.pathAttr)]
+          : [join(base, `${m.name}.rs`), join(base, m.name, 'mod.rs')];
+        let found: Awaited<ReturnType<typeof locateInside>> = null;
+        for (const c of candidates) {
+          found = await locateInside(dir, c);
+          if (found) break;
+        }
+        if (!found) {
+          if (!m.test) unanalyzed.push({ file: p.rel, line: m.line, reason: `module file not found: ${posix(relative(dir, candidates[0]!))}` });
+          continue;
+        }
+        if ('problem' in found) {
+          unanalyzed.push({ file: p.rel, line: m.line, reason: `${found.problem}: ${m.pathAttr ?? m.name}` });
+          continue;
+        }
+        if (m.test && !input.allTargets) {
+          testFiles.add(found.abs);
+          continue;
+        }
+        const childModule = unit.moduleOf[m.scope]!.child(m.name);
+        const isModRs = basename(found.abs) === 'mod.rs' || !!m.pathAttr;
+        const modDir = isModRs ? dirname(found.abs) : join(dirname(found.abs), basename(found.abs, '.rs'));
+        queue.push({ abs: found.abs, rel: posix(relative(dir, found.abs)), module: childModule, modDir, test: p.test || !!m.test });
+      }
+      for (const inc of summary.includes) {
+        const found = await locateInside(dir, join(fileDir, inc.path));
+        if (!found || 'problem' in found) {
+          unanalyzed.push({ file: p.rel, line: inc.line, reason: `include not analysed: ${inc.path}${found ? ` (${found.problem})` : ' (not found)'}` });
+          continue;
+        }
+        // the included code lands in the module of the include! site
+        queue.push({ abs: found.abs, rel: posix(relative(dir, found.abs)), module: unit.moduleOf[inc.scope]!, modDir: p.modDir, test: p.test });
+      }
+    }
+    for (const { unit, role } of units) applyRules(unit, role, resolver);
+  };
+
+  for (const t of targets) await scanTarget(t);
+
+  // files no module reaches are still scanned, marked unreferenced
+  const ignore = ['target/**', '.git/**', '**/node_modules/**'];
+  if (!input.allTargets) ignore.push('tests/**', 'examples/**', 'benches/**', 'src/bin/**');
+  const rest = (await fg('**/*.rs', { cwd: dir, ignore, onlyFiles: true, followSymbolicLinks: false, dot: false })).sort();
+  for (const rel of rest) {
+    const abs = join(dir, rel);
+    if (visited.has(abs) || testFiles.has(abs) || visited.size >= MAX_FILES_PER_CRATE) continue;
+    visited.add(abs);
+    const summary = await analyzeUnit(abs, 'unreferenced');
+    if (summary.testOnly && !input.allTargets) continue;
+    const root = new ModuleNode('crate', null);
+    const resolver = new Resolver(root, { edition, externs: input.externs, unknownAsExtern: true, isKnownPrefix: (p) => index.isKnownPrefix(p) });
+    const unit = placeUnit(posix(rel), summary, root, false);
+    files.push({ rel: posix(rel), role: 'unreferenced' });
+    applyRules(unit, 'unreferenced', resolver);
+  }
+
+  // crate-level facts
+  for (const rule of index.crateRules) {
+    if (rule.crate === 'build-script' && manifest?.package?.build) {
+      const rel = manifest.package.build;
+      findings.set(`crate-build`, {
+        capability: rule.capability,
+        kind: rule.kind,
+        phase: 'build',
+        rule: rule.id,
+        file: rel,
+        line: 1,
+        column: 1,
+        evidence: `build script ${rel}`,
+      });
+    }
+    if (rule.crate === 'proc-macro' && procMacro) {
+      const text = await fsp.readFile(join(dir, 'Cargo.toml'), 'utf8').catch(() => '');
+      const idx = text.split('\n').findIndex((l) => /^\s*proc[-_]macro\s*=\s*true/.test(l));
+      findings.set(`crate-proc-macro`, {
+        capability: rule.capability,
+        kind: rule.kind,
+        phase: 'build',
+        rule: rule.id,
+        file: 'Cargo.toml',
+        line: idx >= 0 ? idx + 1 : 1,
+        column: 1,
+        evidence: 'proc-macro = true',
+      });
+    }
+  }
+
+  const sortedFindings = [...findings.values()].sort(
+    (a, b) => cmp(a.file, b.file) || a.line - b.line || a.column - b.column || cmp(a.rule, b.rule),
+  );
+  const seenUn = new Set<string>();
+  const un = unanalyzed
+    .filter((u) => {
+      const k = `${u.file}\0${u.line}\0${u.reason}`;
+      if (seenUn.has(k)) return false;
+      seenUn.add(k);
+      return true;
+    })
+    .sort((a, b) => cmp(a.file, b.file) || a.line - b.line || cmp(a.reason, b.reason));
+  files.sort((a, b) => cmp(a.rel, b.rel));
+  return { findings: sortedFindings, urls, unanalyzed: un, files };
+}
+
+export function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

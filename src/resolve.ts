@@ -1,0 +1,253 @@
+// Name resolution across a crate's module tree, close to what rustc does for paths: lexical `use` scopes,
+// renames and chains, globs, type aliases, `crate`/`self`/`super`, re-exports in other files, dependency
+// renames, and shadowing by local items. The result is a canonical external path (`std::fs::read`) or
+// "local" (the crate's own item, never a capability by itself).
+
+import type { Binding, FileSummary } from './parse/summary.js';
+
+export class ModuleNode {
+  readonly children = new Map<string, ModuleNode>();
+  /** Bindings of this module, gathered from every scope that contributes to it (file, inline body, include!). */
+  readonly bindings = new Map<string, { b: Binding; unit: Unit }>();
+  readonly globs: { b: Binding; unit: Unit }[] = [];
+  constructor(
+    readonly name: string,
+    readonly parent: ModuleNode | null,
+  ) {}
+  child(name: string): ModuleNode {
+    let c = this.children.get(name);
+    if (!c) {
+      c = new ModuleNode(name, this);
+      this.children.set(name, c);
+    }
+    return c;
+  }
+}
+
+/** One analysed file placed in the module tree. */
+export interface Unit {
+  rel: string;
+  summary: FileSummary;
+  /** Module of each scope id (block scopes map to their enclosing module). */
+  moduleOf: ModuleNode[];
+  /** Per block scope: its own bindings. */
+  blockBindings: Map<number, Map<string, Binding>>;
+  blockGlobs: Map<number, Binding[]>;
+  /** Facts in this file are test-only (reached through a cfg(test) module, kept with --all-targets). */
+  test: boolean;
+}
+
+export type Resolution = { ext: string[] } | { local: true } | null;
+
+export interface ResolverOptions {
+  edition: string;
+  /** Extern prelude: name used in code → canonical crate name (std, core, alloc map to std). */
+  externs: Map<string, string>;
+  /** When a path's first segment is unknown, treat it as an external crate. */
+  unknownAsExtern: boolean;
+  /** Accept a glob candidate path (external) only if a rule knows it. */
+  isKnownPrefix: (path: string) => boolean;
+}
+
+const STD_ALIASES = new Map([
+  ['std', 'std'],
+  ['core', 'std'],
+  ['alloc', 'std'],
+]);
+
+/** Attach a file's scopes to module nodes and index its bindings. */
+export function placeUnit(rel: string, summary: FileSummary, module: ModuleNode, test: boolean): Unit {
+  const moduleOf: ModuleNode[] = [];
+  const blockBindings = new Map<number, Map<string, Binding>>();
+  const blockGlobs = new Map<number, Binding[]>();
+  const unit: Unit = { rel, summary, moduleOf, blockBindings, blockGlobs, test };
+  for (const s of summary.scopes) {
+    // scopes are listed parents-first except for blocks/mods created out of order: resolve lazily
+    moduleOf[s.id] = module;
+  }
+  const resolveModule = (id: number, seen = 0): ModuleNode => {
+    const s = summary.scopes[id]!;
+    if (id === 0 || seen > 64) return module;
+    const parent = resolveModule(s.parent, seen + 1);
+    if (s.kind === 'mod') return parent.child(s.name ?? '_');
+    return parent;
+  };
+  for (const s of summary.scopes) moduleOf[s.id] = resolveModule(s.id);
+  for (const b of summary.bindings) {
+    const scope = summary.scopes[b.scope]!;
+    if (scope.kind === 'block') {
+      if (b.kind === 'glob') blockGlobs.set(b.scope, [...(blockGlobs.get(b.scope) ?? []), b]);
+      else {
+        let m = blockBindings.get(b.scope);
+        if (!m) blockBindings.set(b.scope, (m = new Map()));
+        if (!m.has(b.name)) m.set(b.name, b);
+      }
+      continue;
+    }
+    const mod = moduleOf[b.scope]!;
+    if (b.kind === 'glob') mod.globs.push({ b, unit });
+    else {
+      const prev = mod.bindings.get(b.name);
+      // local items and modules take precedence over imports of the same name (a real crate can't have both)
+      if (!prev || (prev.b.kind === 'use' && (b.kind === 'item' || b.kind === 'mod'))) mod.bindings.set(b.name, { b, unit });
+    }
+  }
+  return unit;
+}
+
+export class Resolver {
+  constructor(
+    readonly root: ModuleNode,
+    private opts: ResolverOptions,
+  ) {}
+
+  private ext(segs: string[]): Resolution {
+    const head = segs[0]!;
+    const canon = STD_ALIASES.get(head) ?? this.opts.externs.get(head) ?? head;
+    return { ext: [canon, ...segs.slice(1)] };
+  }
+
+  /** Resolve a path written in `unit` at scope `scope`. */
+  resolve(unit: Unit, scope: number, segs: string[], global: boolean, depth = 0): Resolution {
+    if (depth > 32 || segs.length === 0) return null;
+    const head = segs[0]!;
+    const rest = segs.slice(1);
+    if (global) {
+      if (this.opts.edition === '2015') {
+        const r = this.resolveIn(this.root, segs, depth + 1);
+        if (r) return r;
+      }
+      return this.ext(segs);
+    }
+    if (head === 'crate') return this.resolveIn(this.root, rest, depth + 1);
+    if (head === 'self') return this.resolveIn(unit.moduleOf[scope]!, rest, depth + 1);
+    if (head === 'super') {
+      let m: ModuleNode | null = unit.moduleOf[scope]!;
+      let i = 0;
+      while (segs[i] === 'super' && m) {
+        m = m.parent;
+        i++;
+      }
+      return m ? this.resolveIn(m, segs.slice(i), depth + 1) : null;
+    }
+    if (head === 'Self') return null;
+    // lexical scopes: blocks, innermost first, then the module
+    const scopes = unit.summary.scopes;
+    for (let s = scope; s >= 0; s = scopes[s]!.parent) {
+      if (scopes[s]!.kind !== 'block') break;
+      const b = unit.blockBindings.get(s)?.get(head);
+      if (b) return this.expand(b, unit, rest, depth);
+    }
+    const mod = unit.moduleOf[scope]!;
+    const mb = mod.bindings.get(head);
+    if (mb) return this.expand(mb.b, mb.unit, rest, depth);
+    if (this.opts.externs.has(head) || STD_ALIASES.has(head)) return this.ext(segs);
+    // glob imports: block globs, then module globs
+    for (let s = scope; s >= 0; s = scopes[s]!.parent) {
+      if (scopes[s]!.kind !== 'block') break;
+      for (const g of unit.blockGlobs.get(s) ?? []) {
+        const r = this.viaGlob(g, unit, segs, depth);
+        if (r) return r;
+      }
+    }
+    for (const g of mod.globs) {
+      const r = this.viaGlob(g.b, g.unit, segs, depth);
+      if (r) return r;
+    }
+    if (this.opts.unknownAsExtern && segs.length > 1 && /^[a-z_][a-z0-9_]*$/.test(head)) return this.ext(segs);
+    return null;
+  }
+
+  private viaGlob(g: Binding, unit: Unit, segs: string[], depth: number): Resolution {
+    const target = this.resolve(unit, g.scope, [...g.target!, segs[0]!], g.global, depth + 1);
+    if (!target) return null;
+    if ('local' in target) return this.resolve(unit, g.scope, [...g.target!, ...segs], g.global, depth + 1);
+    if (this.opts.isKnownPrefix(target.ext.join('::'))) return { ext: [...target.ext, ...segs.slice(1)] };
+    return null;
+  }
+
+  /** Resolve `segs` inside module `m` (for crate::, self::, super:: and module paths). */
+  resolveIn(m: ModuleNode, segs: string[], depth: number): Resolution {
+    if (depth > 32) return null;
+    if (segs.length === 0) return { local: true };
+    const head = segs[0]!;
+    const rest = segs.slice(1);
+    const child = m.children.get(head);
+    const b = m.bindings.get(head);
+    if (b) return this.expand(b.b, b.unit, rest, depth);
+    if (child) return this.resolveIn(child, rest, depth + 1);
+    for (const g of m.globs) {
+      const r = this.viaGlob(g.b, g.unit, segs, depth);
+      if (r) return r;
+    }
+    if (m === this.root && this.opts.edition === '2015' && (this.opts.externs.has(head) || STD_ALIASES.has(head))) return this.ext(segs);
+    return null;
+  }
+
+  private expand(b: Binding, unit: Unit, rest: string[], depth: number): Resolution {
+    switch (b.kind) {
+      case 'use':
+      case 'alias': {
+        const target = [...b.target!, ...rest];
+        if (this.opts.edition === '2015' && b.kind === 'use' && !['crate', 'self', 'super'].includes(b.target![0]!)) {
+          // 2015 use paths are relative to the crate root
+          return this.resolveIn(this.root, target, depth + 1) ?? this.resolveIn2015Fallback(target);
+        }
+        // a use target is resolved from the module (not from the use's own binding, which would loop)
+        return this.resolveTarget(unit, b, target, depth + 1);
+      }
+      case 'extern-crate':
+        return this.ext([b.target![0]!, ...rest]);
+      case 'mod': {
+        const m = unit.moduleOf[b.scope]!;
+        const child = m.children.get(b.name);
+        return child ? this.resolveIn(child, rest, depth + 1) : { local: true };
+      }
+      case 'item':
+        return { local: true };
+      default:
+        return null;
+    }
+  }
+
+  private resolveIn2015Fallback(target: string[]): Resolution {
+    return this.opts.externs.has(target[0]!) || STD_ALIASES.has(target[0]!) ? this.ext(target) : null;
+  }
+
+  private resolveTarget(unit: Unit, b: Binding, target: string[], depth: number): Resolution {
+    const head = target[0]!;
+    // `use fs::read;` where `fs` is bound by this very use (self-reference) must not loop
+    if (!b.global && head === b.name && b.kind === 'use') {
+      const mod = unit.moduleOf[b.scope]!;
+      const other = mod.bindings.get(head);
+      if (other && other.b === b) return this.ext(target);
+    }
+    return this.resolve(unit, b.scope, target, b.global, depth);
+  }
+
+  /** Whether the trait at `traitPath` is imported in scope (by name, `as _`, or a glob of its module). */
+  traitInScope(unit: Unit, scope: number, traitPath: string): boolean {
+    const traitSegs = traitPath.split('::');
+    const check = (b: Binding, u: Unit): boolean => {
+      if (b.kind === 'glob') {
+        const r = this.resolve(u, b.scope, [...b.target!, traitSegs[traitSegs.length - 1]!], b.global, 1);
+        return !!r && 'ext' in r && r.ext.join('::') === traitPath;
+      }
+      if (b.kind !== 'use') return false;
+      const r = this.resolveTarget(u, b, b.target!, 1);
+      return !!r && 'ext' in r && r.ext.join('::') === traitPath;
+    };
+    const scopes = unit.summary.scopes;
+    for (let s = scope; s >= 0; s = scopes[s]!.parent) {
+      if (scopes[s]!.kind !== 'block') break;
+      for (const b of unit.blockBindings.get(s)?.values() ?? []) if (check(b, unit)) return true;
+      for (const g of unit.blockGlobs.get(s) ?? []) if (check(g, unit)) return true;
+    }
+    const mod = unit.moduleOf[scope]!;
+    for (const { b, unit: u } of mod.bindings.values()) if (check(b, u)) return true;
+    for (const { b, unit: u } of mod.globs) if (check(b, u)) return true;
+    // `use Trait as _` bindings are all named `_`: the map keeps one, so scan the unit's list too
+    for (const b of unit.summary.bindings) if (b.name === '_' && unit.moduleOf[b.scope] === mod && check(b, unit)) return true;
+    return false;
+  }
+}

@@ -1,0 +1,157 @@
+// Rules are data: rules/<capability>.toml, one file per capability. This module loads and validates them.
+
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join, dirname, basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import TOML from '@iarna/toml';
+import { CAPABILITY_KINDS, UserError, type Capability, type Phase } from '../types.js';
+
+export interface Rule {
+  id: string;
+  capability: Capability;
+  kind: string;
+  description: string;
+  /** Fully resolved paths (prefixes) this rule matches; macros end with `!`. */
+  paths: string[];
+  /** Trait methods `path::Trait::method`: `.method()` counts when the trait is in scope. */
+  methods: string[];
+  /** Language constructs found by the parser (unsafe-block, extern-fn, …). */
+  syntax: string[];
+  /** Foreign functions (declared in extern blocks) with these names. */
+  foreignFns: string[];
+  /** Attribute names (`no_mangle`, `link_section`). */
+  attributes: string[];
+  /** Build-script directives (`rustc-link-lib`; a trailing `*` matches a prefix). */
+  directives: string[];
+  /** A tree-sitter query with a `@match` capture. */
+  query: string | null;
+  /** Crate-level fact: the crate has a build script / is a proc-macro. */
+  crate: 'build-script' | 'proc-macro' | null;
+  /** Findings of this rule are in this phase whatever the file (compile-time environment reads). */
+  phase: Phase | null;
+  /** For macro paths: skip when the first string argument matches this regex. */
+  unlessArg: RegExp | null;
+  file: string;
+}
+
+export interface RuleSet {
+  rules: Rule[];
+  /** Exclusions per capability: paths that are not this capability even under a matching prefix. */
+  excludes: Map<Capability, string[]>;
+  /** Hash of the rule files' contents (cache key). */
+  hash: string;
+  files: string[];
+}
+
+const RULE_KEYS = new Set([
+  'id', 'kind', 'description', 'paths', 'methods', 'syntax', 'foreign_fns', 'attributes', 'directives', 'query',
+  'crate', 'phase', 'unless_arg',
+]);
+const FILE_KEYS = new Set(['capability', 'description', 'rule', 'exclude']);
+export const SYNTAX_CONSTRUCTS = new Set(['unsafe-block', 'unsafe-fn', 'unsafe-impl', 'unsafe-trait', 'extern-fn', 'extern-static']);
+
+export function builtinRulesDir(): string {
+  // dist/rules/load.js or src/rules/load.ts → <package>/rules
+  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'rules');
+}
+
+function strList(v: unknown, where: string): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new UserError(`${where}: expected an array of strings`);
+  return v as string[];
+}
+
+export function parseRuleFile(text: string, file: string): { rules: Rule[]; capability: Capability; excludes: string[] } {
+  let doc: Record<string, unknown>;
+  try {
+    doc = TOML.parse(text) as Record<string, unknown>;
+  } catch (e) {
+    const err = e as { line?: number; message: string };
+    throw new UserError(`${file}:${(err.line ?? 0) + 1}: invalid TOML: ${err.message.split('\n')[0]}`);
+  }
+  for (const k of Object.keys(doc)) if (!FILE_KEYS.has(k)) throw new UserError(`${file}: unknown key \`${k}\``);
+  const capability = doc.capability as Capability;
+  if (typeof capability !== 'string' || !(capability in CAPABILITY_KINDS)) {
+    throw new UserError(`${file}: \`capability\` must be one of ${Object.keys(CAPABILITY_KINDS).join(', ')}`);
+  }
+  const kinds = CAPABILITY_KINDS[capability] as readonly string[];
+  const rules: Rule[] = [];
+  const list = doc.rule === undefined ? [] : doc.rule;
+  if (!Array.isArray(list)) throw new UserError(`${file}: \`rule\` must be an array of tables ([[rule]])`);
+  for (const [i, r] of (list as Record<string, unknown>[]).entries()) {
+    const where = `${file}: rule #${i + 1}${typeof r.id === 'string' ? ` (${r.id})` : ''}`;
+    for (const k of Object.keys(r)) if (!RULE_KEYS.has(k)) throw new UserError(`${where}: unknown key \`${k}\``);
+    if (typeof r.id !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(r.id)) throw new UserError(`${where}: \`id\` must be a kebab-case string`);
+    if (typeof r.kind !== 'string' || !kinds.includes(r.kind)) {
+      throw new UserError(`${where}: \`kind\` must be one of ${kinds.join(', ')}`);
+    }
+    const syntax = strList(r.syntax, where);
+    for (const s of syntax) if (!SYNTAX_CONSTRUCTS.has(s)) throw new UserError(`${where}: unknown syntax construct \`${s}\``);
+    if (r.crate !== undefined && r.crate !== 'build-script' && r.crate !== 'proc-macro') {
+      throw new UserError(`${where}: \`crate\` must be "build-script" or "proc-macro"`);
+    }
+    if (r.phase !== undefined && r.phase !== 'build' && r.phase !== 'runtime') throw new UserError(`${where}: \`phase\` must be "build" or "runtime"`);
+    let unlessArg: RegExp | null = null;
+    if (r.unless_arg !== undefined) {
+      if (typeof r.unless_arg !== 'string') throw new UserError(`${where}: \`unless_arg\` must be a regex string`);
+      try {
+        unlessArg = new RegExp(r.unless_arg);
+      } catch {
+        throw new UserError(`${where}: \`unless_arg\` is not a valid regex`);
+      }
+    }
+    const paths = strList(r.paths, where);
+    for (const p of paths) if (!/^[A-Za-z_][\w]*(::[A-Za-z_][\w]*)*!?$/.test(p)) throw new UserError(`${where}: bad path \`${p}\``);
+    rules.push({
+      id: r.id,
+      capability,
+      kind: r.kind,
+      description: typeof r.description === 'string' ? r.description : '',
+      paths,
+      methods: strList(r.methods, where),
+      syntax,
+      foreignFns: strList(r.foreign_fns, where),
+      attributes: strList(r.attributes, where),
+      directives: strList(r.directives, where),
+      query: typeof r.query === 'string' ? r.query : null,
+      crate: (r.crate as Rule['crate']) ?? null,
+      phase: (r.phase as Phase | undefined) ?? null,
+      unlessArg,
+      file,
+    });
+  }
+  let excludes: string[] = [];
+  if (doc.exclude !== undefined) {
+    const ex = doc.exclude as Record<string, unknown>;
+    for (const k of Object.keys(ex)) if (k !== 'paths') throw new UserError(`${file}: [exclude]: unknown key \`${k}\``);
+    excludes = strList(ex.paths, `${file}: [exclude]`);
+  }
+  return { rules, capability, excludes };
+}
+
+/**
+ * Load the built-in rules, then each extra directory over them (capslock-style: a user rule with the same
+ * id replaces the built-in one; exclusions add up).
+ */
+export function loadRules(extraDirs: string[] = []): RuleSet {
+  const byId = new Map<string, Rule>();
+  const excludes = new Map<Capability, string[]>();
+  const hash = createHash('sha256');
+  const files: string[] = [];
+  for (const dir of [builtinRulesDir(), ...extraDirs]) {
+    if (!existsSync(dir)) throw new UserError(`rules directory not found: ${dir}`);
+    const names = readdirSync(dir).filter((f) => f.endsWith('.toml')).sort();
+    for (const name of names) {
+      const path = join(dir, name);
+      const text = readFileSync(path, 'utf8');
+      hash.update(name).update('\0').update(text).update('\0');
+      files.push(path);
+      const parsed = parseRuleFile(text, basename(dir) === 'rules' && dir === builtinRulesDir() ? `rules/${name}` : path);
+      for (const r of parsed.rules) byId.set(r.id, r);
+      excludes.set(parsed.capability, [...(excludes.get(parsed.capability) ?? []), ...parsed.excludes]);
+    }
+  }
+  const rules = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return { rules, excludes, hash: hash.digest('hex').slice(0, 16), files };
+}
