@@ -241,6 +241,8 @@ export interface DisallowedUse {
   phase: Phase;
   /** Evidence, sorted like the scan's findings. Empty for a capability the scan reports without findings. */
   findings: Finding[];
+  /** The entry allows this kind in the other phase (e.g. allowed under `build`, used at runtime). */
+  allowedInOtherPhase: boolean;
 }
 
 export interface UrlViolation {
@@ -303,13 +305,13 @@ export function usesOf(crate: CrateReport): DisallowedUse[] {
   for (const f of crate.findings) {
     const k = `${f.phase}\0${f.kind}`;
     let u = map.get(k);
-    if (!u) map.set(k, (u = { capability: f.capability, kind: f.kind, phase: f.phase, findings: [] }));
+    if (!u) map.set(k, (u = { capability: f.capability, kind: f.kind, phase: f.phase, findings: [], allowedInOtherPhase: false }));
     u.findings.push(f);
   }
   for (const phase of ['runtime', 'build'] as Phase[]) {
     for (const cap of crate.phases[phase]) {
       const has = [...map.values()].some((u) => u.phase === phase && u.capability === cap);
-      if (!has) map.set(`${phase}\0${cap}`, { capability: cap, kind: cap, phase, findings: [] });
+      if (!has) map.set(`${phase}\0${cap}`, { capability: cap, kind: cap, phase, findings: [], allowedInOtherPhase: false });
     }
   }
   return [...map.values()].sort((a, b) => cmp(a.phase, b.phase) || cmp(a.kind, b.kind));
@@ -383,7 +385,11 @@ export function evaluatePolicy(policy: Policy, result: ScanResult, project: Proj
     for (const u of uses) {
       const allowedItems = entry ? entry[u.phase] : [];
       const matching = allowedItems.filter((item) => itemAllows(item, u.capability, u.kind));
-      if (matching.length === 0) v.disallowed.push(u);
+      if (matching.length === 0) {
+        const other: Phase = u.phase === 'runtime' ? 'build' : 'runtime';
+        u.allowedInOtherPhase = entry !== null && entry[other].some((item) => itemAllows(item, u.capability, u.kind));
+        v.disallowed.push(u);
+      }
       else for (const item of matching) used.get(entry!)![u.phase].add(item);
     }
     if (entry && entry.urls !== null) {

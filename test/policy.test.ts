@@ -119,20 +119,20 @@ describe('evaluatePolicy', () => {
       {
         name: 'a', version: '1.0.0', source: res.crates[0]!.source, entry: 'a', new: false,
         disallowed: [
-          { capability: 'fs', kind: 'fs.read', phase: 'runtime', findings: [fsRead] },
-          { capability: 'net', kind: 'net.connect', phase: 'runtime', findings: [net] },
+          { capability: 'fs', kind: 'fs.read', phase: 'runtime', findings: [fsRead], allowedInOtherPhase: false },
+          { capability: 'net', kind: 'net.connect', phase: 'runtime', findings: [net], allowedInOtherPhase: false },
         ],
         urls: [], indicators: [],
       },
       {
         name: 'b', version: '0.1.0', source: res.crates[0]!.source, entry: 'b', new: false,
-        disallowed: [{ capability: 'env', kind: 'env.read', phase: 'runtime', findings: [envRun] }],
+        disallowed: [{ capability: 'env', kind: 'env.read', phase: 'runtime', findings: [envRun], allowedInOtherPhase: true }],
         urls: [{ type: 'url', value: 'https://evil.example/y' }, { type: 'host', value: 'evil.example' }],
         indicators: [],
       },
       {
         name: 'n', version: '2.0.0', source: res.crates[0]!.source, entry: null, new: true,
-        disallowed: [{ capability: 'net', kind: 'net.connect', phase: 'runtime', findings: [net] }],
+        disallowed: [{ capability: 'net', kind: 'net.connect', phase: 'runtime', findings: [net], allowedInOtherPhase: false }],
         urls: [], indicators: [],
       },
     ]);
@@ -144,7 +144,7 @@ describe('evaluatePolicy', () => {
     c.phases.build = ['build-script'];
     c.capabilities = ['build-script'];
     const v = evaluatePolicy(parsePolicy(ws(''), 'Cargo.toml'), result([c]), null);
-    expect(v.crates[0]!.disallowed).toEqual([{ capability: 'build-script', kind: 'build-script', phase: 'build', findings: [] }]);
+    expect(v.crates[0]!.disallowed).toEqual([{ capability: 'build-script', kind: 'build-script', phase: 'build', findings: [], allowedInOtherPhase: false }]);
     expect(v.crates[0]!.new).toBe(true);
   });
 

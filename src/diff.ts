@@ -1,0 +1,131 @@
+// Capability diff between two scans of one workspace (an old Cargo.lock and the current one).
+
+import semver from 'semver';
+import type { Capability, CrateReport, Finding, Phase, ScanResult } from './types.js';
+
+export interface CapabilitySet {
+  runtime: Capability[];
+  build: Capability[];
+}
+
+export interface DiffUnscanned {
+  side: 'old' | 'new';
+  version: string;
+  reason: string;
+}
+
+export interface PackageChange {
+  name: string;
+  /** `added`: only in the new lockfile; `removed`: only in the old; `updated`: version changed. */
+  change: 'added' | 'removed' | 'updated';
+  from: string | null;
+  to: string | null;
+  /** Source of the new version (the old one for removed packages). */
+  source: string | null;
+  added: CapabilitySet;
+  removed: CapabilitySet;
+  /** Findings of the new version for the added (capability, phase) pairs. */
+  evidence: Finding[];
+  /** Sides that could not be scanned; their capabilities are unknown, so nothing is computed for them. */
+  unscanned: DiffUnscanned[];
+}
+
+export interface DiffResult {
+  /** The base as given: a git revision or a path to the old Cargo.lock. */
+  base: string;
+  /** True when any package gained a capability. */
+  growth: boolean;
+  /** Sorted by name, then new (or old) version. */
+  packages: PackageChange[];
+}
+
+type Side = { version: string; crate: CrateReport | null; source: string | null; reason: string | null };
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function vcmp(a: string, b: string): number {
+  const va = semver.valid(a);
+  const vb = semver.valid(b);
+  if (va && vb) return semver.compare(va, vb);
+  return cmp(a, b);
+}
+
+function sidesByName(res: ScanResult, skip: Set<string>): Map<string, Side[]> {
+  const m = new Map<string, Side[]>();
+  const add = (name: string, s: Side) => {
+    if (skip.has(name)) return;
+    let l = m.get(name);
+    if (!l) m.set(name, (l = []));
+    if (!l.some((x) => x.version === s.version)) l.push(s);
+  };
+  for (const c of res.crates) add(c.name, { version: c.version, crate: c, source: c.source, reason: null });
+  for (const u of res.unscanned) add(u.name, { version: u.version, crate: null, source: null, reason: u.reason });
+  for (const l of m.values()) l.sort((a, b) => vcmp(a.version, b.version));
+  return m;
+}
+
+function minus(a: Capability[], b: Capability[]): Capability[] {
+  return a.filter((x) => !b.includes(x)).sort();
+}
+
+const EMPTY = (): CapabilitySet => ({ runtime: [], build: [] });
+
+function change(name: string, oldS: Side | null, newS: Side | null): PackageChange {
+  const out: PackageChange = {
+    name,
+    change: oldS && newS ? 'updated' : newS ? 'added' : 'removed',
+    from: oldS?.version ?? null,
+    to: newS?.version ?? null,
+    source: newS?.source ?? oldS?.source ?? null,
+    added: EMPTY(),
+    removed: EMPTY(),
+    evidence: [],
+    unscanned: [],
+  };
+  if (oldS && !oldS.crate) out.unscanned.push({ side: 'old', version: oldS.version, reason: oldS.reason ?? 'not scanned' });
+  if (newS && !newS.crate) out.unscanned.push({ side: 'new', version: newS.version, reason: newS.reason ?? 'not scanned' });
+  if (out.unscanned.length > 0) return out;
+  const o = oldS?.crate?.phases ?? EMPTY();
+  const n = newS?.crate?.phases ?? EMPTY();
+  for (const phase of ['runtime', 'build'] as Phase[]) {
+    out.added[phase] = minus(n[phase], o[phase]);
+    out.removed[phase] = minus(o[phase], n[phase]);
+  }
+  if (newS?.crate) {
+    out.evidence = newS.crate.findings.filter((f) => out.added[f.phase].includes(f.capability));
+  }
+  return out;
+}
+
+/**
+ * Compares an old and a new scan. Packages are matched by name; versions present on both sides are
+ * unchanged. Each new version is paired with the highest removed old version not above it (else the
+ * lowest removed old version); unpaired new versions are `added`, unpaired old ones `removed`.
+ * `skipNames` (workspace members) are left out.
+ */
+export function diffScans(base: string, oldRes: ScanResult, newRes: ScanResult, skipNames: Set<string> = new Set()): DiffResult {
+  const oldBy = sidesByName(oldRes, skipNames);
+  const newBy = sidesByName(newRes, skipNames);
+  const names = [...new Set([...oldBy.keys(), ...newBy.keys()])].sort();
+  const packages: PackageChange[] = [];
+  for (const name of names) {
+    const olds = oldBy.get(name) ?? [];
+    const news = newBy.get(name) ?? [];
+    const gone = olds.filter((o) => !news.some((n) => n.version === o.version));
+    const fresh = news.filter((n) => !olds.some((o) => o.version === n.version));
+    const pool = [...gone];
+    for (const n of fresh) {
+      let pick: Side | null = null;
+      for (const o of pool) if (vcmp(o.version, n.version) <= 0) pick = o;
+      if (!pick && pool.length > 0) pick = pool[0]!;
+      if (pick) pool.splice(pool.indexOf(pick), 1);
+      packages.push(change(name, pick, n));
+    }
+    for (const o of pool) packages.push(change(name, o, null));
+  }
+  packages.sort((a, b) => cmp(a.name, b.name) || vcmp(a.to ?? a.from ?? '', b.to ?? b.from ?? ''));
+  const growth = packages.some((p) => p.added.runtime.length > 0 || p.added.build.length > 0);
+  return { base, growth, packages };
+}

@@ -1,0 +1,203 @@
+// Shared pieces of the reporters: input type, stable JSON shapes, wording of capabilities.
+
+import { relative, isAbsolute } from 'node:path';
+import type { DiffResult, PackageChange } from '../diff.js';
+import type { CrateViolation, DisallowedUse, UnusedEntry, Violations } from '../policy.js';
+import type { CrateReport, Finding, Indicator, Project, ResolvedPackage, ScanResult } from '../types.js';
+
+export type ReportCommand = 'scan' | 'crate' | 'check' | 'diff' | 'allow';
+
+export interface ReportInput {
+  command: ReportCommand;
+  result: ScanResult;
+  project: Project | null;
+  violations?: Violations;
+  diff?: DiffResult;
+  verbose: boolean;
+  color: boolean;
+  /** Workspace root; file locations in the user's repository are written relative to it. */
+  workspaceRoot: string | null;
+}
+
+export type Reporter = (input: ReportInput) => string;
+
+// ---------------------------------------------------------------- wording
+
+/** What each capability kind means (used by SARIF rule descriptions and markdown). */
+export const KIND_DESCRIPTIONS: Record<string, string> = {
+  'fs.read': 'reads files or directories',
+  'fs.write': 'creates or writes files',
+  'fs.delete': 'deletes files or directories',
+  'fs.meta': 'reads or changes file metadata and permissions',
+  'net.connect': 'opens outgoing network connections',
+  'net.listen': 'listens for incoming network connections',
+  'net.dns': 'resolves host names',
+  'net.http': 'makes HTTP requests',
+  'process.spawn': 'starts other programs',
+  'process.exec': 'replaces the current process with another program',
+  'env.read': 'reads environment variables',
+  'env.write': 'changes environment variables',
+  'ffi.extern': 'declares foreign (C) functions',
+  'ffi.link': 'links native libraries',
+  'ffi.dynload': 'loads shared libraries at run time',
+  'ffi.call': 'calls foreign functions',
+  'unsafe.block': 'uses unsafe blocks',
+  'unsafe.fn': 'declares unsafe functions',
+  'unsafe.impl': 'implements unsafe traits',
+  'unsafe.asm': 'uses inline or global assembly',
+  'link.no_mangle': 'exports unmangled symbols (#[no_mangle])',
+  'link.export_name': 'exports symbols under chosen names (#[export_name])',
+  'link.section': 'places items in chosen linker sections (#[link_section])',
+  'link.arg': 'passes arguments to the linker',
+  'build-script': 'runs a build script at compile time',
+  'proc-macro': 'is a procedural macro that runs at compile time',
+};
+
+export function describeKind(kind: string): string {
+  return KIND_DESCRIPTIONS[kind] ?? `uses ${kind}`;
+}
+
+// ---------------------------------------------------------------- stable JSON shapes
+
+export function findingJson(f: Finding): Record<string, unknown> {
+  const o: Record<string, unknown> = {
+    capability: f.capability,
+    kind: f.kind,
+    phase: f.phase,
+    rule: f.rule,
+    file: f.file,
+    line: f.line,
+    column: f.column,
+    evidence: f.evidence,
+  };
+  if (f.context !== undefined) o['context'] = f.context;
+  return o;
+}
+
+export function indicatorJson(i: Indicator): Record<string, unknown> {
+  return { id: i.id, file: i.file, line: i.line, detail: i.detail };
+}
+
+export function crateJson(c: CrateReport): Record<string, unknown> {
+  return {
+    name: c.name,
+    version: c.version,
+    source: c.source,
+    checksum: c.checksum,
+    reachedAs: [...c.reachedAs],
+    procMacro: c.procMacro,
+    buildScript: c.buildScript,
+    capabilities: [...c.capabilities],
+    phases: { runtime: [...c.phases.runtime], build: [...c.phases.build] },
+    findings: c.findings.map(findingJson),
+    urls: [...c.urls],
+    hosts: [...c.hosts],
+    indicators: c.indicators.map(indicatorJson),
+    unanalyzed: c.unanalyzed.map((u) => ({ file: u.file, line: u.line, reason: u.reason })),
+  };
+}
+
+export function scanJson(r: ScanResult): Record<string, unknown> {
+  return {
+    schemaVersion: r.schemaVersion,
+    tool: { name: r.tool.name, version: r.tool.version },
+    crates: r.crates.map(crateJson),
+    unscanned: r.unscanned.map((u) => ({ name: u.name, version: u.version, reason: u.reason })),
+  };
+}
+
+function disallowedJson(d: DisallowedUse): Record<string, unknown> {
+  return { capability: d.capability, kind: d.kind, phase: d.phase, allowedInOtherPhase: d.allowedInOtherPhase, findings: d.findings.map(findingJson) };
+}
+
+export function crateViolationJson(v: CrateViolation): Record<string, unknown> {
+  return {
+    name: v.name,
+    version: v.version,
+    source: v.source,
+    entry: v.entry,
+    new: v.new,
+    disallowed: v.disallowed.map(disallowedJson),
+    urls: v.urls.map((u) => ({ type: u.type, value: u.value })),
+    indicators: v.indicators.map(indicatorJson),
+  };
+}
+
+export function unusedJson(u: UnusedEntry): Record<string, unknown> {
+  return { entry: u.entry, line: u.line, reason: u.reason, runtime: [...u.runtime], build: [...u.build], all: [...u.all] };
+}
+
+export function violationsJson(v: Violations, workspaceRoot: string | null): Record<string, unknown> {
+  return {
+    policy: displayPath(v.policy, workspaceRoot),
+    strict: v.strict,
+    denyIndicators: v.denyIndicators,
+    ok: v.ok,
+    crates: v.crates.map(crateViolationJson),
+    unused: v.unused.map(unusedJson),
+  };
+}
+
+export function packageChangeJson(p: PackageChange): Record<string, unknown> {
+  return {
+    name: p.name,
+    change: p.change,
+    from: p.from,
+    to: p.to,
+    source: p.source,
+    added: { runtime: [...p.added.runtime], build: [...p.added.build] },
+    removed: { runtime: [...p.removed.runtime], build: [...p.removed.build] },
+    evidence: p.evidence.map(findingJson),
+    unscanned: p.unscanned.map((u) => ({ side: u.side, version: u.version, reason: u.reason })),
+  };
+}
+
+export function diffJson(d: DiffResult): Record<string, unknown> {
+  return { base: d.base, growth: d.growth, packages: d.packages.map(packageChangeJson) };
+}
+
+// ---------------------------------------------------------------- locations
+
+/** A path for display: relative to the workspace root when inside it, with `/` separators. */
+export function displayPath(p: string, workspaceRoot: string | null): string {
+  if (!workspaceRoot || !isAbsolute(p)) return p.split('\\').join('/');
+  const rel = relative(workspaceRoot, p);
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return p.split('\\').join('/');
+  return rel.split('\\').join('/');
+}
+
+export function findPackage(project: Project | null, name: string, version: string): ResolvedPackage | null {
+  return project?.packages.find((p) => p.name === name && p.version === version) ?? null;
+}
+
+/** Where an alert about a package lands in the user's repository: its line in Cargo.lock. */
+export function packageLocation(input: ReportInput, name: string, version: string): { file: string; line: number | null } {
+  const lock = input.project?.lockfile.path ?? null;
+  const file = lock ? displayPath(lock, input.workspaceRoot) : 'Cargo.lock';
+  const pkg = findPackage(input.project, name, version);
+  const line = pkg && pkg.lockLine > 0 ? pkg.lockLine : null;
+  return { file, line };
+}
+
+/** The manifest that holds the policy, for display. */
+export function policyFile(input: ReportInput): string {
+  if (input.violations) return displayPath(input.violations.policy, input.workspaceRoot);
+  return input.project ? displayPath(input.project.rootManifest.path, input.workspaceRoot) : 'Cargo.toml';
+}
+
+export function phaseList(caps: readonly string[]): string {
+  return caps.length ? caps.join(', ') : '-';
+}
+
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+const CRATES_IO = new Set(['registry+https://github.com/rust-lang/crates.io-index', 'sparse+https://index.crates.io/']);
+
+/** A docs.rs source link for a file of a crates.io crate, or null for other sources. */
+export function sourceLink(source: string | null, name: string, version: string, file: string, line: number): string | null {
+  if (!source || !CRATES_IO.has(source)) return null;
+  const path = file.split('/').map(encodeURIComponent).join('/');
+  return `https://docs.rs/crate/${encodeURIComponent(name)}/${encodeURIComponent(version)}/source/${path}#${line}`;
+}

@@ -1,0 +1,91 @@
+// GitHub Actions workflow commands: `::error file=…,line=…,title=…::message`.
+
+import type { Phase } from '../types.js';
+import { findPackage, packageLocation, phaseList, policyFile, type ReportInput, type Reporter } from './common.js';
+
+/** Escapes the message part of a workflow command. */
+export function escapeData(s: string): string {
+  return s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+}
+
+/** Escapes a property value of a workflow command (also `:` and `,`). */
+export function escapeProperty(s: string): string {
+  return escapeData(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
+}
+
+function command(level: 'error' | 'warning' | 'notice', props: { file: string; line: number | null; title: string }, message: string): string {
+  const p = [`file=${escapeProperty(props.file)}`];
+  if (props.line !== null) p.push(`line=${props.line}`);
+  p.push(`title=${escapeProperty(props.title)}`);
+  return `::${level} ${p.join(',')}::${escapeData(message)}`;
+}
+
+function renderCheck(input: ReportInput): string[] {
+  const v = input.violations;
+  if (!v) return renderScan(input);
+  const out: string[] = [];
+  for (const cv of v.crates) {
+    const loc = packageLocation(input, cv.name, cv.version);
+    const title = `cap-scan: ${cv.name} ${cv.version}${cv.new ? ' (new crate)' : ''}`;
+    for (const d of cv.disallowed) {
+      const ev = d.findings.slice(0, 3).map((f) => `${f.file}:${f.line}:${f.column} ${f.evidence}`);
+      if (d.findings.length > ev.length) ev.push(`and ${d.findings.length - ev.length} more`);
+      const hint = d.allowedInOtherPhase ? ` (allowed at ${d.phase === 'runtime' ? 'build' : 'runtime'} only)` : '';
+      const msg = `${d.kind} (${d.phase}) is not allowed${hint}${ev.length ? `\n${ev.join('\n')}` : ''}`;
+      out.push(command('error', { ...loc, title }, msg));
+    }
+    for (const u of cv.urls) out.push(command('error', { ...loc, title }, `${u.type} ${u.value} is not allowed by the entry's urls`));
+    for (const i of cv.indicators) out.push(command('error', { ...loc, title }, `indicator ${i.id} at ${i.file}:${i.line}: ${i.detail}`));
+  }
+  const file = policyFile(input);
+  for (const u of v.unused) {
+    const what =
+      u.reason === 'matches-no-crate'
+        ? 'matches no crate'
+        : `${[...u.all, ...u.runtime.map((x) => `${x} (runtime)`), ...u.build.map((x) => `${x} (build)`)].join(', ')} not used`;
+    out.push(command(v.strict ? 'error' : 'warning', { file, line: u.line, title: `cap-scan: allow entry ${u.entry}` }, `can be tightened: ${what}`));
+  }
+  return out;
+}
+
+function renderScan(input: ReportInput): string[] {
+  const out: string[] = [];
+  for (const c of input.result.crates) {
+    if (c.capabilities.length === 0 && c.indicators.length === 0) continue;
+    if (findPackage(input.project, c.name, c.version)?.member) continue;
+    const loc = packageLocation(input, c.name, c.version);
+    const title = `cap-scan: ${c.name} ${c.version}`;
+    if (c.capabilities.length) out.push(command('notice', { ...loc, title }, `runtime: ${phaseList(c.phases.runtime)}; build: ${phaseList(c.phases.build)}`));
+    for (const i of c.indicators) out.push(command('warning', { ...loc, title }, `indicator ${i.id} at ${i.file}:${i.line}: ${i.detail}`));
+  }
+  return out;
+}
+
+function renderDiff(input: ReportInput): string[] {
+  const d = input.diff;
+  if (!d) return renderScan(input);
+  const out: string[] = [];
+  for (const p of d.packages) {
+    if (p.to === null) continue;
+    const added: string[] = [];
+    for (const phase of ['runtime', 'build'] as Phase[]) for (const cap of p.added[phase]) added.push(`${cap} (${phase})`);
+    if (!added.length) continue;
+    const loc = packageLocation(input, p.name, p.to);
+    const ev = p.evidence.slice(0, 3).map((f) => `${f.kind} ${f.file}:${f.line}:${f.column} ${f.evidence}`);
+    out.push(command('warning', { ...loc, title: `cap-scan: ${p.name} ${p.from ?? 'new'} -> ${p.to}` }, `gained ${added.join(', ')}${ev.length ? `\n${ev.join('\n')}` : ''}`));
+  }
+  return out;
+}
+
+const byCommand: Record<ReportInput['command'], (input: ReportInput) => string[]> = {
+  scan: renderScan,
+  crate: renderScan,
+  allow: renderScan,
+  check: renderCheck,
+  diff: renderDiff,
+};
+
+export const github: Reporter = (input) => {
+  const lines = byCommand[input.command](input);
+  return lines.length ? `${lines.join('\n')}\n` : '';
+};

@@ -1,0 +1,172 @@
+// Human reporter: aligned per-crate table, evidence with -v, check violations, diff changes.
+
+import { Chalk, type ChalkInstance } from 'chalk';
+import type { PackageChange } from '../diff.js';
+import type { CrateViolation } from '../policy.js';
+import type { CrateReport, Finding, Phase, Unscanned } from '../types.js';
+import { displayPath, phaseList, plural, type ReportCommand, type ReportInput, type Reporter } from './common.js';
+
+/** Evidence lines shown per capability kind without -v. */
+const EVIDENCE_LIMIT = 3;
+
+function pad(s: string, width: number, visible = s.length): string {
+  return s + ' '.repeat(Math.max(0, width - visible));
+}
+
+function findingLine(f: Finding, c: ChalkInstance, withKind: boolean): string {
+  const ctx = f.context ? ` (${f.context})` : '';
+  const head = withKind ? `${c.yellow(f.kind)}  ` : '';
+  return `${head}${c.cyan(`${f.file}:${f.line}:${f.column}`)}  ${f.evidence}  ${c.dim(`[rule ${f.rule}]`)}${ctx}`;
+}
+
+function indicatorLines(crate: { indicators: CrateReport['indicators'] }, c: ChalkInstance, indent: string): string[] {
+  return crate.indicators.map((i) => `${indent}${c.red.bold(`! ${i.id}`)}  ${c.cyan(`${i.file}:${i.line}`)}  ${i.detail}`);
+}
+
+function unscannedLines(unscanned: Unscanned[], c: ChalkInstance, title: string): string[] {
+  if (unscanned.length === 0) return [];
+  const w = Math.max(...unscanned.map((u) => `${u.name} ${u.version}`.length));
+  return ['', c.yellow.bold(`${title} (${unscanned.length}):`), ...unscanned.map((u) => `  ${pad(`${u.name} ${u.version}`, w)}  ${u.reason}`)];
+}
+
+// ---------------------------------------------------------------- scan / crate
+
+function renderScan(input: ReportInput, c: ChalkInstance): string[] {
+  const { crates, unscanned } = input.result;
+  const lines: string[] = [];
+  const nameW = Math.max(0, ...crates.map((x) => x.name.length));
+  const verW = Math.max(0, ...crates.map((x) => x.version.length));
+  const rtW = Math.max(0, ...crates.map((x) => `runtime: ${phaseList(x.phases.runtime)}`.length));
+  for (const cr of crates) {
+    const rt = `runtime: ${phaseList(cr.phases.runtime)}`;
+    const bd = `build: ${phaseList(cr.phases.build)}`;
+    const capStyle = (s: string, caps: readonly string[]) => (caps.length ? c.yellow(s) : c.dim(s));
+    lines.push(
+      `${pad(c.bold(cr.name), nameW, cr.name.length)} ${pad(cr.version, verW)}  ${pad(capStyle(rt, cr.phases.runtime), rtW, rt.length)}  ${capStyle(bd, cr.phases.build)}`.trimEnd(),
+    );
+    lines.push(...indicatorLines(cr, c, '  '));
+    if (input.verbose) {
+      for (const f of cr.findings) lines.push(`  ${findingLine(f, c, true)}`);
+      for (const u of cr.urls) lines.push(`  ${c.yellow('url')}  ${u}`);
+      for (const h of cr.hosts) lines.push(`  ${c.yellow('host')}  ${h}`);
+      for (const u of cr.unanalyzed) lines.push(`  ${c.dim('unanalyzed')}  ${c.cyan(`${u.file}:${u.line}`)}  ${u.reason}`);
+    }
+  }
+  lines.push(...unscannedLines(unscanned, c, 'Unscanned'));
+  const withCaps = crates.filter((x) => x.capabilities.length > 0).length;
+  const withInd = crates.filter((x) => x.indicators.length > 0).length;
+  let summary = `${plural(crates.length, 'crate')}, ${withCaps} with capabilities, ${unscanned.length} unscanned`;
+  if (withInd > 0) summary += `, ${withInd} with indicators`;
+  lines.push('', c.bold(summary));
+  return lines;
+}
+
+// ---------------------------------------------------------------- check
+
+function disallowedLines(v: CrateViolation, input: ReportInput, c: ChalkInstance): string[] {
+  const out: string[] = [];
+  for (const d of v.disallowed) {
+    out.push(`  ${c.red(d.kind)} (${d.phase})${d.allowedInOtherPhase ? `  allowed at ${d.phase === 'runtime' ? 'build' : 'runtime'} only` : ''}`);
+    const shown = input.verbose ? d.findings : d.findings.slice(0, EVIDENCE_LIMIT);
+    for (const f of shown) out.push(`    ${findingLine(f, c, false)}`);
+    if (shown.length < d.findings.length) out.push(c.dim(`    … and ${d.findings.length - shown.length} more (-v shows all)`));
+  }
+  for (const u of v.urls) out.push(`  ${c.red(u.type)} ${u.value}  not matched by urls`);
+  out.push(...indicatorLines(v, c, '  '));
+  return out;
+}
+
+function renderCheck(input: ReportInput, c: ChalkInstance): string[] {
+  const v = input.violations;
+  if (!v) return renderScan(input, c);
+  const policy = displayPath(v.policy, input.workspaceRoot);
+  const lines: string[] = [];
+  const checked = input.result.crates.length;
+  if (v.crates.length === 0) {
+    lines.push(c.green(`All dependencies are allowed by ${policy}.`));
+  } else {
+    lines.push(c.red.bold(`${plural(v.crates.length, 'crate')} not allowed by ${policy}:`));
+  }
+  for (const cv of v.crates) {
+    const tag = cv.new ? c.magenta('new: no allow entry') : c.dim(`allow entry "${cv.entry}"`);
+    lines.push('', `${c.bold(cv.name)} ${cv.version}  ${tag}`);
+    lines.push(...disallowedLines(cv, input, c));
+  }
+  if (v.unused.length > 0) {
+    lines.push('', c.yellow.bold(v.strict ? 'Unused allow entries (--strict):' : 'Can be tightened:'));
+    for (const u of v.unused) {
+      const at = `${policy}${u.line !== null ? `:${u.line}` : ''}`;
+      let what: string;
+      if (u.reason === 'matches-no-crate') what = 'matches no crate';
+      else {
+        const parts: string[] = [];
+        if (u.all.length) parts.push(`${u.all.join(', ')} not used`);
+        if (u.runtime.length) parts.push(`runtime ${u.runtime.join(', ')} not used`);
+        if (u.build.length) parts.push(`build ${u.build.join(', ')} not used`);
+        what = parts.join('; ');
+      }
+      lines.push(`  ${c.cyan(at)}  ${u.entry}: ${what}`);
+    }
+  }
+  lines.push(...unscannedLines(input.result.unscanned, c, 'Not checked (unscanned)'));
+  const newCount = v.crates.filter((x) => x.new).length;
+  let summary = `${plural(checked, 'crate')} checked, ${v.crates.length} not allowed`;
+  if (newCount) summary += ` (${newCount} new)`;
+  summary += `, ${plural(v.unused.length, 'unused entry', 'unused entries')}`;
+  if (input.result.unscanned.length) summary += `, ${input.result.unscanned.length} unscanned`;
+  lines.push('', (v.ok ? c.green.bold : c.red.bold)(`${v.ok ? 'ok' : 'FAILED'}: ${summary}`));
+  return lines;
+}
+
+// ---------------------------------------------------------------- diff
+
+function versionChange(p: PackageChange): string {
+  if (p.change === 'added') return `${p.to} (added)`;
+  if (p.change === 'removed') return `${p.from} (removed)`;
+  return `${p.from} -> ${p.to}`;
+}
+
+function renderDiff(input: ReportInput, c: ChalkInstance): string[] {
+  const d = input.diff;
+  if (!d) return renderScan(input, c);
+  const lines: string[] = [`Capability changes against ${d.base}:`];
+  if (d.packages.length === 0) lines.push('', 'No dependency was added, removed or changed version.');
+  for (const p of d.packages) {
+    lines.push('', `${c.bold(p.name)} ${versionChange(p)}`);
+    for (const u of p.unscanned) lines.push(`  ${c.yellow('?')} ${u.side} ${u.version} unscanned: ${u.reason}`);
+    for (const phase of ['runtime', 'build'] as Phase[]) {
+      for (const cap of p.added[phase]) {
+        lines.push(`  ${c.red(`+ ${cap}`)} (${phase})`);
+        const ev = p.evidence.filter((f) => f.capability === cap && f.phase === phase);
+        const shown = input.verbose ? ev : ev.slice(0, EVIDENCE_LIMIT);
+        for (const f of shown) lines.push(`      ${findingLine(f, c, true)}`);
+        if (shown.length < ev.length) lines.push(c.dim(`      … and ${ev.length - shown.length} more (-v shows all)`));
+      }
+    }
+    for (const phase of ['runtime', 'build'] as Phase[]) {
+      for (const cap of p.removed[phase]) lines.push(`  ${c.green(`- ${cap}`)} (${phase})`);
+    }
+    const none = !p.unscanned.length && !p.added.runtime.length && !p.added.build.length && !p.removed.runtime.length && !p.removed.build.length;
+    if (none) lines.push(c.dim('  no capability change'));
+  }
+  const grown = d.packages.filter((p) => p.added.runtime.length || p.added.build.length).length;
+  const shrunk = d.packages.filter((p) => p.removed.runtime.length || p.removed.build.length).length;
+  const unk = d.packages.filter((p) => p.unscanned.length).length;
+  let summary = `${plural(d.packages.length, 'package')} changed, ${grown} gained capabilities, ${shrunk} lost capabilities`;
+  if (unk) summary += `, ${unk} unscanned`;
+  lines.push('', c.bold(summary));
+  return lines;
+}
+
+const byCommand: Record<ReportCommand, (input: ReportInput, c: ChalkInstance) => string[]> = {
+  scan: renderScan,
+  crate: renderScan,
+  allow: renderScan,
+  check: renderCheck,
+  diff: renderDiff,
+};
+
+export const human: Reporter = (input) => {
+  const c = new Chalk({ level: input.color ? 1 : 0 });
+  return `${byCommand[input.command](input, c).join('\n')}\n`;
+};

@@ -1,0 +1,111 @@
+// Markdown reporter: PR-comment tables.
+
+import type { PackageChange } from '../diff.js';
+import type { Phase } from '../types.js';
+import type { Finding } from '../types.js';
+import { displayPath, findPackage, phaseList, sourceLink, type ReportInput, type Reporter } from './common.js';
+
+const EVIDENCE_LIMIT = 3;
+
+/** Escapes text for a table cell. */
+function cell(s: string): string {
+  return s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
+function code(s: string): string {
+  const t = s.replace(/\r?\n/g, ' ').replace(/\|/g, '\\|');
+  return t.includes('`') ? `\`\` ${t} \`\`` : `\`${t}\``;
+}
+
+function evidenceCell(fs: Finding[], source: string | null, name: string, version: string): string {
+  const shown = fs.slice(0, EVIDENCE_LIMIT).map((f) => {
+    const at = `${f.file}:${f.line}`;
+    const link = sourceLink(source, name, version, f.file, f.line);
+    return `${link ? `[${cell(at)}](${link})` : cell(at)} ${code(f.evidence)}`;
+  });
+  if (fs.length > shown.length) shown.push(`… ${fs.length - shown.length} more`);
+  return shown.join('<br>');
+}
+
+function capsWithPhase(set: { runtime: string[]; build: string[] }): string {
+  const parts: string[] = [];
+  for (const phase of ['runtime', 'build'] as Phase[]) for (const c of set[phase]) parts.push(`${c} (${phase})`);
+  return parts.join(', ');
+}
+
+function versionCell(p: PackageChange): string {
+  if (p.change === 'added') return `added ${p.to}`;
+  if (p.change === 'removed') return `removed ${p.from}`;
+  return `${p.from} → ${p.to}`;
+}
+
+function renderDiff(input: ReportInput): string[] {
+  const d = input.diff;
+  if (!d) return renderScan(input);
+  const lines = [`### cap-scan: dependency capability changes since \`${cell(d.base)}\``, ''];
+  if (d.packages.length === 0) return [...lines, 'No dependency was added, removed or changed version.'];
+  lines.push('| Crate | Version | + Capabilities | − Capabilities | Evidence |', '| --- | --- | --- | --- | --- |');
+  for (const p of d.packages) {
+    const added = p.unscanned.length
+      ? p.unscanned.map((u) => `unscanned (${u.side} ${u.version}): ${cell(u.reason)}`).join('<br>')
+      : capsWithPhase(p.added);
+    lines.push(
+      `| ${cell(p.name)} | ${cell(versionCell(p))} | ${added} | ${capsWithPhase(p.removed)} | ${evidenceCell(p.evidence, p.source, p.name, p.to ?? p.from ?? '')} |`,
+    );
+  }
+  const grown = d.packages.filter((p) => p.added.runtime.length || p.added.build.length).length;
+  lines.push('', `${d.packages.length} changed, ${grown} gained capabilities.`);
+  return lines;
+}
+
+function renderScan(input: ReportInput): string[] {
+  const lines = ['### cap-scan: dependency capabilities', '', '| Crate | Version | Runtime | Build | Indicators |', '| --- | --- | --- | --- | --- |'];
+  for (const c of input.result.crates) {
+    if (findPackage(input.project, c.name, c.version)?.member) continue;
+    const ind = c.indicators.map((i) => `${cell(i.id)} (${cell(`${i.file}:${i.line}`)})`).join('<br>');
+    lines.push(`| ${cell(c.name)} | ${cell(c.version)} | ${phaseList(c.phases.runtime)} | ${phaseList(c.phases.build)} | ${ind} |`);
+  }
+  if (input.result.unscanned.length) {
+    lines.push('', `**Unscanned:** ${input.result.unscanned.map((u) => `${cell(u.name)} ${cell(u.version)} (${cell(u.reason)})`).join(', ')}`);
+  }
+  return lines;
+}
+
+function renderCheck(input: ReportInput): string[] {
+  const v = input.violations;
+  if (!v) return renderScan(input);
+  const policy = displayPath(v.policy, input.workspaceRoot);
+  const lines = [`### cap-scan check: ${v.ok ? 'passed' : 'failed'}`, ''];
+  if (v.crates.length === 0) lines.push(`All dependencies are allowed by \`${cell(policy)}\`.`);
+  else {
+    lines.push('| Crate | Version | Not allowed | Evidence |', '| --- | --- | --- | --- |');
+    for (const cv of v.crates) {
+      const what = [
+        ...cv.disallowed.map((d) => `${d.kind} (${d.phase})`),
+        ...cv.urls.map((u) => `${u.type} ${code(u.value)}`),
+        ...cv.indicators.map((i) => `indicator ${cell(i.id)}`),
+      ].join(', ');
+      const fs = cv.disallowed.flatMap((d) => d.findings);
+      const name = cv.new ? `${cell(cv.name)} (new)` : cell(cv.name);
+      lines.push(`| ${name} | ${cell(cv.version)} | ${what} | ${evidenceCell(fs, cv.source, cv.name, cv.version)} |`);
+    }
+  }
+  if (v.unused.length) {
+    lines.push('', v.strict ? '**Unused allow entries (strict):**' : '**Can be tightened:**', '');
+    for (const u of v.unused) {
+      const what = u.reason === 'matches-no-crate' ? 'matches no crate' : [...u.all, ...u.runtime.map((x) => `${x} (runtime)`), ...u.build.map((x) => `${x} (build)`)].join(', ') + ' not used';
+      lines.push(`- \`${cell(u.entry)}\` (${cell(policy)}${u.line !== null ? `:${u.line}` : ''}): ${what}`);
+    }
+  }
+  return lines;
+}
+
+const byCommand: Record<ReportInput['command'], (input: ReportInput) => string[]> = {
+  scan: renderScan,
+  crate: renderScan,
+  allow: renderScan,
+  check: renderCheck,
+  diff: renderDiff,
+};
+
+export const markdown: Reporter = (input) => `${byCommand[input.command](input).join('\n')}\n`;
