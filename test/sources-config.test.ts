@@ -95,6 +95,11 @@ describe('loadCargoConfig', () => {
     });
   });
 
+  it('reads CARGO_HOME once when it is also one of the ancestor .cargo directories', async () => {
+    const cfg = own(await loadCargoConfig(fx('config/outer/inner'), fx('config/outer/.cargo')));
+    expect(cfg.files).toEqual([fx('config/outer/inner/.cargo/config'), fx('config/outer/.cargo/config.toml')]);
+  });
+
   it('the outer directory alone sees its own replacement', async () => {
     const cfg = await loadCargoConfig(fx('config/outer'), fx('config/home'));
     expect(resolveReplacement(cfg, CRATES_GIT)).toEqual({
