@@ -1,0 +1,98 @@
+// `cap-scan allow`: generate the allowlist from the current findings; `--write` updates Cargo.toml in place.
+
+import { readFile, writeFile } from 'node:fs/promises';
+import type { CommandOutput, CommonOptions } from '../options.js';
+import { splitEntryKey } from '../policy.js';
+import { scanWorkspace } from '../scan.js';
+import { setTableEntries, tomlKey, tomlStringArray, type TableEntry } from '../toml-edit.js';
+import type { Capability, Phase, Project, ScanResult } from '../types.js';
+import { UserError } from '../types.js';
+import { readPolicy, shownPath } from './check.js';
+
+export interface AllowOptions extends CommonOptions {
+  write: boolean;
+  dryRun: boolean;
+  crate: string | null;
+}
+
+interface Gathered {
+  runtime: Set<Capability>;
+  build: Set<Capability>;
+  urls: Set<string>;
+  phases: Set<Phase>;
+}
+
+/**
+ * Allowlist entries (key = crate name, value = TOML) for the non-member crates of a scan, sorted by
+ * name. Several versions of one crate share one entry (the union). The value is a plain list when
+ * both phases need the same capabilities, or when only one phase needs any and the crate runs only
+ * in that phase; otherwise a `{ runtime = [...], build = [...] }` table. URLs and hosts the crate
+ * contains go in `urls`.
+ */
+export function generateAllowlist(result: ScanResult, project: Project | null, only: string | null = null): TableEntry[] {
+  const members = new Set((project?.packages ?? []).filter((p) => p.member).map((p) => `${p.name}@${p.version}`));
+  const byName = new Map<string, Gathered>();
+  for (const c of result.crates) {
+    if (members.has(`${c.name}@${c.version}`)) continue;
+    if (only !== null && c.name !== only) continue;
+    let g = byName.get(c.name);
+    if (!g) byName.set(c.name, (g = { runtime: new Set(), build: new Set(), urls: new Set(), phases: new Set() }));
+    for (const x of c.phases.runtime) g.runtime.add(x);
+    for (const x of c.phases.build) g.build.add(x);
+    for (const u of [...c.urls, ...c.hosts]) g.urls.add(u);
+    const pkg = project?.packages.find((p) => p.name === c.name && p.version === c.version);
+    for (const ph of pkg?.phases ?? []) g.phases.add(ph);
+  }
+  const out: TableEntry[] = [];
+  for (const name of [...byName.keys()].sort()) {
+    const g = byName.get(name)!;
+    const rt = [...g.runtime].sort();
+    const bd = [...g.build].sort();
+    const urls = [...g.urls].sort();
+    if (rt.length === 0 && bd.length === 0 && urls.length === 0) continue;
+    const same = rt.length === bd.length && rt.every((x, i) => x === bd[i]);
+    const onlyPhase: Phase | null = g.phases.size === 1 ? [...g.phases][0]! : g.phases.size === 0 ? (rt.length ? 'runtime' : 'build') : null;
+    const single = (bd.length === 0 && onlyPhase === 'runtime') || (rt.length === 0 && onlyPhase === 'build');
+    let value: string;
+    if (urls.length === 0 && (same || single)) {
+      value = tomlStringArray(rt.length ? rt : bd);
+    } else {
+      const parts: string[] = [];
+      if (rt.length) parts.push(`runtime = ${tomlStringArray(rt)}`);
+      if (bd.length) parts.push(`build = ${tomlStringArray(bd)}`);
+      if (urls.length) parts.push(`urls = ${tomlStringArray(urls)}`);
+      value = `{ ${parts.join(', ')} }`;
+    }
+    out.push({ key: name, value });
+  }
+  return out;
+}
+
+export async function runAllow(opts: AllowOptions): Promise<CommandOutput> {
+  const { project, result } = await scanWorkspace(opts);
+  if (opts.crate !== null) {
+    const unscanned = result.unscanned.find((u) => u.name === opts.crate);
+    if (unscanned) throw new UserError(`crate '${opts.crate}' could not be scanned: ${unscanned.reason}`);
+    if (!result.crates.some((c) => c.name === opts.crate)) throw new UserError(`no crate named '${opts.crate}' in the lockfile`);
+  }
+  const entries = generateAllowlist(result, project, opts.crate);
+  const { policy, text } = await readPolicy(project);
+  const tablePath = [policy.section, 'metadata', 'cap-scan', 'allow'];
+  const header = `[${tablePath.map(tomlKey).join('.')}]`;
+  const toml = `${header}\n${entries.map((e) => `${tomlKey(e.key)} = ${e.value}\n`).join('')}`;
+  if (!opts.write || opts.dryRun) return { text: toml, exitCode: 0 };
+
+  const unscannedNames = new Set(result.unscanned.map((u) => u.name));
+  const generated = new Set(entries.map((e) => e.key));
+  // --crate: only that crate's keys change; otherwise the table becomes the generated one, keeping
+  // entries of crates that could not be scanned (their needs are unknown)
+  const remove =
+    opts.crate !== null
+      ? (k: string) => splitEntryKey(k).name === opts.crate && !generated.has(k)
+      : (k: string) => !generated.has(k) && !unscannedNames.has(splitEntryKey(k).name);
+  const manifest = project.rootManifest.path;
+  const updated = setTableEntries(text, tablePath, entries, { path: shownPath(manifest), remove });
+  if (updated !== text) await writeFile(manifest, updated);
+  const what = opts.crate !== null ? `entry for ${opts.crate}` : `${entries.length} allow ${entries.length === 1 ? 'entry' : 'entries'}`;
+  return { text: `${updated !== text ? 'Updated' : 'Unchanged'} ${header} in ${shownPath(manifest)}: ${what}\n`, exitCode: 0 };
+}

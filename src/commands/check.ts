@@ -1,0 +1,51 @@
+// `cap-scan check`: scan the workspace, compare with the allowlist policy, report what is not allowed.
+
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, relative } from 'node:path';
+import type { CommandOutput, CommonOptions } from '../options.js';
+import { evaluatePolicy, parsePolicy, type Policy } from '../policy.js';
+import { getReporter } from '../report/index.js';
+import { scanWorkspace } from '../scan.js';
+import type { Project } from '../types.js';
+import { UserError } from '../types.js';
+
+export interface CheckOptions extends CommonOptions {
+  strict: boolean;
+  denyIndicators: boolean;
+}
+
+/** A path for messages: relative to the current directory when inside it. */
+export function shownPath(p: string): string {
+  const rel = relative(process.cwd(), p);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : p;
+}
+
+/** Reads the policy of the project's root manifest. Errors name the manifest (as shown to the user) and line. */
+export async function readPolicy(project: Project): Promise<{ policy: Policy; text: string }> {
+  const path = project.rootManifest.path;
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new UserError(`${shownPath(path)}: cannot read: ${(e as Error).message}`);
+  }
+  const policy = parsePolicy(text, shownPath(path));
+  return { policy: { ...policy, path }, text };
+}
+
+export async function runCheck(opts: CheckOptions): Promise<CommandOutput> {
+  const reporter = getReporter(opts.format);
+  const { project, result } = await scanWorkspace(opts);
+  const { policy } = await readPolicy(project);
+  const violations = evaluatePolicy(policy, result, project, { strict: opts.strict, denyIndicators: opts.denyIndicators });
+  const text = reporter({
+    command: 'check',
+    result,
+    project,
+    violations,
+    verbose: opts.verbose,
+    color: opts.color,
+    workspaceRoot: project.root,
+  });
+  return { text, exitCode: violations.ok ? 0 : 1 };
+}
