@@ -266,7 +266,7 @@ function expectedWs(includeDev: boolean) {
             phases: ['runtime'],
             dir: 'ws/vendor/tempfile-3.8.1',
             reason: null,
-            deps: [`${reg('fastrand', '2.0.1')} as fastrand (normal)`],
+            deps: [`${reg('fastrand', '2.0.1')} as fastrand (normal)`, `${reg('version_check', '0.9.4')} as version_check (build)`],
             lockLine: 134,
           },
         ]
@@ -279,7 +279,7 @@ function expectedWs(includeDev: boolean) {
       dir: 'ws/vendor/ureq-2.9.1',
       reason: null,
       deps: [`${reg('autocfg', '1.1.0')} as autocfg (build)`, `${reg('foo', '2.0.0')} as foo (normal)`],
-      lockLine: 143,
+      lockLine: 144,
     },
     {
       id: 'util 0.3.0',
@@ -289,8 +289,23 @@ function expectedWs(includeDev: boolean) {
       dir: 'ws/crates/util',
       reason: null,
       deps: ['inner 0.1.0 as inner (normal)', `${reg('quote', '1.0.33')} as quote (normal)`],
-      lockLine: 153,
+      lockLine: 154,
     },
+    ...(includeDev
+      ? [
+          {
+            // Only a build-dependency of a dev-dependency: a dev subtree stays dev (built only for tests).
+            id: reg('version_check', '0.9.4'),
+            member: false,
+            reachedAs: ['dev'],
+            phases: ['build'],
+            dir: 'ws/vendor/version_check-0.9.4',
+            reason: null,
+            deps: [],
+            lockLine: 162,
+          },
+        ]
+      : []),
     {
       // Target-specific (cfg(windows)) dependencies are part of the graph like any other.
       id: reg('winapi', '0.3.9'),
@@ -300,7 +315,7 @@ function expectedWs(includeDev: boolean) {
       dir: null,
       reason: 'mirror: checksum mismatch for winapi',
       deps: [],
-      lockLine: 161,
+      lockLine: 168,
     },
   ];
   return all;
@@ -324,7 +339,7 @@ describe('loadProject on a workspace', () => {
     expect(project.rootManifest.path).toBe(path.join(WS, 'Cargo.toml'));
     expect(project.rootManifest.workspace).toEqual({ members: ['crates/*', 'tools/cli'], exclude: ['crates/old'] });
     expect(project.lockfile.version).toBe(4);
-    expect(project.lockfile.packages).toHaveLength(21);
+    expect(project.lockfile.packages).toHaveLength(22);
     expect(summary(project)).toEqual(expectedWs(false));
     // Path packages (members and `ext`) are located from manifests, never through providers; the
     // request carries the lock checksum.
@@ -343,6 +358,7 @@ describe('loadProject on a workspace', () => {
       'syn 2.0.38 sum',
       'tempfile 3.8.1 sum',
       'ureq 2.9.1 sum',
+      'version_check 0.9.4 sum',
       'winapi 0.3.9 sum',
     ]);
   });
@@ -403,6 +419,13 @@ describe('loadProject: roots, locks and errors', () => {
     const project = await loadProject({ manifestPath: path.join(FX, 'rootpkg', 'standalone'), includeDev: false, providers: [], ctx });
     expect(project.root).toBe(path.join(FX, 'rootpkg', 'standalone'));
     expect(simple(project)).toEqual([['standalone 0.2.0', true, 'rootpkg/standalone', ['normal'], ['runtime'], []]]);
+  });
+
+  it('follows `package.workspace` to a root outside the package directory', async () => {
+    const project = await loadProject({ manifestPath: path.join(FX, 'pointer', 'member'), includeDev: false, providers: [], ctx });
+    expect(project.root).toBe(path.join(FX, 'pointer', 'root'));
+    expect(project.rootManifest.package).toBeNull();
+    expect(simple(project)).toEqual([['member 0.1.0', true, 'pointer/member', ['normal'], ['runtime'], []]]);
   });
 
   it('lockfilePath overrides the workspace lock; a member whose version moved is matched by name', async () => {
