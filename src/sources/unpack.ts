@@ -323,19 +323,32 @@ export async function unpackCrate(
       await new Promise<void>((resolve, reject) => {
         // 'wx' = O_CREAT|O_EXCL: never follows or reuses an existing path.
         const ws = createWriteStream(abs, { flags: 'wx', mode: plan.executable ? 0o755 : 0o644 });
+        let stopped = false;
         const stop = (err: unknown): void => {
-          entry.unpipe(ws);
+          if (stopped) return;
+          stopped = true;
           entry.resume();
           ws.destroy();
           reject(err);
         };
         ws.on('error', stop);
-        ws.on('close', resolve);
-        entry.on('data', (chunk: Buffer) => {
-          written += chunk.length;
-          if (written > limits.maxBytes) stop(new UnpackError(crate, `unpacked size exceeds ${fmtBytes(limits.maxBytes)}`));
+        ws.on('close', () => {
+          if (!stopped) resolve();
         });
-        entry.pipe(ws);
+        // One listener does both the counting and the writing (with backpressure), so no chunk can
+        // reach one and not the other.
+        entry.on('data', (chunk: Buffer) => {
+          if (stopped) return;
+          written += chunk.length;
+          if (written > limits.maxBytes) return stop(new UnpackError(crate, `unpacked size exceeds ${fmtBytes(limits.maxBytes)}`));
+          if (!ws.write(chunk)) {
+            entry.pause();
+            ws.once('drain', () => entry.resume());
+          }
+        });
+        entry.on('end', () => {
+          if (!stopped) ws.end();
+        });
       });
       files++;
     };
