@@ -312,7 +312,8 @@ export function setTableEntries(text: string, tablePath: string[], entries: Tabl
   for (const st of stmts) {
     if (st.type !== 'keyValue') continue;
     const full = [...st.table, ...st.key];
-    if (startsWith(full, tablePath) && !samePath(st.table, tablePath)) {
+    const enclosing = full.length < tablePath.length && startsWith(tablePath, full);
+    if (enclosing || (startsWith(full, tablePath) && !samePath(st.table, tablePath))) {
       throw new UserError(
         `${path}:${st.line}: cannot edit [${headerName}] in place: it is written as an inline table or dotted keys here; move it to its own [${headerName}] table`,
       );

@@ -99,6 +99,9 @@ describe('setTableEntries', () => {
     expect(() =>
       setTableEntries('[workspace.metadata.cap-scan]\nallow = { a = ["fs"] }\n', ALLOW, [{ key: 'b', value: '[]' }]),
     ).toThrow(/^Cargo\.toml:2: cannot edit \[workspace\.metadata\.cap-scan\.allow\] in place/);
+    expect(() =>
+      setTableEntries('[workspace.metadata]\ncap-scan = { allow = { a = ["fs"] } }\n', ALLOW, [{ key: 'b', value: '[]' }]),
+    ).toThrow(/^Cargo\.toml:2: cannot edit \[workspace\.metadata\.cap-scan\.allow\] in place/);
     expect(() => setTableEntries('[workspace.metadata.cap-scan.allow]\na.runtime = ["fs"]\n', ALLOW, [])).toThrow(
       "Cargo.toml:2: cannot edit [workspace.metadata.cap-scan.allow] in place: dotted key 'a.runtime'",
     );
