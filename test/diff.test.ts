@@ -89,6 +89,25 @@ describe('cap-scan diff (fixture workspace, two lockfiles)', () => {
     ]);
   });
 
+  it('an old version that is not available locally is reported as unscanned, not guessed', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'cap-scan-diff-old-'));
+    try {
+      const old = readFileSync(`${WS}/old.Cargo.lock`, 'utf8').replace('name = "fetcher"\nversion = "1.0.0"', 'name = "fetcher"\nversion = "0.9.0"');
+      expect(old).toContain('version = "0.9.0"');
+      writeFileSync(join(tmp, 'Cargo.lock'), old);
+      const out = await runDiff(opts({ base: join(tmp, 'Cargo.lock'), format: 'json', failOnGrowth: true }));
+      const doc = JSON.parse(out.text) as { diff: { growth: boolean; packages: Array<Record<string, unknown>> } };
+      const fetcher = doc.diff.packages.find((p) => p['name'] === 'fetcher')!;
+      expect(fetcher['added']).toEqual({ runtime: [], build: [] });
+      expect(fetcher['removed']).toEqual({ runtime: [], build: [] });
+      expect(fetcher['unscanned']).toEqual([{ side: 'old', version: '0.9.0', reason: expect.stringContaining('fetcher 0.9.0') }]);
+      // buildy (added) still grows
+      expect(out.exitCode).toBe(1);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
   it('reads the base lockfile from a git revision', async () => {
     const tmp = mkdtempSync(join(tmpdir(), 'cap-scan-diff-git-'));
     try {
