@@ -18,9 +18,10 @@ export interface DiffOptions extends CommonOptions {
   failOnGrowth: boolean;
 }
 
+/** An existing path that is not a directory (a file, or a pipe such as `<(git show …)`). */
 async function isFile(p: string): Promise<boolean> {
   try {
-    return (await stat(p)).isFile();
+    return !(await stat(p)).isDirectory();
   } catch {
     return false;
   }
