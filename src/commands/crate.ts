@@ -1,0 +1,133 @@
+// `cap-scan crate SPEC [--deps]`: scan one crate before adding it.
+// SPEC: a directory, a `.crate` file, or NAME@VERSION (VERSION may be a semver requirement) from the
+// registry (crates.io, its cargo-config replacement, or --registry-url / CAP_SCAN_REGISTRY).
+// --deps: resolve what the crate pulls in with `cargo generate-lockfile` in a temporary project (cargo's
+// own resolver; it runs no build scripts and compiles nothing), then scan that workspace.
+
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { CommandOutput, CommonOptions, ScanOptions } from '../options.js';
+import { getReporter } from '../report/index.js';
+import { scanCrateDir, scanWorkspace, sourceContext } from '../scan.js';
+import { type ResolvedCrate, resolveCrateSpecWith } from '../sources/crate-spec.js';
+import { type DownloadProvider, downloadProvider, normalizeIndexUrl } from '../sources/registry.js';
+import type { ScanResult } from '../types.js';
+import { UserError } from '../types.js';
+
+export type CrateSpecOptions = ScanOptions & {
+  /** Directory relative specs and the cargo config are resolved from (default: process.cwd()). */
+  cwd?: string;
+  /** Share a provider (and its HTTP client, cache hits, progress) with the caller. */
+  provider?: DownloadProvider;
+};
+
+/** Resolve `NAME@VERSION`, a `.crate` file or a directory to an unpacked crate directory. */
+export async function resolveCrateSpec(spec: string, opts: CrateSpecOptions): Promise<ResolvedCrate> {
+  const cwd = opts.cwd ?? process.cwd();
+  const ctx = sourceContext(opts, cwd);
+  return resolveCrateSpecWith(spec, ctx, opts.provider ?? downloadProvider(), cwd);
+}
+
+/** Name of the package of the temporary `--deps` project (filter it out of reports). */
+export const PROBE_PACKAGE = 'cap-scan-probe';
+
+export interface DepsWorkspace {
+  /** Temporary workspace root (holds Cargo.toml, Cargo.lock, lib.rs and maybe .cargo/config.toml). */
+  root: string;
+  manifestPath: string;
+  /** Remove the temporary workspace. */
+  cleanup(): Promise<void>;
+}
+
+function runCargo(args: string[], cwd: string, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile('cargo', args, { cwd, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, env: process.env }, (err, _stdout, stderr) => {
+      if (!err) return resolve();
+      const e = err as NodeJS.ErrnoException & { killed?: boolean };
+      if (e.code === 'ENOENT') {
+        reject(new UserError('--deps needs cargo on PATH (it resolves dependencies with `cargo generate-lockfile`); cargo was not found'));
+      } else if (e.killed) {
+        reject(new UserError(`cargo generate-lockfile timed out after ${timeoutMs / 1000} s`));
+      } else {
+        const lines = String(stderr).split('\n').map((l) => l.trim()).filter((l) => l.startsWith('error'));
+        reject(new UserError(`cargo generate-lockfile failed: ${lines[0] ?? String(stderr).trim().split('\n').pop() ?? e.message}`));
+      }
+    });
+  });
+}
+
+/**
+ * A temporary project depending on exactly `name = "=version"`, with a Cargo.lock from cargo's resolver.
+ * With a registry override, crates-io is replaced by that sparse index in the project's
+ * `.cargo/config.toml` (Cargo.lock keeps the crates-io source, which the download provider maps back).
+ */
+export async function createDepsWorkspace(
+  name: string,
+  version: string,
+  opts: { registryUrl: string | null; offline: boolean; timeoutMs?: number },
+): Promise<DepsWorkspace> {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'cap-scan-deps-'));
+  const cleanup = (): Promise<void> => rm(root, { recursive: true, force: true });
+  try {
+    const manifest = [
+      '[package]',
+      `name = "${PROBE_PACKAGE}"`,
+      'version = "0.0.0"',
+      'edition = "2021"',
+      'publish = false',
+      '',
+      '[lib]',
+      'path = "lib.rs"',
+      '',
+      '[dependencies]',
+      `${name} = "=${version}"`,
+      '',
+      '[workspace]',
+      '',
+    ].join('\n');
+    await writeFile(path.join(root, 'Cargo.toml'), manifest);
+    await writeFile(path.join(root, 'lib.rs'), '');
+    if (opts.registryUrl) {
+      await mkdir(path.join(root, '.cargo'));
+      const url = normalizeIndexUrl(opts.registryUrl);
+      await writeFile(
+        path.join(root, '.cargo', 'config.toml'),
+        ['[source.crates-io]', 'replace-with = "cap-scan-registry"', '', '[source.cap-scan-registry]', `registry = "sparse+${url}"`, ''].join('\n'),
+      );
+    }
+    await runCargo(['generate-lockfile', ...(opts.offline ? ['--offline'] : [])], root, opts.timeoutMs ?? 300_000);
+    return { root, manifestPath: path.join(root, 'Cargo.toml'), cleanup };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+/** The `crate` command: resolve, scan (with --deps: the resolved graph), report. */
+export async function runCrate(o: CommonOptions & { spec: string; deps: boolean }): Promise<CommandOutput> {
+  const provider = downloadProvider();
+  const crate = await resolveCrateSpec(o.spec, { ...o, provider });
+  let result: ScanResult;
+  if (!o.deps) {
+    result = await scanCrateDir(crate.dir, o);
+    for (const c of result.crates) {
+      if (c.name === crate.name && c.version === crate.version) {
+        c.source = crate.source;
+        c.checksum = crate.checksum;
+      }
+    }
+  } else {
+    if (crate.source === null) throw new UserError('--deps needs NAME@VERSION (a registry crate): a directory or .crate file has no resolvable dependencies');
+    const ws = await createDepsWorkspace(crate.name, crate.version, { registryUrl: o.registryUrl ?? (process.env.CAP_SCAN_REGISTRY || null), offline: o.offline });
+    try {
+      ({ result } = await scanWorkspace({ ...o, manifestPath: ws.manifestPath }));
+    } finally {
+      await ws.cleanup();
+    }
+    result = { ...result, crates: result.crates.filter((c) => c.name !== PROBE_PACKAGE) };
+  }
+  const text = getReporter(o.format)({ command: 'crate', result, project: null, verbose: o.verbose, color: o.color, workspaceRoot: null });
+  return { text, exitCode: 0 };
+}
