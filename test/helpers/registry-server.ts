@@ -162,6 +162,8 @@ export interface Fault {
   delayMs?: number;
   /** Serve these bytes instead of the real body. */
   body?: Buffer;
+  /** With `status` 3xx: the Location header. */
+  location?: string;
   /** Destroy the socket without a response. */
   drop?: boolean;
 }
@@ -255,6 +257,12 @@ export class RegistryServer {
       if (fault.fault.drop) {
         record.status = -1;
         req.socket.destroy();
+        return;
+      }
+      if (fault.fault.location) {
+        record.status = fault.fault.status ?? 302;
+        res.writeHead(record.status, { location: fault.fault.location, 'content-length': '0' });
+        res.end();
         return;
       }
       if (fault.fault.status) return send(fault.fault.status, `injected ${fault.fault.status}`, 'text/plain');
