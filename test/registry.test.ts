@@ -81,6 +81,10 @@ describe('index and template helpers', () => {
     expect(expandDlTemplate('https://dl.example/{prefix}/{lowerprefix}/{crate}-{version}.crate?s={sha256-checksum}', c)).toBe(
       `https://dl.example/Se/rd/se/rd/Serde-1.0.0.crate?s=${'ab'.repeat(32)}`,
     );
+    // Build metadata is substituted verbatim, as cargo does (crates.io serves `…/0.14.1+1.5.0/download`).
+    expect(expandDlTemplate('https://dl.example/api/v1/crates', { name: 'libgit2-sys', version: '0.14.1+1.5.0', checksum: null })).toBe(
+      'https://dl.example/api/v1/crates/libgit2-sys/0.14.1+1.5.0/download',
+    );
   });
 });
 

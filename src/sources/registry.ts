@@ -55,8 +55,9 @@ export function expandDlTemplate(dl: string, c: { name: string; version: string;
     throw new UserError(`registry download URL needs {sha256-checksum}, but ${c.name} ${c.version} has none`);
   }
   return t
-    .replaceAll('{crate}', encodeURIComponent(c.name))
-    .replaceAll('{version}', encodeURIComponent(c.version))
+    // As cargo does: substituted verbatim (names and versions are validated to [A-Za-z0-9._+-] first).
+    .replaceAll('{crate}', c.name)
+    .replaceAll('{version}', c.version)
     .replaceAll('{prefix}', dlPrefix(c.name))
     .replaceAll('{lowerprefix}', dlPrefix(c.name).toLowerCase())
     .replaceAll('{sha256-checksum}', c.checksum ?? '');
