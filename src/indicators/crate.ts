@@ -36,6 +36,7 @@ const INCLUDE_QUERY = new Parser.Query(
 /** `include_bytes!("…")` literal targets of a file (concat!/env! forms are not resolvable and are skipped). */
 export function includeBytesTargets(root: SyntaxNode, source: string): { path: string; line: number }[] {
   const out: { path: string; line: number }[] = [];
+  if (!source.includes('include_bytes')) return out;
   for (const m of INCLUDE_QUERY.matches(root)) {
     const mac = m.captures.find((c) => c.name === 'm')!.node;
     const name = source.slice(mac.startIndex, mac.endIndex).split('::').pop();

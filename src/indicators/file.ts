@@ -1,8 +1,13 @@
 // Per-file supply-chain indicators over a tree-sitter-rust tree: secrets, obfuscation, bidi, and the URLs
-// of string literals. One native query per file (compiled once per module) visits only the node kinds
-// needed; nothing walks the whole tree from JS.
+// of string literals.
+//
+// Speed: a tree-sitter query cursor visits every node of the tree whatever the pattern (one single-pattern
+// query costs ~23% of the parse on the Debian corpus; the combined query of all detectors cost more than the
+// parse). So candidates are found with regular expressions over the source text (fast, native), then each
+// candidate is confirmed on the tree with `descendantForIndex` (a native lookup): a position only counts
+// when the tree says it is inside a string literal / array / call of the right shape, outside attributes.
+// Comments, doc comments and identifiers are thereby excluded by the parser, not by the regexes.
 import Parser from 'tree-sitter';
-import Rust from 'tree-sitter-rust';
 import type { Indicator } from '../types.js';
 import {
   credentialStore,
@@ -11,6 +16,7 @@ import {
   envVarKind,
   isPrintableText,
   quote,
+  STORE_GATE,
   suspiciousText,
 } from './patterns.js';
 import { extractUrls, unescapeRustString } from './strings.js';
@@ -18,11 +24,12 @@ import { extractUrls, unescapeRustString } from './strings.js';
 type SyntaxNode = Parser.SyntaxNode;
 
 export interface FileContext {
-  /** The file is (part of) a build script. Reserved: every indicator applies to build scripts. */
+  /** The file is (part of) a build script. Every indicator applies to build scripts as to library code. */
   buildScript: boolean;
   /**
-   * Test code (tests/, benches, `--all-targets` extras). Token/CI environment reads and high-entropy literals
-   * are not reported in test code; `#[cfg(test)]` items of other files get the same treatment.
+   * Test code (tests/, benches/, examples/, `--all-targets` extras). Token/CI environment reads and
+   * high-entropy literals are not reported in test code; `#[cfg(test)]` and `#[test]` items of other
+   * files get the same treatment.
    */
   test: boolean;
 }
@@ -30,7 +37,7 @@ export interface FileContext {
 export interface FileUrl {
   url: string;
   line: number;
-  /** Set when the literal sits in test code (`ctx.test` or a `#[cfg(test)]` item). */
+  /** Set when the literal sits in test code (`ctx.test`, a `#[cfg(test)]` or `#[test]` item). */
   test?: true;
 }
 
@@ -39,64 +46,85 @@ export interface FileIndicators {
   urls: FileUrl[];
 }
 
-const LANG = Rust as unknown as Parser.Language;
-
-const QUERY = new Parser.Query(
-  LANG,
-  `
-[(string_literal) (raw_string_literal)] @str
-[(attribute_item) (inner_attribute_item)] @attr
-(attribute_item (attribute (identifier) @cfgname arguments: (token_tree) @cfgargs) (#eq? @cfgname "cfg")) @cfgattr
-(array_expression . [(string_literal) (raw_string_literal) (integer_literal)]) @seq
-(token_tree . [(string_literal) (raw_string_literal) (integer_literal)]) @seq
-(type_cast_expression value: (integer_literal) type: (primitive_type) @castty (#eq? @castty "char")) @cast
-(binary_expression operator: "^") @xor
-(call_expression function: [(identifier) (scoped_identifier)] @callee arguments: (arguments . [(string_literal) (raw_string_literal)] @arg))
-(macro_invocation macro: [(identifier) (scoped_identifier)] @callee (token_tree . [(string_literal) (raw_string_literal)] @arg))
-(const_item name: (identifier) @bindname value: (_) @bindval)
-(static_item name: (identifier) @bindname value: (_) @bindval)
-(let_declaration pattern: (identifier) @bindname value: [(array_expression) (string_literal) (raw_string_literal)] @bindval)
-`,
-);
-
-const BIDI_RE = /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/g;
-const BIDI_LINT_RE = /#!?\s*\[\s*(?:allow|expect)\s*\([^\]]*?\btext_direction_codepoint_in_(literal|comment)\b/g;
-
-/** Literal lengths and entropy (bits/char) above which a literal with no whitespace counts as a blob. */
-const ENTROPY_MIN_LEN = 200;
-const ENTROPY_MIN_BITS = 5.2;
-/** Integer arrays need this many elements before they are read as text. */
+/** Literals at least this long, without whitespace, are measured for entropy. */
+export const ENTROPY_MIN_LEN = 200;
+/** Bits per character at or above which such a literal counts as an opaque blob. */
+export const ENTROPY_MIN_BITS = 5.2;
+/** Integer arrays need this many printable elements in a row before they are read as text. */
 const MIN_SPELL_LEN = 6;
 const MAX_DETAIL = 120;
 
-interface Range {
-  start: number;
-  end: number;
+const STRING_TYPES = new Set(['string_literal', 'raw_string_literal']);
+const BIDI_RE = /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/g;
+const BIDI_LINT_RE = /#!?\s*\[\s*(?:allow|expect)\s*\([^\]]*?\btext_direction_codepoint_in_(literal|comment)\b/g;
+
+// Candidate gates over the source text.
+const GATE_URL = /:\/\//g;
+const GATE_ENCODED = /"[A-Za-z0-9+/_=-]{8,}"/g;
+const GATE_LETTER_ESCAPE = /\\x[3-7][0-9a-fA-F]|\\u\{0*[3-7][0-9a-fA-F]\}/g;
+const GATE_LONG = /"[^\s"]{200,}/g;
+const GATE_CONTINUATION = /\\\r?\n/g;
+const GATE_FRAGMENTS = /"[A-Za-z0-9+/_=-]{2,}"\s*,\s*(?:\/\/[^\n]*\n\s*)*(?:r#*)?"[A-Za-z0-9+/_=-]{2,}"/g;
+const PRINTABLE_INT = String.raw`(?:3[2-9]|[4-9]\d|1[01]\d|12[0-6]|0x[2-7][0-9a-fA-F])(?:_?[ui](?:8|16|32|64|size))?`;
+const GATE_INT_RUN = new RegExp(String.raw`(?<![\w.])${PRINTABLE_INT}(?:\s*,\s*${PRINTABLE_INT}){${MIN_SPELL_LEN - 1}}`, 'g');
+const GATE_CHAR_CAST = /(?<![\w.])(?:\d+|0x[0-9a-fA-F]+)(?:_?[ui](?:8|16|32))?\s+as\s+char\b/g;
+const GATE_XOR = /\^(?!=)/g;
+const GATE_ENV_FN = /\b(?:var|var_os)\s*\(\s*(?:r#*)?"/g;
+const GATE_ENV_MACRO = /\b(?:option_env|env)\s*!\s*[(\[{]\s*(?:r#*)?"/g;
+
+function* positions(re: RegExp, source: string): Generator<RegExpExecArray> {
+  re.lastIndex = 0;
+  for (let m = re.exec(source); m; m = re.exec(source)) {
+    yield m;
+    if (m[0].length === 0) re.lastIndex++;
+  }
 }
 
-function inRanges(ranges: Range[], index: number): boolean {
-  // ranges sorted by start and non-overlapping after merge
-  let lo = 0;
-  let hi = ranges.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const r = ranges[mid]!;
-    if (index < r.start) hi = mid - 1;
-    else if (index >= r.end) lo = mid + 1;
-    else return true;
+/** The string literal node covering `index`, or null (comments, identifiers, code). */
+function literalAt(root: SyntaxNode, index: number): SyntaxNode | null {
+  let n: SyntaxNode | null = root.descendantForIndex(index);
+  for (let i = 0; n && i < 3; i++, n = n.parent) if (STRING_TYPES.has(n.type)) return n;
+  return null;
+}
+
+/** True when the node sits inside an attribute (`#[doc = "…"]`, `#![doc(html_root_url = "…")]`). */
+function inAttribute(node: SyntaxNode): boolean {
+  for (let n = node.parent; n; n = n.parent) {
+    if (n.type === 'attribute_item' || n.type === 'inner_attribute_item') return true;
+    if (n.type !== 'token_tree' && n.type !== 'attribute' && !STRING_TYPES.has(n.type)) return false;
   }
   return false;
 }
 
-function merge(ranges: Range[]): Range[] {
-  const sorted = [...ranges].sort((a, b) => a.start - b.start);
-  const out: Range[] = [];
-  for (const r of sorted) {
-    const last = out[out.length - 1];
-    if (last && r.start <= last.end) last.end = Math.max(last.end, r.end);
-    else out.push({ ...r });
+const TEST_ATTR = /^#\s*\[\s*(?:cfg\s*\((?:(?!\bnot\s*\()[^\]])*\btest\b|(?:[\w:]+::)?test\s*(?:\]|\())/;
+
+/** Whether a node lies in a `#[cfg(test)]` / `#[test]` / `#[tokio::test]` item. */
+function inTestItem(node: SyntaxNode, source: string, cache: Map<number, boolean>): boolean {
+  const visited: number[] = [];
+  let result = false;
+  for (let n: SyntaxNode | null = node; n; n = n.parent) {
+    const cached = cache.get(n.id);
+    if (cached !== undefined) {
+      result = cached;
+      break;
+    }
+    visited.push(n.id);
+    let hit = false;
+    for (let s = n.previousNamedSibling; s; s = s.previousNamedSibling) {
+      if (s.type === 'line_comment' || s.type === 'block_comment') continue;
+      if (s.type !== 'attribute_item') break;
+      if (TEST_ATTR.test(source.slice(s.startIndex, s.endIndex))) {
+        hit = true;
+        break;
+      }
+    }
+    if (hit) {
+      result = true;
+      break;
+    }
   }
-  return out;
+  for (const id of visited) cache.set(id, result);
+  return result;
 }
 
 /** The value of an integer literal (`104u8`, `0x68`, `0o150`, `0b1101000`, `1_0`), or null. */
@@ -121,281 +149,280 @@ function spell(values: number[]): string | null {
   return s;
 }
 
-/** Tables, not text: alphabets (`ABCDEF…`, `0123…`) or strings whose characters are nearly all distinct. */
-function looksLikeTable(s: string): boolean {
+/** Tables, not text: alphabets (`ABCDEF…`, `0123…`) or long strings whose characters are nearly all distinct. */
+export function looksLikeTable(s: string): boolean {
   let ascending = 0;
   for (let i = 1; i < s.length; i++) if (s.charCodeAt(i) === s.charCodeAt(i - 1) + 1) ascending++;
   if (ascending >= (s.length - 1) * 0.5) return true;
   return new Set(s).size >= s.length * 0.9 && s.length >= 16;
 }
 
-/** Iteration source of a `.map(|x| … ^ …)` closure or `for x in … { … ^ … }` loop: the receiver chain's root. */
-function chainRoot(node: SyntaxNode | null): SyntaxNode | null {
-  let n = node;
-  for (let depth = 0; n && depth < 12; depth++) {
-    if (n.type === 'call_expression') n = n.childForFieldName('function');
-    else if (n.type === 'field_expression') n = n.childForFieldName('value');
-    else if (n.type === 'generic_function') n = n.childForFieldName('function');
-    else if (n.type === 'reference_expression' || n.type === 'parenthesized_expression') n = n.namedChild(n.namedChildCount - 1);
-    else if (n.type === 'index_expression' || n.type === 'range_expression') n = n.namedChild(0);
-    else return n;
-  }
-  return null;
-}
-
-/** The literal bytes of a data node (byte/str literal, integer array), or null. */
-function literalBytes(node: SyntaxNode, source: string): number[] | null {
-  if (node.type === 'string_literal' || node.type === 'raw_string_literal') {
-    const v = unescapeRustString(source.slice(node.startIndex, node.endIndex));
-    return [...v].map((c) => c.codePointAt(0)!);
-  }
-  if (node.type === 'array_expression') {
-    const out: number[] = [];
-    for (const c of node.namedChildren) {
-      if (c.type !== 'integer_literal') return null;
-      const v = integerValue(source.slice(c.startIndex, c.endIndex));
-      if (v === null) return null;
-      out.push(v);
-    }
-    return out;
-  }
-  return null;
-}
-
 /**
  * Indicators of one parsed Rust file.
- * - `secrets`: literals naming credential stores; env reads (`env::var`, `var_os`, `env!`, `option_env!`) of
- *   token-like or CI-detection variables (not in test code).
- * - `obfuscation`: base64/hex literals (or joined literal fragments) decoding to URLs, IPs, paths or shell
- *   commands; integer arrays and `N as char` sequences spelling such text; escaped literals spelling it;
- *   long high-entropy literals (not in test code); XOR loops over literal data.
- * - `bidi`: bidirectional control characters anywhere in the source (one per line), and attributes allowing
- *   `text_direction_codepoint_in_literal` / `_in_comment`.
+ * - `secrets`: literals naming credential stores; env reads (`env::var`, `var_os`, `env!`, `option_env!`)
+ *   of token-like or CI-detection variables (not in test code).
+ * - `obfuscation`: base64/hex literals (or joined literal fragments) decoding to URLs, IPs, paths, shell
+ *   commands or credential stores; integer arrays and `N as char` sequences spelling such text; literals
+ *   spelling it with `\x` escapes; long high-entropy literals (not in test code); XOR loops over literal data.
+ * - `bidi`: bidirectional control characters anywhere in the source (one per line), and attributes
+ *   allowing `text_direction_codepoint_in_literal` / `_in_comment`.
  * URLs: every URL in a string literal outside attributes (comments are not literals), plus URLs in decoded
- * text. Output sorted by line, id, detail; URLs by line, url.
+ * text. Indicators sorted by line, id, detail; URLs by line, url; duplicates removed.
  */
 export function fileIndicators(root: SyntaxNode, source: string, file: string, ctx: FileContext): FileIndicators {
   const indicators: Indicator[] = [];
   const urls: FileUrl[] = [];
-  const add = (id: string, node: SyntaxNode | number, detail: string): void => {
-    const line = typeof node === 'number' ? node : node.startPosition.row + 1;
+  const testCache = new Map<number, boolean>();
+  const text = (n: SyntaxNode): string => source.slice(n.startIndex, n.endIndex);
+  const lineOf = (n: SyntaxNode): number => n.startPosition.row + 1;
+  const isTest = (n: SyntaxNode): boolean => ctx.test || inTestItem(n, source, testCache);
+  const add = (id: string, line: number, detail: string): void => {
     indicators.push({ id, file, line, detail });
   };
-
-  const strings: SyntaxNode[] = [];
-  const attrRanges: Range[] = [];
-  const testRanges: Range[] = [];
-  const seqs: SyntaxNode[] = [];
-  const casts: SyntaxNode[] = [];
-  const xors: SyntaxNode[] = [];
-  const calls: { callee: SyntaxNode; arg: SyntaxNode }[] = [];
-  const bindings = new Map<string, SyntaxNode>();
-  const text = (n: SyntaxNode): string => source.slice(n.startIndex, n.endIndex);
-
-  for (const m of QUERY.matches(root)) {
-    const cap = (name: string): SyntaxNode | undefined => m.captures.find((c) => c.name === name)?.node;
-    let node: SyntaxNode | undefined;
-    if ((node = cap('str'))) strings.push(node);
-    else if ((node = cap('attr'))) attrRanges.push({ start: node.startIndex, end: node.endIndex });
-    else if ((node = cap('cfgattr'))) {
-      const args = text(cap('cfgargs')!);
-      if (/\btest\b/.test(args) && !/\bnot\s*\(/.test(args)) {
-        let item = node.nextNamedSibling;
-        while (item && (item.type === 'attribute_item' || item.type === 'line_comment' || item.type === 'block_comment')) item = item.nextNamedSibling;
-        if (item) testRanges.push({ start: node.startIndex, end: item.endIndex });
-      }
-    } else if ((node = cap('seq'))) seqs.push(node);
-    else if ((node = cap('cast'))) casts.push(node);
-    else if ((node = cap('xor'))) xors.push(node);
-    else if ((node = cap('callee'))) calls.push({ callee: node, arg: cap('arg')! });
-    else if ((node = cap('bindname'))) {
-      const name = text(node);
-      if (!bindings.has(name)) bindings.set(name, cap('bindval')!);
-    }
-  }
-  const attrs = merge(attrRanges);
-  const tests = merge(testRanges);
-  const isTest = (n: SyntaxNode): boolean => ctx.test || inRanges(tests, n.startIndex);
-  const inAttr = (n: SyntaxNode): boolean => inRanges(attrs, n.startIndex);
-  const addUrl = (url: string, line: number, test: boolean): void => {
-    urls.push(test ? { url, line, test: true } : { url, line });
+  const addUrls = (found: string[], line: number, node: SyntaxNode): void => {
+    if (found.length === 0) return;
+    const test = isTest(node);
+    for (const url of found) urls.push(test ? { url, line, test: true } : { url, line });
   };
 
-  // ---- string literals: URLs, credential stores, encoded payloads, blobs
+  // ---- string literals
+  const literals = new Map<number, SyntaxNode>();
   const values = new Map<number, string>();
-  for (const node of strings) {
-    if (inAttr(node)) continue;
+  const valueOf = (n: SyntaxNode): string => {
+    let v = values.get(n.id);
+    if (v === undefined) {
+      v = unescapeRustString(text(n));
+      values.set(n.id, v);
+    }
+    return v;
+  };
+  const gateLiterals = (re: RegExp, offset = 0): void => {
+    let lastEnd = -1;
+    for (const m of positions(re, source)) {
+      const at = m.index + offset;
+      if (at < lastEnd) continue;
+      const lit = literalAt(root, at);
+      if (!lit) continue;
+      lastEnd = lit.endIndex;
+      if (!literals.has(lit.id)) literals.set(lit.id, lit);
+    }
+  };
+  gateLiterals(GATE_URL);
+  gateLiterals(STORE_GATE);
+  gateLiterals(GATE_ENCODED, 1);
+  gateLiterals(GATE_LETTER_ESCAPE);
+  gateLiterals(GATE_LONG, 1);
+  gateLiterals(GATE_CONTINUATION);
+
+  for (const node of [...literals.values()].sort((a, b) => a.startIndex - b.startIndex)) {
+    if (inAttribute(node)) continue;
     const raw = text(node);
-    const value = unescapeRustString(raw);
-    values.set(node.id, value);
-    const line = node.startPosition.row + 1;
-    const test = isTest(node);
+    const value = valueOf(node);
+    const line = lineOf(node);
     if (value.includes('://')) {
       for (const url of extractUrls(value)) {
         const at = raw.indexOf(url);
-        addUrl(url, at >= 0 ? line + countNewlines(raw, at) : line, test);
+        addUrls([url], at >= 0 ? line + countNewlines(raw, at) : line, node);
       }
     }
     const store = credentialStore(value);
-    if (store) add('secrets', node, `credential store ${store}: ${quote(value, MAX_DETAIL)}`);
+    if (store) add('secrets', line, `credential store ${store}: ${quote(value, MAX_DETAIL)}`);
 
     const decoded = decodeLayers(value);
-    if (decoded) {
-      const why = suspiciousText(decoded.text);
-      if (why) {
-        add('obfuscation', node, `${decoded.encodings.join('+')} literal decodes to ${why}: ${quote(decoded.text, MAX_DETAIL)}`);
-        for (const url of extractUrls(decoded.text)) addUrl(url, line, test);
-        continue;
-      }
+    const decodedWhy = decoded ? suspiciousText(decoded.text) : null;
+    if (decoded && decodedWhy) {
+      add('obfuscation', line, `${decoded.encodings.join('+')} literal decodes to ${decodedWhy}: ${quote(decoded.text, MAX_DETAIL)}`);
+      addUrls(extractUrls(decoded.text), line, node);
+      continue;
     }
-    if (!raw.startsWith('b') && countLetterEscapes(raw) >= 6) {
+    if (!/^b/.test(raw) && countLetterEscapes(raw) >= 6) {
       const why = suspiciousText(value);
       if (why) {
-        add('obfuscation', node, `escaped literal spells ${why}: ${quote(value, MAX_DETAIL)}`);
+        add('obfuscation', line, `escaped literal spells ${why}: ${quote(value, MAX_DETAIL)}`);
         continue;
       }
     }
-    if (!test && value.length >= ENTROPY_MIN_LEN && !/\s/.test(value) && !raw.startsWith('b')) {
+    if (value.length >= ENTROPY_MIN_LEN && !/^b/.test(raw) && !/\s/.test(value) && !isTest(node)) {
       const bits = entropy(value);
       if (bits >= ENTROPY_MIN_BITS && !looksLikeTable(value)) {
-        add('obfuscation', node, `high-entropy literal: ${[...value].length} chars, ${bits.toFixed(2)} bits/char`);
+        add('obfuscation', line, `high-entropy literal: ${[...value].length} chars, ${bits.toFixed(2)} bits/char`);
       }
     }
   }
 
-  // ---- sequences: joined string fragments, integer arrays spelling text
-  const seen = new Set<number>();
-  for (const seq of seqs) {
-    if (seen.has(seq.id) || inAttr(seq)) continue;
-    seen.add(seq.id);
-    const kids = seq.namedChildren;
-    const pieces: string[] = [];
-    let anyAlone = false;
-    const ints: number[] = [];
-    let allInts = kids.length > 0;
-    const charCasts: number[] = [];
-    for (let i = 0; i < kids.length; i++) {
-      const k = kids[i]!;
-      if (k.type === 'string_literal' || k.type === 'raw_string_literal') {
-        const v = values.get(k.id) ?? unescapeRustString(text(k));
+  // ---- joined string fragments (array elements, macro or call arguments)
+  const containers = new Set<number>();
+  {
+    let lastEnd = -1;
+    for (const m of positions(GATE_FRAGMENTS, source)) {
+      if (m.index < lastEnd) continue;
+      const lit = literalAt(root, m.index + 1);
+      const box = lit?.parent;
+      if (!lit || !box || containers.has(box.id)) continue;
+      if (box.type !== 'array_expression' && box.type !== 'token_tree' && box.type !== 'arguments') continue;
+      containers.add(box.id);
+      lastEnd = box.endIndex;
+      if (inAttribute(lit)) continue;
+      const pieces: string[] = [];
+      let anyAlone = false;
+      for (const k of box.namedChildren) {
+        if (!STRING_TYPES.has(k.type)) continue;
+        const v = valueOf(k);
         pieces.push(v);
         if (decodeLayers(v)) anyAlone = true;
-        allInts = false;
-      } else if (k.type === 'integer_literal') {
-        const v = integerValue(text(k));
-        if (v === null) allInts = false;
-        else {
-          ints.push(v);
-          const next = kids[i + 1];
-          if (seq.type === 'token_tree' && next?.type === 'primitive_type' && text(next) === 'char') charCasts.push(v);
-        }
-      } else allInts = false;
-    }
-    const line = seq.startPosition.row + 1;
-    const test = isTest(seq);
-    if (pieces.length >= 2 && !anyAlone) {
+      }
+      if (pieces.length < 2 || anyAlone) continue;
       const decoded = decodeLayers(pieces.join(''));
-      if (decoded) {
-        const why = suspiciousText(decoded.text);
-        if (why) {
-          add('obfuscation', seq, `${pieces.length} joined ${decoded.encodings.join('+')} fragments decode to ${why}: ${quote(decoded.text, MAX_DETAIL)}`);
-          for (const url of extractUrls(decoded.text)) addUrl(url, line, test);
-        }
-      }
-    }
-    if (allInts && ints.length >= MIN_SPELL_LEN) {
-      const s = spell(ints);
-      if (s !== null && !looksLikeTable(s)) {
-        const why = suspiciousText(s);
-        if (why) {
-          add('obfuscation', seq, `integer array spells ${why}: ${quote(s, MAX_DETAIL)}`);
-          for (const url of extractUrls(s)) addUrl(url, line, test);
-        }
-      }
-    }
-     if (charCasts.length >= 4) {
-      const s = spell(charCasts);
-      const why = s !== null ? suspiciousText(s) : null;
-      if (s !== null && why) {
-        add('obfuscation', seq, `integers cast to char spell ${why}: ${quote(s, MAX_DETAIL)}`);
-        for (const url of extractUrls(s)) addUrl(url, line, test);
+      const why = decoded ? suspiciousText(decoded.text) : null;
+      if (decoded && why) {
+        add('obfuscation', lineOf(box), `${pieces.length} joined ${decoded.encodings.join('+')} fragments decode to ${why}: ${quote(decoded.text, MAX_DETAIL)}`);
+        addUrls(extractUrls(decoded.text), lineOf(box), box);
       }
     }
   }
 
-  // ---- `104 as char` sequences, grouped by the enclosing node
-  const castGroups = new Map<number, { parent: SyntaxNode; values: number[] }>();
-  const castSeen = new Set<number>();
-  for (const c of casts) {
-    if (castSeen.has(c.id)) continue;
-    castSeen.add(c.id);
-    const parent = groupParent(c);
-    const v = integerValue(text(c.childForFieldName('value')!));
-    if (v === null) continue;
-    const g = castGroups.get(parent.id) ?? { parent, values: [] };
-    g.values.push(v);
-    castGroups.set(parent.id, g);
+  // ---- integer arrays spelling text (`[104u8, 116, 116, 112, …]`, `vec![…]`)
+  {
+    let lastEnd = -1;
+    for (const m of positions(GATE_INT_RUN, source)) {
+      if (m.index < lastEnd) continue;
+      const lit = root.descendantForIndex(m.index);
+      const box = lit.type === 'integer_literal' ? lit.parent : null;
+      if (!box || (box.type !== 'array_expression' && box.type !== 'token_tree')) continue;
+      lastEnd = box.endIndex;
+      if (containers.has(box.id)) continue;
+      containers.add(box.id);
+      const kids = box.namedChildren;
+      if (kids.length < MIN_SPELL_LEN || kids.some((k) => k.type !== 'integer_literal')) continue;
+      const s = spell(kids.map((k) => integerValue(text(k)) ?? -1));
+      if (s === null || looksLikeTable(s)) continue;
+      const why = suspiciousText(s);
+      if (why) {
+        add('obfuscation', lineOf(box), `integer array spells ${why}: ${quote(s, MAX_DETAIL)}`);
+        addUrls(extractUrls(s), lineOf(box), box);
+      }
+    }
   }
-  for (const { parent, values: vs } of castGroups.values()) {
-    const s = vs.length >= 4 ? spell(vs) : null;
-    const why = s !== null ? suspiciousText(s) : null;
-    if (s !== null && why) {
-      add('obfuscation', parent, `integers cast to char spell ${why}: ${quote(s, MAX_DETAIL)}`);
-      for (const url of extractUrls(s)) addUrl(url, parent.startPosition.row + 1, isTest(parent));
+
+  // ---- `104 as char` sequences, grouped by the enclosing argument list / token tree / array
+  {
+    const groups = new Set<number>();
+    for (const m of positions(GATE_CHAR_CAST, source)) {
+      const lit = root.descendantForIndex(m.index);
+      if (lit.type !== 'integer_literal') continue;
+      let box = lit.parent;
+      if (box?.type === 'type_cast_expression') {
+        box = box.parent;
+        while (box && (box.type === 'parenthesized_expression' || box.type === 'reference_expression')) box = box.parent;
+      }
+      if (!box || groups.has(box.id)) continue;
+      groups.add(box.id);
+      const vals = charCastValues(box, source);
+      const s = vals.length >= 4 ? spell(vals) : null;
+      const why = s !== null ? suspiciousText(s) : null;
+      if (s !== null && why) {
+        add('obfuscation', lineOf(box), `integers cast to char spell ${why}: ${quote(s, MAX_DETAIL)}`);
+        addUrls(extractUrls(s), lineOf(box), box);
+      }
     }
   }
 
   // ---- XOR over literal data inside a map closure or a for loop
-  const xorSeen = new Set<number>();
-  for (const x of xors) {
-    const hit = xorOverLiteral(x, source, bindings);
-    if (!hit || xorSeen.has(hit.loop.id)) continue;
-    xorSeen.add(hit.loop.id);
-    if (hit.decoded !== null) {
-      const why = suspiciousText(hit.decoded);
-      add('obfuscation', x, `xor over literal data decodes to ${why ?? 'text'}: ${quote(hit.decoded, MAX_DETAIL)}`);
-      for (const url of extractUrls(hit.decoded)) addUrl(url, x.startPosition.row + 1, isTest(x));
-    } else if (hit.bytes >= 8) {
-      add('obfuscation', x, `xor-decoding loop over ${hit.bytes} bytes of literal data`);
+  {
+    const loops = new Set<number>();
+    const bindings = new Map<string, SyntaxNode | null>();
+    for (const m of positions(GATE_XOR, source)) {
+      const op = root.descendantForIndex(m.index);
+      const x = op.parent;
+      if (!x || x.type !== 'binary_expression' || op.type !== '^') continue;
+      const hit = xorOverLiteral(x, root, source, bindings);
+      if (!hit || loops.has(hit.loop.id)) continue;
+      loops.add(hit.loop.id);
+      if (hit.decoded !== null) {
+        const why = suspiciousText(hit.decoded);
+        add('obfuscation', lineOf(x), `xor over literal data decodes to ${why ?? 'text'}: ${quote(hit.decoded, MAX_DETAIL)}`);
+        addUrls(extractUrls(hit.decoded), lineOf(x), x);
+      } else if (hit.bytes >= 8) {
+        add('obfuscation', lineOf(x), `xor-decoding loop over ${hit.bytes} bytes of literal data`);
+      }
     }
   }
 
   // ---- environment reads: token-like variables and CI detection
-  for (const { callee, arg } of calls) {
-    const name = text(callee);
-    const last = name.split('::').pop()!;
-    const isMacro = callee.parent?.type === 'macro_invocation';
-    if (isMacro ? last !== 'env' && last !== 'option_env' : last !== 'var' && last !== 'var_os') continue;
-    if (isTest(callee) || inAttr(callee)) continue;
-    const varName = values.get(arg.id) ?? unescapeRustString(text(arg));
-    const kind = envVarKind(varName);
-    if (kind) add('secrets', callee, `${kind === 'ci' ? 'CI detection' : 'token-like env var'}: ${name}${isMacro ? '!' : ''}(${quote(varName, 60)})`);
+  for (const [re, isMacro] of [[GATE_ENV_FN, false], [GATE_ENV_MACRO, true]] as const) {
+    for (const m of positions(re, source)) {
+      const lit = literalAt(root, m.index + m[0].length - 1);
+      if (!lit) continue;
+      const holder = lit.parent;
+      let callee: SyntaxNode | null = null;
+      if (!isMacro && holder?.type === 'arguments' && holder.firstNamedChild?.id === lit.id && holder.parent?.type === 'call_expression') {
+        callee = holder.parent.childForFieldName('function');
+        if (callee && callee.type !== 'identifier' && callee.type !== 'scoped_identifier') callee = null;
+      } else if (isMacro && holder?.type === 'token_tree' && holder.firstNamedChild?.id === lit.id && holder.parent?.type === 'macro_invocation') {
+        callee = holder.parent.childForFieldName('macro');
+      }
+      if (!callee) continue;
+      const name = text(callee);
+      const last = name.split('::').pop()!.trim();
+      if (isMacro ? last !== 'env' && last !== 'option_env' : last !== 'var' && last !== 'var_os') continue;
+      if (inAttribute(lit) || isTest(lit)) continue;
+      const varName = valueOf(lit);
+      const kind = envVarKind(varName);
+      if (kind) add('secrets', lineOf(callee), `${kind === 'ci' ? 'CI detection' : 'token-like env var'}: ${name}${isMacro ? '!' : ''}(${quote(varName, 60)})`);
+    }
   }
 
   // ---- bidi control characters and lint opt-outs
   BIDI_RE.lastIndex = 0;
-  if (BIDI_RE.test(source)) {
-    const perLine = new Map<number, Set<string>>();
-    BIDI_RE.lastIndex = 0;
+  const hasBidi = BIDI_RE.test(source);
+  const hasLint = source.includes('text_direction_codepoint_in_');
+  if (hasBidi || hasLint) {
     const lineAt = lineIndex(source);
-    for (let m = BIDI_RE.exec(source); m; m = BIDI_RE.exec(source)) {
-      const line = lineAt(m.index);
-      const set = perLine.get(line) ?? new Set<string>();
-      set.add(`U+${m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
-      perLine.set(line, set);
+    if (hasBidi) {
+      const perLine = new Map<number, Set<string>>();
+      for (const m of positions(BIDI_RE, source)) {
+        const line = lineAt(m.index);
+        const set = perLine.get(line) ?? new Set<string>();
+        set.add(`U+${m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
+        perLine.set(line, set);
+      }
+      for (const [line, cps] of perLine) add('bidi', line, `bidirectional control characters ${[...cps].sort().join(' ')}`);
     }
-    for (const [line, cps] of perLine) add('bidi', line, `bidirectional control characters ${[...cps].sort().join(' ')}`);
-  }
-  if (source.includes('text_direction_codepoint_in_')) {
-    const lineAt = lineIndex(source);
-    BIDI_LINT_RE.lastIndex = 0;
-    for (let m = BIDI_LINT_RE.exec(source); m; m = BIDI_LINT_RE.exec(source)) {
-      if (!inRanges(attrs, m.index)) continue;
-      add('bidi', lineAt(m.index), `lint allowed: text_direction_codepoint_in_${m[1]}`);
+    if (hasLint) {
+      for (const m of positions(BIDI_LINT_RE, source)) {
+        const n = root.descendantForIndex(m.index);
+        if (n.type !== '#' || (n.parent?.type !== 'attribute_item' && n.parent?.type !== 'inner_attribute_item')) continue;
+        add('bidi', lineAt(m.index), `lint allowed: text_direction_codepoint_in_${m[1]}`);
+      }
     }
   }
 
   return { indicators: sortIndicators(indicators), urls: sortUrls(urls) };
+}
+
+/** `N as char` values among a node's children, in order (expression casts or token-tree `N as char`). */
+function charCastValues(box: SyntaxNode, source: string): number[] {
+  const out: number[] = [];
+  const kids = box.namedChildren;
+  for (let i = 0; i < kids.length; i++) {
+    let k = kids[i]!;
+    while (k.type === 'parenthesized_expression' && k.namedChildCount === 1) k = k.namedChild(0)!;
+    if (k.type === 'type_cast_expression') {
+      const v = k.childForFieldName('value');
+      const t = k.childForFieldName('type');
+      if (v?.type === 'integer_literal' && t && source.slice(t.startIndex, t.endIndex) === 'char') {
+        const n = integerValue(source.slice(v.startIndex, v.endIndex));
+        if (n !== null) out.push(n);
+      }
+    } else if (k.type === 'integer_literal' && kids[i + 1]?.type === 'primitive_type') {
+      const t = kids[i + 1]!;
+      if (source.slice(t.startIndex, t.endIndex) === 'char') {
+        const n = integerValue(source.slice(k.startIndex, k.endIndex));
+        if (n !== null) out.push(n);
+      }
+    }
+  }
+  return out;
 }
 
 function sortIndicators(list: Indicator[]): Indicator[] {
@@ -458,11 +485,53 @@ function lineIndex(source: string): (index: number) => number {
   };
 }
 
-/** The node whose children a `N as char` belongs to: the argument list / token tree / array around it. */
-function groupParent(cast: SyntaxNode): SyntaxNode {
-  let n = cast.parent!;
-  while (n.parent && (n.type === 'parenthesized_expression' || n.type === 'reference_expression')) n = n.parent;
-  return n;
+/** Iteration source of a `.map(|x| … ^ …)` closure or `for x in … { … ^ … }` loop: the receiver chain's root. */
+function chainRoot(node: SyntaxNode | null): SyntaxNode | null {
+  let n = node;
+  for (let depth = 0; n && depth < 12; depth++) {
+    if (n.type === 'call_expression' || n.type === 'generic_function') n = n.childForFieldName('function');
+    else if (n.type === 'field_expression') n = n.childForFieldName('value');
+    else if (n.type === 'reference_expression' || n.type === 'parenthesized_expression') n = n.namedChild(n.namedChildCount - 1);
+    else if (n.type === 'index_expression' || n.type === 'range_expression') n = n.namedChild(0);
+    else return n;
+  }
+  return null;
+}
+
+/** The literal bytes of a data node (byte/str literal, integer array), or null. */
+function literalBytes(node: SyntaxNode, source: string): number[] | null {
+  if (STRING_TYPES.has(node.type)) {
+    return [...unescapeRustString(source.slice(node.startIndex, node.endIndex))].map((c) => c.codePointAt(0)!);
+  }
+  if (node.type === 'array_expression') {
+    const out: number[] = [];
+    for (const c of node.namedChildren) {
+      if (c.type !== 'integer_literal') return null;
+      const v = integerValue(source.slice(c.startIndex, c.endIndex));
+      if (v === null) return null;
+      out.push(v);
+    }
+    return out;
+  }
+  return null;
+}
+
+/** The value node a `const`/`static`/`let` binds `name` to in this file (first binding), or null. */
+function bindingValue(name: string, root: SyntaxNode, source: string, cache: Map<string, SyntaxNode | null>): SyntaxNode | null {
+  if (cache.has(name)) return cache.get(name)!;
+  let found: SyntaxNode | null = null;
+  if (/^\w+$/.test(name)) {
+    const re = new RegExp(String.raw`\b(?:const|static|let)\s+(?:mut\s+)?(${name})\b`, 'g');
+    for (const m of positions(re, source)) {
+      const id = root.descendantForIndex(m.index + m[0].length - name.length);
+      const decl = id.parent;
+      if (!decl || !['const_item', 'static_item', 'let_declaration'].includes(decl.type)) continue;
+      found = decl.childForFieldName('value');
+      if (found) break;
+    }
+  }
+  cache.set(name, found);
+  return found;
 }
 
 interface XorHit {
@@ -474,9 +543,9 @@ interface XorHit {
 /**
  * A `^` inside a closure passed to an iterator adapter, or a `for` body, whose iteration source is literal
  * data (a byte/str literal, an integer array, or a const/static/let bound to one in this file). When the
- * other operand is an integer literal, the data is decoded.
+ * other operand is an integer literal, the data is decoded (kept only if the result is printable text).
  */
-function xorOverLiteral(x: SyntaxNode, source: string, bindings: Map<string, SyntaxNode>): XorHit | null {
+function xorOverLiteral(x: SyntaxNode, root: SyntaxNode, source: string, bindings: Map<string, SyntaxNode | null>): XorHit | null {
   let loop: SyntaxNode | null = null;
   let iterable: SyntaxNode | null = null;
   let n: SyntaxNode | null = x.parent;
@@ -495,23 +564,20 @@ function xorOverLiteral(x: SyntaxNode, source: string, bindings: Map<string, Syn
       iterable = n.childForFieldName('value');
       break;
     }
-    if (n.type === 'function_item' || n.type === 'block' && n.parent?.type === 'function_item') break;
+    if (n.type === 'function_item') break;
   }
   if (!loop || !iterable) return null;
   let data = chainRoot(iterable);
-  if (data?.type === 'identifier') data = bindings.get(source.slice(data.startIndex, data.endIndex)) ?? null;
-  if (data?.type === 'reference_expression') data = data.namedChild(data.namedChildCount - 1);
+  if (data?.type === 'identifier') data = bindingValue(source.slice(data.startIndex, data.endIndex), root, source, bindings);
+  while (data && (data.type === 'reference_expression' || data.type === 'parenthesized_expression')) data = data.namedChild(data.namedChildCount - 1);
   if (!data) return null;
   const bytes = literalBytes(data, source);
   if (!bytes || bytes.length < 4) return null;
-  const left = x.childForFieldName('left');
-  const right = x.childForFieldName('right');
-  const keyNode = [left, right].find((o) => o?.type === 'integer_literal');
+  const keyNode = [x.childForFieldName('left'), x.childForFieldName('right')].find((o) => o?.type === 'integer_literal');
   const key = keyNode ? integerValue(source.slice(keyNode.startIndex, keyNode.endIndex)) : null;
   if (key !== null) {
     const decoded = bytes.map((b) => String.fromCharCode((b ^ key) & 0xff)).join('');
-    if (isPrintableText(decoded)) return { loop, decoded, bytes: bytes.length };
-    return null;
+    return isPrintableText(decoded) ? { loop, decoded, bytes: bytes.length } : null;
   }
   return { loop, decoded: null, bytes: bytes.length };
 }

@@ -33,6 +33,13 @@ const STORE_RULES: StoreRule[] = [
   { label: 'wallet store', re: /nkbihfbeogaeaoehlefnkodbefgpgknn|ejbalbakoplchlghecdalmeeeajnimhm|bfnaelmomeimhlpmgjnjophhpkkoljpa|hnfanknocfeofbddgcijnmhnfnkdnaad/ },
 ];
 
+/**
+ * Cheap pre-filter over source text: every literal some STORE_RULES entry matches contains one of these
+ * substrings (checked by a test). Used to find candidate literals without visiting every node.
+ */
+export const STORE_GATE =
+  /\.cargo|\.ssh|id_(?:rsa|dsa|ecdsa|ed25519)|authorized_keys|\.aws|\.npmrc|\.pypirc|netrc|\.git-credentials|\.docker|\.kube|\.env|Login Data|Web Data|Local State|cookies\.sqlite|key[34]\.db|logins\.json|signons\.sqlite|formhistory\.sqlite|User Data|Profiles|wallet|exodus|electrum|Local Storage|ethereum|bitcoin|monero|nkbihfbeog|ejbalbakop|bfnaelmome|hnfanknocf/gi;
+
 /** The credential store a literal names, or null. */
 export function credentialStore(value: string): string | null {
   if (value.length < 4 || value.length > 400) return null;

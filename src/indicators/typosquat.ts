@@ -14,8 +14,13 @@ export interface Typosquat {
 export type TyposquatHow = 'separator' | 'affix' | 'reordered' | 'edit-distance';
 
 const HOW_ORDER: TyposquatHow[] = ['separator', 'affix', 'reordered', 'edit-distance'];
-/** Popular names shorter than this are not matched by edit distance (`log`/`lag`, `syn`/`sun` are noise). */
-const MIN_EDIT_LEN = 4;
+/**
+ * Edit distance on short names is noise (`libc`/`libm`, `glib`/`glob`, `rand`/`rend` are all real crates):
+ * substitutions, insertions and deletions need both names at least MIN_EDIT_LEN long; adjacent
+ * transpositions (`rnad`) need MIN_SWAP_LEN.
+ */
+const MIN_EDIT_LEN = 5;
+const MIN_SWAP_LEN = 4;
 
 /** `Foo-Bar` -> `foo_bar`. */
 export function normalizeCrateName(name: string): string {
@@ -45,9 +50,22 @@ function reorderKey(norm: string): string | null {
   return [...words].sort().join('_');
 }
 
-/** Optimal-string-alignment distance, early exit above 1. */
-function withinOneEdit(a: string, b: string): boolean {
-  if (a === b) return false;
+/**
+ * Optimal-string-alignment distance 1, with the length floors above applied to the names without their
+ * shared trailing words (`gtk_sys`/`gdk_sys` compare as `gtk`/`gdk`: too short).
+ */
+function withinOneEdit(fullA: string, fullB: string): boolean {
+  if (fullA === fullB) return false;
+  const wa = fullA.split('_');
+  const wb = fullB.split('_');
+  while (wa.length > 1 && wb.length > 1 && wa[wa.length - 1] === wb[wb.length - 1]) {
+    wa.pop();
+    wb.pop();
+  }
+  const a = wa.join('_');
+  const b = wb.join('_');
+  const short = Math.min(a.length, b.length);
+  if (short < MIN_SWAP_LEN) return false;
   const la = a.length;
   const lb = b.length;
   if (Math.abs(la - lb) > 1) return false;
@@ -55,10 +73,11 @@ function withinOneEdit(a: string, b: string): boolean {
   while (i < la && i < lb && a[i] === b[i]) i++;
   if (la === lb) {
     // substitution, or adjacent transposition
-    if (a.slice(i + 1) === b.slice(i + 1)) return true;
+    if (a.slice(i + 1) === b.slice(i + 1)) return short >= MIN_EDIT_LEN;
     return i + 1 < la && a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2);
   }
   // insertion/deletion
+  if (short < MIN_EDIT_LEN) return false;
   return la > lb ? a.slice(i + 1) === b.slice(i) : a.slice(i) === b.slice(i + 1);
 }
 
@@ -97,7 +116,7 @@ function buildIndex(popular: string[]): PopularIndex {
     for (const b of affixBases(norm)) push(idx.byAffixBase, b, norm);
     const rk = reorderKey(norm);
     if (rk) push(idx.byReorder, rk, norm);
-    if (norm.length >= MIN_EDIT_LEN) {
+    if (norm.length >= MIN_SWAP_LEN) {
       push(idx.byDeletion, norm, norm);
       for (const d of deletions(norm)) push(idx.byDeletion, d, norm);
     }
@@ -144,7 +163,7 @@ export function typosquats(lockNames: string[], popular: string[], exceptions: s
     }
     const rk = reorderKey(norm);
     if (rk) for (const t of idx.byReorder.get(rk) ?? []) add(t, 'reordered');
-    if (norm.length >= MIN_EDIT_LEN - 1) {
+    if (norm.length >= MIN_SWAP_LEN) {
       for (const key of [norm, ...deletions(norm)]) {
         for (const t of idx.byDeletion.get(key) ?? []) if (withinOneEdit(norm, t)) add(t, 'edit-distance');
       }
