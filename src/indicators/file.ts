@@ -214,6 +214,38 @@ export function fileIndicators(root: SyntaxNode, source: string, file: string, c
   gateLiterals(GATE_LONG, 1);
   gateLiterals(GATE_CONTINUATION);
 
+  // ---- joined string fragments (array elements, macro or call arguments), decoded before single literals
+  const joined = new Set<number>();
+  const containers = new Set<number>();
+  {
+    let lastEnd = -1;
+    for (const m of positions(GATE_FRAGMENTS, source)) {
+      if (m.index < lastEnd) continue;
+      const lit = literalAt(root, m.index + 1);
+      const box = lit?.parent;
+      if (!lit || !box || containers.has(box.id)) continue;
+      if (box.type !== 'array_expression' && box.type !== 'token_tree' && box.type !== 'arguments') continue;
+      containers.add(box.id);
+      lastEnd = box.endIndex;
+      if (inAttribute(lit)) continue;
+      const pieces: string[] = [];
+      const ids: number[] = [];
+      for (const k of box.namedChildren) {
+        if (!STRING_TYPES.has(k.type)) continue;
+        pieces.push(valueOf(k));
+        ids.push(k.id);
+      }
+      if (pieces.length < 2) continue;
+      const decoded = decodeLayers(pieces.join(''));
+      const why = decoded ? suspiciousText(decoded.text) : null;
+      if (decoded && why) {
+        for (const id of ids) joined.add(id);
+        add('obfuscation', lineOf(box), `${pieces.length} joined ${decoded.encodings.join('+')} fragments decode to ${why}: ${quote(decoded.text, MAX_DETAIL)}`);
+        addUrls(extractUrls(decoded.text), lineOf(box), box);
+      }
+    }
+  }
+
   for (const node of [...literals.values()].sort((a, b) => a.startIndex - b.startIndex)) {
     if (inAttribute(node)) continue;
     const raw = text(node);
@@ -228,7 +260,7 @@ export function fileIndicators(root: SyntaxNode, source: string, file: string, c
     const store = credentialStore(value);
     if (store) add('secrets', line, `credential store ${store}: ${quote(value, MAX_DETAIL)}`);
 
-    const decoded = decodeLayers(value);
+    const decoded = joined.has(node.id) ? null : decodeLayers(value);
     const decodedWhy = decoded ? suspiciousText(decoded.text) : null;
     if (decoded && decodedWhy) {
       add('obfuscation', line, `${decoded.encodings.join('+')} literal decodes to ${decodedWhy}: ${quote(decoded.text, MAX_DETAIL)}`);
@@ -246,37 +278,6 @@ export function fileIndicators(root: SyntaxNode, source: string, file: string, c
       const bits = entropy(value);
       if (bits >= ENTROPY_MIN_BITS && !looksLikeTable(value)) {
         add('obfuscation', line, `high-entropy literal: ${[...value].length} chars, ${bits.toFixed(2)} bits/char`);
-      }
-    }
-  }
-
-  // ---- joined string fragments (array elements, macro or call arguments)
-  const containers = new Set<number>();
-  {
-    let lastEnd = -1;
-    for (const m of positions(GATE_FRAGMENTS, source)) {
-      if (m.index < lastEnd) continue;
-      const lit = literalAt(root, m.index + 1);
-      const box = lit?.parent;
-      if (!lit || !box || containers.has(box.id)) continue;
-      if (box.type !== 'array_expression' && box.type !== 'token_tree' && box.type !== 'arguments') continue;
-      containers.add(box.id);
-      lastEnd = box.endIndex;
-      if (inAttribute(lit)) continue;
-      const pieces: string[] = [];
-      let anyAlone = false;
-      for (const k of box.namedChildren) {
-        if (!STRING_TYPES.has(k.type)) continue;
-        const v = valueOf(k);
-        pieces.push(v);
-        if (decodeLayers(v)) anyAlone = true;
-      }
-      if (pieces.length < 2 || anyAlone) continue;
-      const decoded = decodeLayers(pieces.join(''));
-      const why = decoded ? suspiciousText(decoded.text) : null;
-      if (decoded && why) {
-        add('obfuscation', lineOf(box), `${pieces.length} joined ${decoded.encodings.join('+')} fragments decode to ${why}: ${quote(decoded.text, MAX_DETAIL)}`);
-        addUrls(extractUrls(decoded.text), lineOf(box), box);
       }
     }
   }

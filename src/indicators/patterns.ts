@@ -13,9 +13,9 @@ const SEP = String.raw`[\\/]`;
 /** Rules over a whole literal value. Path-like rules require a separator so prose does not match. */
 const STORE_RULES: StoreRule[] = [
   { label: '.cargo/credentials', re: new RegExp(String.raw`\.cargo${SEP}+credentials(?:\.toml)?\b`, 'i') },
-  { label: '.ssh', re: new RegExp(String.raw`(?:^|${SEP}|~)\.ssh(?:${SEP}|$)`, 'i') },
   { label: 'ssh private key', re: /(?:^|[\\/])id_(?:rsa|dsa|ecdsa|ed25519)(?:_sk)?$/ },
   { label: 'authorized_keys', re: /(?:^|[\\/])authorized_keys2?$/ },
+  { label: '.ssh', re: new RegExp(String.raw`(?:^|${SEP}|~)\.ssh(?:${SEP}|$)`, 'i') },
   { label: '.aws/credentials', re: new RegExp(String.raw`\.aws${SEP}+(?:credentials|config)\b`, 'i') },
   { label: '.npmrc', re: /(?:^|[\\/~])\.npmrc$/ },
   { label: '.pypirc', re: /(?:^|[\\/~])\.pypirc$/ },
@@ -79,9 +79,9 @@ const IPV4_IN = /(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])/g;
 
 /** Why decoded text looks like a payload (URL, IP, path, shell command, credential store), or null. */
 export function suspiciousText(text: string): string | null {
+  if (SHELL_RE.test(text)) return 'command';
   if (extractUrls(text).length > 0) return 'url';
   for (const m of text.match(IPV4_IN) ?? []) if (isIpv4(m) && m !== '0.0.0.0') return 'ip';
-  if (SHELL_RE.test(text)) return 'command';
   if (credentialStore(text)) return 'credential-store';
   if (PATH_RE.test(text)) return 'path';
   return null;

@@ -17,7 +17,7 @@ const HOW_ORDER: TyposquatHow[] = ['separator', 'affix', 'reordered', 'edit-dist
 /**
  * Edit distance on short names is noise (`libc`/`libm`, `glib`/`glob`, `rand`/`rend` are all real crates):
  * substitutions, insertions and deletions need both names at least MIN_EDIT_LEN long; adjacent
- * transpositions (`rnad`) need MIN_SWAP_LEN.
+ * transpositions (`rnad`) and doubled characters (`libcc`) need MIN_SWAP_LEN.
  */
 const MIN_EDIT_LEN = 5;
 const MIN_SWAP_LEN = 4;
@@ -76,9 +76,11 @@ function withinOneEdit(fullA: string, fullB: string): boolean {
     if (a.slice(i + 1) === b.slice(i + 1)) return short >= MIN_EDIT_LEN;
     return i + 1 < la && a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2);
   }
-  // insertion/deletion
-  if (short < MIN_EDIT_LEN) return false;
-  return la > lb ? a.slice(i + 1) === b.slice(i) : a.slice(i) === b.slice(i + 1);
+  // insertion/deletion; a doubled character (`libcc`, `rannd`) counts down to MIN_SWAP_LEN
+  const [long, other] = la > lb ? [a, b] : [b, a];
+  if (long.slice(i + 1) !== other.slice(i)) return false;
+  const doubled = long[i] === long[i - 1] || long[i] === long[i + 1];
+  return short >= MIN_EDIT_LEN || doubled;
 }
 
 function deletions(s: string): string[] {
