@@ -281,3 +281,11 @@ describe('typosquat', () => {
     expect(performance.now() - t).toBeLessThan(500);
   });
 });
+
+describe('obfuscation thresholds', () => {
+  it('non-ASCII text and decodings are not payloads', () => {
+    const unicode = 'ℵ∀∂∃∅∇∈∉∋∏∑−∗√∝∞∠∧∨∩∪∫∴∼≅≈≠≡≤≥⊂⊃⊄⊆⊇⊕⊗⊥⋅⌈⌉⌊⌋〈〉◊♠♣♥♦'.repeat(6);
+    const src = `pub const U: &str = "${unicode}";\npub const D: &str = "demangle";\n`;
+    expect(fileIndicators(parser.parse(src).rootNode, src, 'src/lib.rs', LIB)).toEqual({ indicators: [], urls: [] });
+  });
+});

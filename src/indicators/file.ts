@@ -46,7 +46,7 @@ export interface FileIndicators {
   urls: FileUrl[];
 }
 
-/** Literals at least this long, without whitespace, are measured for entropy. */
+/** Literals at least this long, of printable ASCII without whitespace, are measured for entropy. */
 export const ENTROPY_MIN_LEN = 200;
 /** Bits per character at or above which such a literal counts as an opaque blob. */
 export const ENTROPY_MIN_BITS = 5.2;
@@ -274,7 +274,7 @@ export function fileIndicators(root: SyntaxNode, source: string, file: string, c
         continue;
       }
     }
-    if (value.length >= ENTROPY_MIN_LEN && !/^b/.test(raw) && !/\s/.test(value) && !isTest(node)) {
+    if (value.length >= ENTROPY_MIN_LEN && !/^b/.test(raw) && /^[\x21-\x7e]+$/.test(value) && !isTest(node)) {
       const bits = entropy(value);
       if (bits >= ENTROPY_MIN_BITS && !looksLikeTable(value)) {
         add('obfuscation', line, `high-entropy literal: ${[...value].length} chars, ${bits.toFixed(2)} bits/char`);

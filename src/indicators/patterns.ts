@@ -87,16 +87,14 @@ export function suspiciousText(text: string): string | null {
   return null;
 }
 
-/** Mostly printable text (tabs/newlines allowed), no NULs, at least 4 characters. */
+/** Printable ASCII text (tabs/newlines allowed), at least 4 characters: what decoded payloads look like. */
 export function isPrintableText(text: string): boolean {
   if (text.length < 4) return false;
-  let bad = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c === 0) return false;
-    if ((c < 0x20 && c !== 9 && c !== 10 && c !== 13) || c === 0x7f || c === 0xfffd) bad++;
+    if ((c < 0x20 && c !== 9 && c !== 10 && c !== 13) || c >= 0x7f) return false;
   }
-  return bad === 0;
+  return true;
 }
 
 // ---------------------------------------------------------------- decoding
