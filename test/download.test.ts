@@ -64,6 +64,16 @@ describe('proxy environment', () => {
     expect(proxy.seen).toContain(`CONNECT 127.0.0.1:${port}`);
   });
 
+  test('https:// targets are tunnelled: the proxy sees CONNECT, never the target directly', async () => {
+    // The registry speaks plain HTTP, so the TLS handshake inside the tunnel fails; what matters is the route.
+    const port = Number(new URL(server.base).port);
+    const before = server.count();
+    const http = new HttpClient({ env: { HTTPS_PROXY: proxy.url }, retries: 0, timeoutMs: 2000 });
+    await expect(http.get(`https://127.0.0.1:${port}/index/config.json`)).rejects.toThrow(HttpError);
+    expect(proxy.seen.at(-1)).toBe(`CONNECT 127.0.0.1:${port}`);
+    expect(server.count()).toBe(before); // the garbage TLS hello is not an HTTP request
+  });
+
   test('an unreachable proxy is a clear error', async () => {
     const http = new HttpClient({ env: { HTTPS_PROXY: 'http://127.0.0.1:9' }, retries: 0 });
     await expect(http.get('https://index.crates.io/config.json')).rejects.toThrow(/^proxy 127\.0\.0\.1:9: connect ECONNREFUSED 127\.0\.0\.1:9$/);

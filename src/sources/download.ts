@@ -9,6 +9,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
+import net from 'node:net';
 import tls from 'node:tls';
 
 export type HttpErrorKind = 'not-found' | 'status' | 'timeout' | 'network' | 'too-large' | 'proxy';
@@ -212,8 +213,8 @@ export class HttpClient {
         port,
         path: url.pathname + url.search,
         headers,
-        agent: false,
-        createConnection: () => tls.connect({ socket, servername: url.hostname }),
+        // No `agent` key at all: node only honours `createConnection` when the agent is unset.
+        createConnection: () => tls.connect({ socket, ...(net.isIP(url.hostname) ? {} : { servername: url.hostname }) }),
       } as http.RequestOptions;
     } else {
       options = { host: url.hostname, port, path: url.pathname + url.search, headers, agent: false };
@@ -233,7 +234,7 @@ export class HttpClient {
         () => fail(new HttpError('timeout', url.href, `${url.href}: timed out after ${this.o.totalTimeoutMs} ms`)),
         this.o.totalTimeoutMs,
       );
-      const req = mod.request({ ...options, method: 'GET', servername: secure ? url.hostname : undefined } as https.RequestOptions, (res) => {
+      const req = mod.request({ ...options, method: 'GET', servername: secure && !net.isIP(url.hostname) ? url.hostname : undefined } as https.RequestOptions, (res) => {
         const status = res.statusCode ?? 0;
         if (status >= 300 && status < 400 && res.headers.location) {
           res.resume();
