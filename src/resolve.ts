@@ -5,7 +5,10 @@
 
 import type { Binding, FileSummary } from './parse/summary.js';
 
+let nextModuleId = 0;
+
 export class ModuleNode {
+  readonly id = nextModuleId++;
   readonly children = new Map<string, ModuleNode>();
   /** Bindings of this module, gathered from every scope that contributes to it (file, inline body, include!). */
   readonly bindings = new Map<string, { b: Binding; unit: Unit }>();
@@ -95,11 +98,33 @@ export function placeUnit(rel: string, summary: FileSummary, module: ModuleNode,
   return unit;
 }
 
+const IN_PROGRESS = Symbol('in-progress');
+
 export class Resolver {
+  /** Memo of resolutions; an entry in progress means a cycle (globs importing each other) → unresolved. */
+  private memo = new Map<string, Resolution | typeof IN_PROGRESS>();
+  private unitIds = new Map<Unit, number>();
+
   constructor(
     readonly root: ModuleNode,
     private opts: ResolverOptions,
   ) {}
+
+  private memoized(key: string, compute: () => Resolution): Resolution {
+    const hit = this.memo.get(key);
+    if (hit === IN_PROGRESS) return null;
+    if (hit !== undefined) return hit;
+    this.memo.set(key, IN_PROGRESS);
+    const r = compute();
+    this.memo.set(key, r);
+    return r;
+  }
+
+  private unitId(u: Unit): number {
+    let id = this.unitIds.get(u);
+    if (id === undefined) this.unitIds.set(u, (id = this.unitIds.size));
+    return id;
+  }
 
   private ext(segs: string[]): Resolution {
     const head = segs[0]!;
@@ -110,6 +135,10 @@ export class Resolver {
   /** Resolve a path written in `unit` at scope `scope`. */
   resolve(unit: Unit, scope: number, segs: string[], global: boolean, depth = 0): Resolution {
     if (depth > 32 || segs.length === 0) return null;
+    return this.memoized(`r${this.unitId(unit)}:${scope}:${global ? 1 : 0}:${segs.join('::')}`, () => this.resolveUncached(unit, scope, segs, global, depth));
+  }
+
+  private resolveUncached(unit: Unit, scope: number, segs: string[], global: boolean, depth: number): Resolution {
     const head = segs[0]!;
     const rest = segs.slice(1);
     if (global) {
@@ -170,6 +199,10 @@ export class Resolver {
   resolveIn(m: ModuleNode, segs: string[], depth: number): Resolution {
     if (depth > 32) return null;
     if (segs.length === 0) return { local: true };
+    return this.memoized(`m${m.id}:${segs.join('::')}`, () => this.resolveInUncached(m, segs, depth));
+  }
+
+  private resolveInUncached(m: ModuleNode, segs: string[], depth: number): Resolution {
     const head = segs[0]!;
     const rest = segs.slice(1);
     const child = m.children.get(head);
