@@ -9,7 +9,8 @@ import type { FactContext, FileSummary } from './parse/summary.js';
 import { ModuleNode, Resolver, placeUnit, type Unit } from './resolve.js';
 import type { RuleIndex } from './rules/engine.js';
 import type { Rule } from './rules/load.js';
-import type { Finding, FindingContext, Manifest, Phase, Unanalyzed } from './types.js';
+import { crateIndicators, type IncludeBytesRef } from './indicators/crate.js';
+import type { Finding, FindingContext, Indicator, Manifest, Phase, Unanalyzed } from './types.js';
 
 export type FileRole = 'lib' | 'build' | 'bin' | 'test' | 'example' | 'bench' | 'unreferenced';
 
@@ -29,6 +30,7 @@ export type FileAnalyzer = (absPath: string, opts: FileOptions) => Promise<FileS
 
 export interface CrateScan {
   findings: Finding[];
+  indicators: Indicator[];
   /** URLs in string literals, with where they are. */
   urls: { url: string; file: string; line: number }[];
   unanalyzed: Unanalyzed[];
@@ -46,17 +48,6 @@ const ROLE_CONTEXT: Partial<Record<FileRole, FindingContext>> = {
   bench: 'bench',
   unreferenced: 'unreferenced',
 };
-
-const URL_RE = /\b(?:https?|wss?|ftp):\/\/[^\s"'<>\\{}`|^]+/g;
-
-export function urlsIn(value: string): string[] {
-  const out: string[] = [];
-  for (const m of value.matchAll(URL_RE)) {
-    const u = m[0].replace(/[.,;:)\]!?]+$/, '');
-    if (/^[a-z]+:\/\/[^/]*[A-Za-z0-9]/.test(u)) out.push(u);
-  }
-  return out;
-}
 
 function posix(p: string): string {
   return p.split(sep).join('/');
@@ -104,6 +95,8 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
   const unanalyzed: Unanalyzed[] = [];
   const findings = new Map<string, Finding>();
   const urls: CrateScan['urls'] = [];
+  const indicators: Indicator[] = [];
+  const includeBytes: IncludeBytesRef[] = [];
   const files: CrateScan['files'] = [];
   const visited = new Set<string>(); // absolute paths analysed
   const testFiles = new Set<string>(); // reached only through cfg(test) modules
@@ -131,8 +124,13 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
     if (!findings.has(key)) findings.set(key, f);
   };
 
-  const analyzeUnit = async (abs: string, role: FileRole): Promise<FileSummary> => {
-    const opts: FileOptions = { keepTests: input.allTargets, procMacro: procMacro && role !== 'build' };
+  const analyzeUnit = async (abs: string, role: FileRole, test: boolean): Promise<FileSummary> => {
+    const opts: FileOptions = {
+      keepTests: input.allTargets,
+      procMacro: procMacro && role !== 'build',
+      buildScript: role === 'build',
+      test: test || role === 'test' || role === 'bench' || role === 'example',
+    };
     return analyze(abs, opts);
   };
 
@@ -177,8 +175,10 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
           for (const rule of index.directiveRules(m[1]!)) emit(rule, unit, role, str, `cargo:${m[1]}`);
         }
       }
-      if (str.ctx !== 'test' || input.allTargets) for (const url of urlsIn(str.value)) urls.push({ url, file: unit.rel, line: str.line });
     }
+    for (const u of s.urls) if ((!u.test && !unit.test) || input.allTargets) urls.push({ url: u.url, file: unit.rel, line: u.line });
+    for (const i of s.indicators) indicators.push({ ...i, file: unit.rel });
+    for (const b of s.includeBytes) includeBytes.push({ file: unit.rel, path: b.path, line: b.line });
     for (const line of s.errors) unanalyzed.push({ file: unit.rel, line, reason: 'parse-error' });
     for (const p of s.problems) unanalyzed.push({ file: unit.rel, line: p.line, reason: p.reason });
   };
@@ -215,7 +215,7 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
       const p = queue.shift()!;
       if (visited.has(p.abs) || visited.size >= MAX_FILES_PER_CRATE) continue;
       visited.add(p.abs);
-      const summary = await analyzeUnit(p.abs, target.role);
+      const summary = await analyzeUnit(p.abs, target.role, p.test);
       if (summary.testOnly && !input.allTargets) {
         testFiles.add(p.abs);
         continue;
@@ -279,10 +279,12 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
   if (!input.allTargets) ignore.push('tests/**', 'examples/**', 'benches/**', 'src/bin/**');
   const rest = (await fg('**/*.rs', { cwd: dir, ignore, onlyFiles: true, followSymbolicLinks: false, dot: false })).sort();
   for (const rel of rest) {
-    const abs = join(dir, rel);
+    const loc = await locateInside(dir, join(dir, rel));
+    if (!loc || 'problem' in loc) continue;
+    const abs = loc.abs;
     if (visited.has(abs) || testFiles.has(abs) || visited.size >= MAX_FILES_PER_CRATE) continue;
     visited.add(abs);
-    const summary = await analyzeUnit(abs, 'unreferenced');
+    const summary = await analyzeUnit(abs, 'unreferenced', false);
     if (summary.testOnly && !input.allTargets) continue;
     const root = new ModuleNode('crate', null);
     const resolver = new Resolver(root, { edition, externs: input.externs, unknownAsExtern: true, isKnownPrefix: (p) => index.isKnownPrefix(p) });
@@ -322,6 +324,25 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
     }
   }
 
+  // package-level indicators: shipped binaries, compiled native sources, include_bytes! of binaries
+  const allFiles = (await fg('**/*', { cwd: dir, ignore: ['target/**', '.git/**'], onlyFiles: true, followSymbolicLinks: false, dot: true }))
+    .sort()
+    .slice(0, 20000)
+    .map((path) => ({ path }));
+  const build = manifest?.package?.build ?? null;
+  const buildLoc = build ? await locateInside(dir, join(dir, build)) : null;
+  const buildSource = buildLoc && 'abs' in buildLoc ? await fsp.readFile(buildLoc.abs, 'utf8') : null;
+  indicators.push(...(await crateIndicators(dir, allFiles, buildSource, includeBytes, build ?? 'build.rs')));
+  const seenInd = new Set<string>();
+  const sortedIndicators = indicators
+    .filter((i) => {
+      const k = `${i.id}\0${i.file}\0${i.line}\0${i.detail}`;
+      if (seenInd.has(k)) return false;
+      seenInd.add(k);
+      return true;
+    })
+    .sort((a, b) => cmp(a.file, b.file) || a.line - b.line || cmp(a.id, b.id) || cmp(a.detail, b.detail));
+
   const sortedFindings = [...findings.values()].sort(
     (a, b) => cmp(a.file, b.file) || a.line - b.line || a.column - b.column || cmp(a.rule, b.rule),
   );
@@ -335,7 +356,7 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
     })
     .sort((a, b) => cmp(a.file, b.file) || a.line - b.line || cmp(a.reason, b.reason));
   files.sort((a, b) => cmp(a.rel, b.rel));
-  return { findings: sortedFindings, urls, unanalyzed: un, files };
+  return { findings: sortedFindings, indicators: sortedIndicators, urls, unanalyzed: un, files };
 }
 
 export function cmp(a: string, b: string): number {

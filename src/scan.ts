@@ -9,7 +9,9 @@ import { scanCrate, cmp, type CrateScan, type FileAnalyzer } from './crate.js';
 import { loadProject } from './project.js';
 import { readManifest } from './manifest.js';
 import { defaultCargoHome, defaultProviders } from './sources/index.js';
-import { loadRules } from './rules/load.js';
+import { builtinRulesDir, loadRules } from './rules/load.js';
+import { parsePopularList, typosquats } from './indicators/typosquat.js';
+import { downloadProvider } from './sources/registry.js';
 import { RuleIndex } from './rules/engine.js';
 import type { ScanOptions } from './options.js';
 import {
@@ -104,7 +106,7 @@ export function crateReport(
     findings: scan.findings,
     urls,
     hosts,
-    indicators: [],
+    indicators: scan.indicators,
     unanalyzed: scan.unanalyzed,
   };
 }
@@ -124,19 +126,44 @@ function externsOf(pkg: ResolvedPackage, project: Project): Map<string, string> 
   return m;
 }
 
+let popular: string[] | null = null;
+
+/** Names in the lockfile one edit away from a popular crate that is not itself in the lockfile. */
+function addTyposquats(project: Project, crates: CrateReport[]): void {
+  popular ??= parsePopularList(readFileSync(join(builtinRulesDir(), 'popular-crates.txt'), 'utf8'));
+  const raw = project.rootManifest.raw as { workspace?: { metadata?: Record<string, unknown> }; package?: { metadata?: Record<string, unknown> } };
+  const meta = (raw.workspace?.metadata?.['cap-scan'] ?? raw.package?.metadata?.['cap-scan']) as Record<string, unknown> | undefined;
+  const ex = meta?.['typosquat-exceptions'];
+  const exceptions = Array.isArray(ex) ? ex.filter((x): x is string => typeof x === 'string') : [];
+  const names = [...new Set(project.packages.filter((p) => !p.member).map((p) => p.name))];
+  for (const t of typosquats(names, popular, exceptions)) {
+    for (const c of crates) {
+      if (c.name !== t.name) continue;
+      c.indicators.unshift({ id: 'typosquat', file: 'Cargo.toml', line: 1, detail: `name is close to the popular crate "${t.similarTo}" (${t.how}), which is not in the lockfile` });
+    }
+  }
+}
+
 export async function scanWorkspace(opts: ScanOptions): Promise<{ project: Project; result: ScanResult }> {
   const manifestPath = resolve(opts.manifestPath);
   if (!existsSync(manifestPath)) throw new UserError(`manifest not found: ${opts.manifestPath}`);
   const startDir = statSync(manifestPath).isDirectory() ? manifestPath : dirname(manifestPath);
   const ctx = sourceContext(opts, startDir);
-  const providers = await defaultProviders(ctx);
-  const project = await loadProject({
-    manifestPath,
-    includeDev: opts.includeDev,
-    providers,
-    ctx,
-    ...(opts.lockfilePath ? { lockfilePath: resolve(opts.lockfilePath) } : {}),
-  });
+  // offline providers first; the download provider last (it also serves the cache when --offline)
+  const dl = downloadProvider();
+  const providers = [...(await defaultProviders(ctx)), dl];
+  let project: Project;
+  try {
+    project = await loadProject({
+      manifestPath,
+      includeDev: opts.includeDev,
+      providers,
+      ctx,
+      ...(opts.lockfilePath ? { lockfilePath: resolve(opts.lockfilePath) } : {}),
+    });
+  } finally {
+    dl.finish();
+  }
   const index = ruleIndex();
   const analyze = localAnalyzer(index);
   const crates: CrateReport[] = [];
@@ -162,6 +189,7 @@ export async function scanWorkspace(opts: ScanOptions): Promise<{ project: Proje
     );
     crates.push(crateReport(pkg, scan));
   }
+  addTyposquats(project, crates);
   crates.sort((a, b) => cmp(a.name, b.name) || cmp(a.version, b.version));
   unscanned.sort((a, b) => cmp(a.name, b.name) || cmp(a.version, b.version));
   return { project, result: { schemaVersion: 1, tool: { name: 'cap-scan', version: toolVersion() }, crates, unscanned } };

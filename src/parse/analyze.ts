@@ -7,6 +7,8 @@ import type ParserT from 'tree-sitter';
 import { lex, Tok, type Token } from './lexer.js';
 import { parseUseTree, scanTokens, type TokenSink } from './tokens.js';
 import { emptySummary, type FactContext, type FileSummary, type Scope } from './summary.js';
+import { fileIndicators } from '../indicators/file.js';
+import { includeBytesTargets } from '../indicators/crate.js';
 
 const require = createRequire(import.meta.url);
 const Parser = require('tree-sitter') as typeof ParserT;
@@ -28,6 +30,10 @@ export interface FileOptions {
   keepTests: boolean;
   /** The file belongs to a proc-macro crate: quote! bodies are generated code. */
   procMacro: boolean;
+  /** The file is part of a build script. */
+  buildScript: boolean;
+  /** The whole file is test code (a tests/ or benches/ target, or a cfg(test) module). */
+  test: boolean;
 }
 
 /** Files larger than this are not parsed (reported as unanalyzed). */
@@ -521,7 +527,7 @@ export function analyzeSource(source: string, cfg: AnalyzerConfig, opts: FileOpt
       }
       case 'str': {
         const value = unquote(c.node.text);
-        if (value.includes('cargo:') || value.includes('://')) {
+        if (value.includes('cargo:')) {
           const p0 = pos(c.start);
           summary.strings.push(withCtx({ value, line: p0.line, column: p0.column }, ctx));
         }
@@ -573,6 +579,10 @@ export function analyzeSource(source: string, cfg: AnalyzerConfig, opts: FileOpt
     }
   }
   summary.errors = [...new Set(summary.errors)].sort((a, b) => a - b);
+  const ind = fileIndicators(root, source, '', { buildScript: opts.buildScript, test: opts.test });
+  summary.indicators = ind.indicators;
+  summary.urls = ind.urls;
+  if (source.includes('include_bytes')) summary.includeBytes = includeBytesTargets(root, source);
   if (typeof (tree as unknown as { delete?: () => void }).delete === 'function') (tree as unknown as { delete: () => void }).delete();
   return summary;
 }

@@ -1,6 +1,8 @@
 // What the per-file analysis extracts from one parsed file: plain, serialisable data (it crosses worker
 // threads and lands in the result cache). Positions are 1-based lines and columns (UTF-16 code units).
 
+import type { Indicator } from '../types.js';
+
 export type ScopeKind = 'file' | 'mod' | 'block';
 
 export interface Scope {
@@ -133,6 +135,12 @@ export interface FileSummary {
   testOnly: boolean;
   /** Problems reading the file (invalid UTF-8, too large…). */
   problems: { line: number; reason: string }[];
+  /** Supply-chain indicators of this file (`file` is filled in by the crate scanner). */
+  indicators: Indicator[];
+  /** URLs in string literals (also decoded ones); `test` when inside test code. */
+  urls: { url: string; line: number; test?: true }[];
+  /** `include_bytes!` literal targets. */
+  includeBytes: { path: string; line: number }[];
 }
 
 export function emptySummary(): FileSummary {
@@ -150,5 +158,8 @@ export function emptySummary(): FileSummary {
     errors: [],
     testOnly: false,
     problems: [],
+    indicators: [],
+    urls: [],
+    includeBytes: [],
   };
 }
