@@ -10,6 +10,7 @@ import { ModuleNode, Resolver, placeUnit, type Unit } from './resolve.js';
 import type { RuleIndex } from './rules/engine.js';
 import type { Rule } from './rules/load.js';
 import { crateIndicators, type IncludeBytesRef } from './indicators/crate.js';
+import { hostPortLiteral } from './indicators/strings.js';
 import type { Finding, FindingContext, Indicator, Manifest, Phase, Unanalyzed } from './types.js';
 
 export type FileRole = 'lib' | 'build' | 'bin' | 'test' | 'example' | 'bench' | 'unreferenced';
@@ -31,6 +32,8 @@ export type FileAnalyzer = (absPath: string, opts: FileOptions) => Promise<FileS
 export interface CrateScan {
   findings: Finding[];
   indicators: Indicator[];
+  /** Hosts named by host:port literals passed to network APIs. */
+  hosts: { host: string; file: string; line: number }[];
   /** URLs in string literals, with where they are. */
   urls: { url: string; file: string; line: number }[];
   unanalyzed: Unanalyzed[];
@@ -96,6 +99,7 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
   const findings = new Map<string, Finding>();
   const urls: CrateScan['urls'] = [];
   const indicators: Indicator[] = [];
+  const hosts: CrateScan['hosts'] = [];
   const includeBytes: IncludeBytesRef[] = [];
   const files: CrateScan['files'] = [];
   const visited = new Set<string>(); // absolute paths analysed
@@ -153,6 +157,11 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
       for (const rule of index.matchPath(segs)) {
         if (rule.unlessArg && ref.arg !== undefined && rule.unlessArg.test(ref.arg)) continue;
         emit(rule, unit, role, ref, segs.join('::'));
+        // a host:port literal handed to a network API names a host
+        if (rule.capability === 'net' && ref.arg !== undefined && ref.ctx !== 'test') {
+          const host = hostPortLiteral(ref.arg);
+          if (host) hosts.push({ host, file: unit.rel, line: ref.line });
+        }
       }
     }
     for (const m of s.methods) {
@@ -356,7 +365,7 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
     })
     .sort((a, b) => cmp(a.file, b.file) || a.line - b.line || cmp(a.reason, b.reason));
   files.sort((a, b) => cmp(a.rel, b.rel));
-  return { findings: sortedFindings, indicators: sortedIndicators, urls, unanalyzed: un, files };
+  return { findings: sortedFindings, indicators: sortedIndicators, urls, hosts, unanalyzed: un, files };
 }
 
 export function cmp(a: string, b: string): number {

@@ -11,6 +11,7 @@ import { readManifest } from './manifest.js';
 import { defaultCargoHome, defaultProviders } from './sources/index.js';
 import { builtinRulesDir, loadRules } from './rules/load.js';
 import { parsePopularList, typosquats } from './indicators/typosquat.js';
+import { hostOfUrl } from './indicators/strings.js';
 import { downloadProvider } from './sources/registry.js';
 import { RuleIndex } from './rules/engine.js';
 import type { ScanOptions } from './options.js';
@@ -66,15 +67,6 @@ function sortedUnique<T extends string>(xs: Iterable<T>): T[] {
   return [...new Set(xs)].sort(cmp);
 }
 
-function hostOf(url: string): string | null {
-  try {
-    const h = new URL(url).hostname;
-    return h.length > 0 ? h : null;
-  } catch {
-    return null;
-  }
-}
-
 /** Per-crate report from a crate scan (the JSON contract's shape and order). */
 export function crateReport(
   meta: {
@@ -92,7 +84,7 @@ export function crateReport(
   const order = (s: Set<Capability>) => CAPABILITIES.filter((c) => s.has(c)).sort(cmp);
   const all = new Set([...byPhase.runtime, ...byPhase.build]);
   const urls = sortedUnique(scan.urls.map((u) => u.url));
-  const hosts = sortedUnique(urls.map(hostOf).filter((h): h is string => h !== null));
+  const hosts = sortedUnique([...urls.map(hostOfUrl).filter((h): h is string => h !== null), ...scan.hosts.map((h) => h.host)]);
   return {
     name: meta.name,
     version: meta.version,

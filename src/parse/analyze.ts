@@ -72,6 +72,10 @@ const BASE_QUERY = [
   '(ERROR) @error',
 ].join('\n');
 
+/** First string-literal argument of calls: `TcpStream::connect("host:443")`. */
+const CALL_ARG_QUERY = `(call_expression function: [(scoped_identifier) (identifier)] @callee arguments: (arguments . [(string_literal) (raw_string_literal)] @arg))`;
+let callArgQuery: ParserT.Query | null = null;
+
 let parser: ParserT | null = null;
 const queryCache = new Map<string, { base: ParserT.Query; rules: { rule: string; q: ParserT.Query }[]; methods: ParserT.Query | null }>();
 
@@ -373,6 +377,14 @@ export function analyzeSource(source: string, cfg: AnalyzerConfig, opts: FileOpt
     methodNames,
   });
 
+  const callArgs = new Map<number, string>();
+  callArgQuery ??= new Parser.Query(Rust, CALL_ARG_QUERY);
+  for (const m of callArgQuery.matches(root)) {
+    const callee = m.captures.find((x) => x.name === 'callee');
+    const arg = m.captures.find((x) => x.name === 'arg');
+    if (callee && arg) callArgs.set(callee.node.startIndex, unquote(arg.node.text));
+  }
+
   // ---- pass 2: facts
   let lastPathEnd = -1;
   const errorItems = new Set<number>();
@@ -446,13 +458,17 @@ export function analyzeSource(source: string, cfg: AnalyzerConfig, opts: FileOpt
         const { segs, global } = segsOf(source, c.start, c.end);
         if (segs.length === 0) break;
         const p0 = pos(c.start);
-        summary.refs.push(withCtx({ scope: scopeAt(c.start), segs, global, how: 'value', line: p0.line, column: p0.column }, ctx));
+        const arg = callArgs.get(c.start);
+        const ref = withCtx({ scope: scopeAt(c.start), segs, global, how: 'value' as const, line: p0.line, column: p0.column }, ctx);
+        summary.refs.push(arg === undefined ? ref : { ...ref, arg });
         break;
       }
       case 'ident': {
         if (c.start < lastPathEnd) break;
         const p0 = pos(c.start);
-        summary.refs.push(withCtx({ scope: scopeAt(c.start), segs: [c.node.text.replace(/^r#/, '')], global: false, how: 'value', line: p0.line, column: p0.column }, ctx));
+        const arg = callArgs.get(c.start);
+        const ref = withCtx({ scope: scopeAt(c.start), segs: [c.node.text.replace(/^r#/, '')], global: false, how: 'value' as const, line: p0.line, column: p0.column }, ctx);
+        summary.refs.push(arg === undefined ? ref : { ...ref, arg });
         break;
       }
       case 'macro': {

@@ -61,7 +61,7 @@ export interface Ref {
   how: RefHow;
   line: number;
   column: number;
-  /** First string literal argument (macro invocations). */
+  /** First string literal argument (macro invocations, calls). */
   arg?: string;
   ctx?: FactContext;
 }
