@@ -129,7 +129,7 @@ export function buildProgram(outputs: { result?: CommandOutput; raw?: RawOptions
     .description('Static capability scanner for Rust dependencies: what each crate can do, checked against an allowlist in Cargo.toml.')
     .version(toolVersion(), '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ outputError: (str, write) => write(str) })
+    .configureOutput({ outputError: (str, write) => write(`cap-scan: ${str}`) })
     .addHelpText('after', HELP_EPILOG)
     .exitOverride();
 
