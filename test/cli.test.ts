@@ -1,0 +1,199 @@
+// The CLI as a user runs it: the built bin, real fixtures, exact output, exit codes and error lines.
+import { describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, cpSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(__dirname, '..');
+const BIN = join(ROOT, 'bin', 'cap-scan.js');
+const CARGO_BIN = join(ROOT, 'bin', 'cargo-cap-scan.js');
+const DEMO = join(ROOT, 'fixtures', 'demo', 'Cargo.toml');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[], opts: { bin?: string; env?: Record<string, string> } = {}): Promise<Run> {
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      [opts.bin ?? BIN, ...args],
+      { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', ...opts.env }, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err ? ((err as { code?: number }).code ?? 1) : 0;
+        done({ code: typeof code === 'number' ? code : 1, stdout, stderr });
+      },
+    );
+  });
+}
+
+const isolated = () => {
+  const home = mkdtempSync(join(tmpdir(), 'cap-scan-cli-'));
+  return { HOME: home, CARGO_HOME: join(home, '.cargo'), XDG_CACHE_HOME: join(home, '.cache') };
+};
+
+describe('cap-scan on the demo workspace', () => {
+  it('prints one row per crate with capabilities per phase, and a summary', async () => {
+    const r = await run(['--manifest-path', DEMO, '--offline'], { env: isolated() });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(
+      [
+        'cfg-probe    0.1.0  runtime: -                  build: env, fs',
+        'demo-fetch   0.2.0  runtime: env, net           build: -',
+        'derive-hello 0.1.0  runtime: -                  build: proc-macro',
+        'ffi-shim     0.5.0  runtime: ffi, link, unsafe  build: -',
+        'filekeep     1.0.2  runtime: fs                 build: -',
+        'shellout     0.4.0  runtime: process            build: -',
+        'tiny-json    0.2.4  runtime: -                  build: -',
+        'tiny-json    0.3.1  runtime: -                  build: -',
+        'zlink-sys    0.1.3  runtime: ffi, unsafe        build: build-script, env, ffi',
+        '',
+        '9 crates, 7 with capabilities, 0 unscanned',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('-v shows evidence: kind, file:line:column, resolved path and rule', async () => {
+    const r = await run(['--manifest-path', DEMO, '-v', '--offline'], { env: isolated() });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('  net.connect  src/lib.rs:17:22  std::net::TcpStream::connect  [rule std-net-connect]');
+    expect(r.stdout).toContain('  ffi.link  build.rs:13:18  cargo:rustc-link-lib  [rule build-link-lib]');
+    expect(r.stdout).toContain('  link.no_mangle  src/lib.rs:10:1  #[no_mangle]  [rule no-mangle]');
+  });
+
+  it('JSON is byte-identical across runs and follows the contract', async () => {
+    const env = isolated();
+    const a = await run(['--manifest-path', DEMO, '--format', 'json', '--offline'], { env });
+    const b = await run(['--manifest-path', DEMO, '--format', 'json', '--offline', '--no-cache'], { env });
+    expect(a.code).toBe(0);
+    expect(a.stdout).toBe(b.stdout);
+    const doc = JSON.parse(a.stdout);
+    expect(Object.keys(doc)).toEqual(['schemaVersion', 'tool', 'crates', 'unscanned']);
+    expect(doc.schemaVersion).toBe(1);
+    const fetch = doc.crates.find((c: { name: string }) => c.name === 'demo-fetch');
+    expect(fetch.phases).toEqual({ runtime: ['env', 'net'], build: [] });
+    expect(fetch.findings).toContainEqual({
+      capability: 'net',
+      kind: 'net.connect',
+      phase: 'runtime',
+      rule: 'std-net-connect',
+      file: 'src/lib.rs',
+      line: 17,
+      column: 22,
+      evidence: 'std::net::TcpStream::connect',
+    });
+    // dev-only packages are left out unless --include-dev
+    expect(doc.crates.map((c: { name: string }) => c.name)).not.toContain('testkit-lite');
+    const dev = await run(['--manifest-path', DEMO, '--format', 'json', '--offline', '--include-dev'], { env });
+    expect(JSON.parse(dev.stdout).crates.map((c: { name: string }) => c.name)).toContain('testkit-lite');
+  });
+
+  it('--output writes the report to a file and nothing to stdout', async () => {
+    const env = isolated();
+    const out = join(env.HOME, 'report.json');
+    const r = await run(['--manifest-path', DEMO, '-f', 'json', '-o', out, '--offline'], { env });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(JSON.parse(readFileSync(out, 'utf8')).crates).toHaveLength(9);
+  });
+
+  it('works as a cargo subcommand (cargo passes "cap-scan" first)', async () => {
+    const r = await run(['cap-scan', '--manifest-path', DEMO, '--offline'], { bin: CARGO_BIN, env: isolated() });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('9 crates, 7 with capabilities, 0 unscanned');
+  });
+
+  it('crate <dir> scans one unpacked crate', async () => {
+    const r = await run(['crate', join(ROOT, 'fixtures/demo/vendor/shellout'), '--format', 'json'], { env: isolated() });
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.crates).toHaveLength(1);
+    expect(doc.crates[0].name).toBe('shellout');
+    expect(doc.crates[0].capabilities).toEqual(['process']);
+  });
+});
+
+describe('rules and help', () => {
+  it('rules lists every rule with its capability and kind', async () => {
+    const r = await run(['rules']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^RULE\s+CAPABILITY\s+KIND\s+DESCRIPTION$/);
+    expect(lines.find((l) => l.startsWith('std-net-connect '))).toMatch(/^std-net-connect\s+net\s+net\.connect/);
+    const json = JSON.parse((await run(['rules', '--format', 'json'])).stdout);
+    const caps = new Set(json.rules.map((x: { capability: string }) => x.capability));
+    expect([...caps].sort()).toEqual(['build-script', 'env', 'ffi', 'fs', 'link', 'net', 'proc-macro', 'process', 'unsafe']);
+  });
+
+  it('--help explains commands and exit codes and exits 0', async () => {
+    const r = await run(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Exit codes: 0 ok; 1 check/diff found something not allowed; 2 error');
+    for (const c of ['scan', 'crate', 'rules', 'check', 'allow', 'diff']) expect(r.stdout).toMatch(new RegExp(`\\n  ${c} `));
+  });
+});
+
+describe('errors: one line on stderr, exit 2, no stack trace', () => {
+  const oneLine = (r: Run) => {
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  };
+
+  it('missing manifest', async () => {
+    const r = await run(['--manifest-path', '/nonexistent/Cargo.toml']);
+    oneLine(r);
+    expect(r.stderr).toBe('cap-scan: error: manifest not found: /nonexistent/Cargo.toml\n');
+  });
+
+  it('invalid Cargo.toml names the file and line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cap-scan-bad-'));
+    writeFileSync(join(dir, 'Cargo.toml'), '[package]\nname = "x"\nversion = "0.1.0"\n[dependencies\nfoo = "1"\n');
+    const r = await run(['--manifest-path', join(dir, 'Cargo.toml')]);
+    oneLine(r);
+    expect(r.stderr).toMatch(new RegExp(`^cap-scan: error: ${join(dir, 'Cargo.toml').replace(/[.]/g, '\\.')}:4: invalid TOML`));
+  });
+
+  it('invalid Cargo.lock names the file and line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cap-scan-badlock-'));
+    cpSync(join(ROOT, 'fixtures/demo'), dir, { recursive: true });
+    writeFileSync(join(dir, 'Cargo.lock'), '# comment\nversion = 3\n\n[[package]]\nname = "app"\nversion = \n');
+    const r = await run(['--manifest-path', join(dir, 'Cargo.toml'), '--offline'], { env: isolated() });
+    oneLine(r);
+    expect(r.stderr).toMatch(/^cap-scan: error: .*Cargo\.lock:6: /);
+  });
+
+  it('unknown format and bad --jobs', async () => {
+    const f = await run(['--format', 'xml']);
+    oneLine(f);
+    expect(f.stderr).toBe("cap-scan: error: unknown format 'xml' (expected one of: human, json, sarif, markdown, github)\n");
+    const j = await run(['-j', 'lots']);
+    oneLine(j);
+    expect(j.stderr).toBe("cap-scan: error: --jobs must be a whole number from 1 to 256, got 'lots'\n");
+  });
+
+  it('an unknown command or option is a usage error (exit 2)', async () => {
+    const r = await run(['frobnicate']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.split('\n')[0]).toBe("cap-scan: error: too many arguments for 'scan'. Expected 0 arguments but got 1.");
+  });
+
+  it('--debug adds the stack trace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cap-scan-nolock-'));
+    mkdirSync(join(dir, 'src'));
+    writeFileSync(join(dir, 'Cargo.toml'), '[package]\nname = "x"\nversion = "0.1.0"\n');
+    writeFileSync(join(dir, 'src/lib.rs'), '');
+    const plain = await run(['--manifest-path', dir]);
+    oneLine(plain);
+    expect(plain.stderr).toContain('Cargo.lock not found');
+    const debug = await run(['--manifest-path', dir, '--debug']);
+    expect(debug.code).toBe(2);
+    expect(debug.stderr).toMatch(/\n\s+at /);
+  });
+});
