@@ -5,6 +5,7 @@
 // Cargo.lock and locate packages. Later stages (full scan) extend this describe block.
 
 import { execFileSync, spawnSync } from 'node:child_process';
+import type { ScanResult } from '../src/types.js';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -115,6 +116,39 @@ describe.skipIf(missing !== null)('real-world corpus (Debian crate sources)', ()
     expect(entries.length).toBeGreaterThan(90);
     for (const top of TOP_CRATES) expect(entries.some((e) => e.name === top)).toBe(true);
   });
+
+  it('the full scan locates and scans every package without network (0 unscanned)', () => {
+    const env = { ...process.env, HOME: corpus.cargoHome, CARGO_HOME: corpus.cargoHome, XDG_CACHE_HOME: path.join(corpus.cargoHome, 'cache'), NO_COLOR: '1' };
+    const out = execFileSync(process.execPath, [path.join(REPO, 'bin/cap-scan.js'), '--manifest-path', corpus.dir, '--offline', '--format', 'json'], {
+      encoding: 'utf8',
+      env,
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    const result = JSON.parse(out) as ScanResult;
+    expect(result.unscanned).toEqual([]);
+    expect(result.crates.length).toBe(lockEntries(corpus).length - 1); // all but the workspace member
+    const crate = (name: string) => {
+      const c = result.crates.find((x) => x.name === name);
+      if (!c) throw new Error(`${name} not in the report`);
+      return c;
+    };
+    const tokio = crate('tokio');
+    for (const cap of ['fs', 'net', 'process', 'unsafe'] as const) expect(tokio.phases.runtime, `tokio ${cap}`).toContain(cap);
+    const json = crate('serde_json');
+    for (const cap of ['fs', 'net', 'process', 'env'] as const) expect(json.phases.runtime, `serde_json ${cap}`).not.toContain(cap);
+    const libc = crate('libc');
+    expect(libc.phases.runtime).toEqual(expect.arrayContaining(['ffi', 'unsafe']));
+    expect(libc.phases.build).toEqual(expect.arrayContaining(['build-script', 'process', 'env']));
+    const osys = crate('openssl-sys');
+    expect(osys.buildScript).toBe('build/main.rs');
+    expect(osys.phases.runtime).toEqual(expect.arrayContaining(['ffi', 'unsafe']));
+    expect(osys.phases.build).toEqual(expect.arrayContaining(['build-script', 'env', 'process']));
+    const cc = crate('cc');
+    expect(cc.reachedAs).toEqual(['build']);
+    expect(cc.phases.runtime).toEqual([]);
+    expect(cc.phases.build).toEqual(expect.arrayContaining(['process', 'env', 'fs']));
+    for (const name of ['tokio-macros', 'clap_derive', 'openssl-macros']) expect(crate(name).procMacro, name).toBe(true);
+  }, 240_000);
 
   it('every package of the lockfile is located in the Debian directory source (0 unavailable)', async () => {
     const { located, unavailable } = await locateAll(corpus);
