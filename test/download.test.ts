@@ -2,7 +2,7 @@
 
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { HttpClient, HttpError, Progress, Semaphore, connectTunnel, noProxyMatches, proxyFor } from '../src/sources/download.js';
+import { HttpClient, HttpError, Progress, Semaphore, cargoEnvNumber, connectTunnel, noProxyMatches, proxyFor } from '../src/sources/download.js';
 import { RegistryServer, TestProxy, gz, rawTar, sha256 } from './helpers/registry-server.js';
 
 let server: RegistryServer;
@@ -98,6 +98,26 @@ describe('client', () => {
     await expect(http.get('http://127.0.0.1:9/x')).rejects.toThrow('http://127.0.0.1:9/x: connect ECONNREFUSED 127.0.0.1:9 (after 3 attempts)');
     expect(http.stats.retries).toBe(2);
     server.clearFaults();
+  });
+
+  test("cargo's CARGO_HTTP_TIMEOUT (seconds) and CARGO_NET_RETRY set the defaults; explicit options win", async () => {
+    expect(cargoEnvNumber({ CARGO_HTTP_TIMEOUT: '7' }, 'CARGO_HTTP_TIMEOUT', 1000)).toBe(7000);
+    expect(cargoEnvNumber({ CARGO_HTTP_TIMEOUT: '0' }, 'CARGO_HTTP_TIMEOUT', 1000)).toBeUndefined();
+    expect(cargoEnvNumber({ CARGO_NET_RETRY: '0' }, 'CARGO_NET_RETRY', 1)).toBe(0);
+    for (const bad of ['', ' ', '-1', '1.5', 'ten', '1e3']) expect(cargoEnvNumber({ CARGO_NET_RETRY: bad }, 'CARGO_NET_RETRY', 1)).toBeUndefined();
+    expect(cargoEnvNumber({}, 'CARGO_NET_RETRY', 1)).toBeUndefined();
+
+    server.inject(/^\/slow$/, { delayMs: 1500 });
+    try {
+      const http = new HttpClient({ backoffMs: 1, env: { CARGO_HTTP_TIMEOUT: '1', CARGO_NET_RETRY: '1' } });
+      await expect(http.get(`${server.base}slow`)).rejects.toThrow(`${server.base}slow: no response for 1000 ms (after 2 attempts)`);
+      expect(http.stats).toMatchObject({ requests: 2, retries: 1 });
+      const explicit = new HttpClient({ backoffMs: 1, retries: 0, env: { CARGO_NET_RETRY: '5' } });
+      await expect(explicit.get('http://127.0.0.1:9/x')).rejects.toThrow('http://127.0.0.1:9/x: connect ECONNREFUSED 127.0.0.1:9');
+      expect(explicit.stats.retries).toBe(0);
+    } finally {
+      server.clearFaults();
+    }
   });
 });
 

@@ -209,10 +209,28 @@ describe('downloading', () => {
     const ctx = freshCtx();
     const p = downloadProvider(quiet);
     expect(await p.locate(req('gamma-0.1.0', CRATES_IO, null), ctx)).toEqual({
-      unavailable: 'no checksum in Cargo.lock to verify a download against (--allow-unverified unpacks it anyway)',
+      unavailable: 'no checksum in Cargo.lock: nothing to verify a download against (--allow-unverified unpacks it anyway)',
     });
     expect(await p.locate(req('gamma-0.1.0', CRATES_IO, null), { ...ctx, allowUnverified: true })).toEqual({
       dir: path.join(ctx.cacheDir, 'src', sum('gamma-0.1.0'), 'gamma-0.1.0'),
+    });
+  });
+
+  test('a lock checksum that is not a sha256 (Debian: "Could not get crate checksum") counts as none', async () => {
+    const ctx = freshCtx();
+    const p = downloadProvider(quiet);
+    const before = server.count();
+    expect(await p.locate(req('gamma-0.1.0', CRATES_IO, 'Could not get crate checksum'), ctx)).toEqual({
+      unavailable:
+        'Cargo.lock checksum "Could not get crate checksum" is not a sha256: nothing to verify a download against (--allow-unverified unpacks it anyway)',
+    });
+    expect(server.count()).toBe(before);
+    expect(await p.locate(req('gamma-0.1.0', CRATES_IO, 'Could not get crate checksum'), { ...ctx, allowUnverified: true })).toEqual({
+      dir: path.join(ctx.cacheDir, 'src', sum('gamma-0.1.0'), 'gamma-0.1.0'),
+    });
+    // Upper-case hex is still a sha256 (and verified as one).
+    expect(await p.locate(req('beta-1.2.0', CRATES_IO, sum('beta-1.2.0').toUpperCase()), ctx)).toEqual({
+      dir: path.join(ctx.cacheDir, 'src', sum('beta-1.2.0'), 'beta-1.2.0'),
     });
   });
 

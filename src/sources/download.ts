@@ -29,11 +29,11 @@ export class HttpError extends Error {
 }
 
 export interface HttpOptions {
-  /** Abort a request when no data arrives for this long (ms). Default 30 000. */
+  /** Abort a request when no data arrives for this long (ms). Default: CARGO_HTTP_TIMEOUT seconds, else 30 000. */
   timeoutMs?: number;
   /** Abort a request that takes longer than this in total (ms). Default 300 000. */
   totalTimeoutMs?: number;
-  /** Retries after the first attempt. Default 3. */
+  /** Retries after the first attempt. Default: CARGO_NET_RETRY, else 3. */
   retries?: number;
   /** First backoff delay (ms); doubles on each retry. Default 500. */
   backoffMs?: number;
@@ -142,18 +142,31 @@ export function connectTunnel(proxy: URL, host: string, port: number, timeoutMs:
 
 // ------------------------------------------------------------------ client
 
+/**
+ * Cargo's network settings from the environment, so a CI job tuned for cargo behaves the same here:
+ * CARGO_HTTP_TIMEOUT (seconds without data before a request is abandoned) and CARGO_NET_RETRY (retries
+ * after the first attempt). Unset, empty or not a whole number ≥ 0 → undefined (the default applies).
+ */
+export function cargoEnvNumber(env: NodeJS.ProcessEnv, name: 'CARGO_HTTP_TIMEOUT' | 'CARGO_NET_RETRY', scale: number): number | undefined {
+  const raw = env[name]?.trim();
+  if (raw === undefined || !/^\d{1,6}$/.test(raw)) return undefined;
+  const n = Number(raw) * scale;
+  return name === 'CARGO_HTTP_TIMEOUT' && n === 0 ? undefined : n;
+}
+
 export class HttpClient {
   readonly stats: HttpStats = { requests: 0, retries: 0, bytes: 0 };
   private readonly o: Required<Omit<HttpOptions, 'env'>> & { env: NodeJS.ProcessEnv };
 
   constructor(opts: HttpOptions = {}) {
+    const env = opts.env ?? process.env;
     this.o = {
-      timeoutMs: opts.timeoutMs ?? 30_000,
+      timeoutMs: opts.timeoutMs ?? cargoEnvNumber(env, 'CARGO_HTTP_TIMEOUT', 1000) ?? 30_000,
       totalTimeoutMs: opts.totalTimeoutMs ?? 300_000,
-      retries: opts.retries ?? 3,
+      retries: opts.retries ?? cargoEnvNumber(env, 'CARGO_NET_RETRY', 1) ?? 3,
       backoffMs: opts.backoffMs ?? 500,
       maxBytes: opts.maxBytes ?? 128 * 1024 * 1024,
-      env: opts.env ?? process.env,
+      env,
       userAgent: opts.userAgent ?? 'cap-scan (+https://github.com/cap-scan)',
     };
   }

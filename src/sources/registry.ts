@@ -206,6 +206,10 @@ export function routeFor(source: string, cfg: CargoConfig, registryUrl: string |
 
 // ------------------------------------------------------------------ provider
 
+function truncate(s: string, n: number): string {
+  return s.length <= n ? s : `${s.slice(0, n)}…`;
+}
+
 export interface DownloadProviderOptions {
   /** Parallel downloads (default 8). */
   concurrency?: number;
@@ -271,11 +275,13 @@ export function downloadProvider(opts: DownloadProviderOptions = {}): DownloadPr
   const install = async (data: Buffer, pkg: SourceRequest, cache: SourceCache): Promise<string> =>
     cache.install(data, { name: pkg.name, version: pkg.version, expected: pkg.checksum, limits: opts.limits });
 
-  async function locateUncached(pkg: SourceRequest & { source: string }, ctx: SourceContext): Promise<LocateResult> {
-    const crate = `${pkg.name} ${pkg.version}`;
+  async function locateUncached(lockPkg: SourceRequest & { source: string }, ctx: SourceContext): Promise<LocateResult> {
+    // A lock "checksum" that is not a sha256 (Debian writes "Could not get crate checksum") verifies
+    // nothing: it is treated as no checksum at all, and the reason says what the lock holds.
+    const notSha = lockPkg.checksum !== null && !isSha256(lockPkg.checksum.toLowerCase()) ? lockPkg.checksum : null;
+    const pkg = { ...lockPkg, checksum: notSha !== null ? null : (lockPkg.checksum?.toLowerCase() ?? null) };
     const cache = new SourceCache(ctx.cacheDir);
     if (pkg.checksum !== null) {
-      if (!isSha256(pkg.checksum)) return { unavailable: `invalid checksum in Cargo.lock for ${crate}` };
       const hit = await cache.lookup(pkg.checksum, pkg.name, pkg.version);
       if (hit) {
         stats.cacheHits++;
@@ -286,7 +292,8 @@ export function downloadProvider(opts: DownloadProviderOptions = {}): DownloadPr
     if (route.kind === 'not-mine') return null;
     if (route.kind === 'unsupported') return { unavailable: route.reason };
     if (pkg.checksum === null && !ctx.allowUnverified) {
-      return { unavailable: 'no checksum in Cargo.lock to verify a download against (--allow-unverified unpacks it anyway)' };
+      const what = notSha !== null ? `Cargo.lock checksum ${JSON.stringify(truncate(notSha, 64))} is not a sha256` : 'no checksum in Cargo.lock';
+      return { unavailable: `${what}: nothing to verify a download against (--allow-unverified unpacks it anyway)` };
     }
     if (route.kind === 'local-registry') {
       const file = path.join(route.path, `${pkg.name}-${pkg.version}.crate`);
