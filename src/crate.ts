@@ -104,11 +104,30 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
   const files: CrateScan['files'] = [];
   const visited = new Set<string>(); // absolute paths analysed
   const testFiles = new Set<string>(); // reached only through cfg(test) modules
+  const testDirs: string[] = []; // directories of cfg(test) modules' children
   const { existsSync } = await import('node:fs');
   const targets = targetsOf(dir, manifest, input.allTargets, (rel) => existsSync(join(dir, rel)));
 
+  // An unreferenced file belongs with the target whose directory holds it most specifically: a stray
+  // build_helper.rs next to build.rs (outside src/) is build-side code, src/unused.rs is library code.
+  const targetDirs = targets
+    .filter((t) => t.role === 'lib' || t.role === 'build')
+    .map((t) => ({ role: t.role, dir: posix(dirname(posix(t.root).replace(/^\.\//, ''))) }));
+  const unreferencedBuild = new Set<string>();
+  const nearestTargetIsBuild = (rel: string): boolean => {
+    let best: { role: FileRole; dir: string } | null = null;
+    for (const t of targetDirs) {
+      if (t.dir !== '.' && !rel.startsWith(t.dir + '/')) continue;
+      const len = t.dir === '.' ? 0 : t.dir.length;
+      const bestLen = best ? (best.dir === '.' ? 0 : best.dir.length) : -1;
+      if (len > bestLen || (len === bestLen && t.role === 'lib')) best = t;
+    }
+    return best?.role === 'build';
+  };
+  const buildSide = (unit: Unit, role: FileRole): boolean => role === 'build' || (role === 'unreferenced' && unreferencedBuild.has(unit.rel));
+
   const emit = (rule: Rule, unit: Unit, role: FileRole, fact: { line: number; column: number; ctx?: FactContext }, evidence: string) => {
-    let phase: Phase = role === 'build' ? 'build' : input.libPhase;
+    let phase: Phase = buildSide(unit, role) ? 'build' : input.libPhase;
     if (fact.ctx === 'generated') phase = 'runtime';
     if (rule.phase) phase = rule.phase;
     const context: FindingContext | undefined =
@@ -179,7 +198,7 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
       if (rule) emit(rule, unit, role, q, q.evidence);
     }
     for (const str of s.strings) {
-      if (role === 'build') {
+      if (buildSide(unit, role)) {
         for (const m of str.value.matchAll(/cargo::?([a-z][a-z0-9_-]*)/g)) {
           for (const rule of index.directiveRules(m[1]!)) emit(rule, unit, role, str, `cargo:${m[1]}`);
         }
@@ -259,13 +278,15 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
           unanalyzed.push({ file: p.rel, line: m.line, reason: `${found.problem}: ${m.pathAttr ?? m.name}` });
           continue;
         }
+        const isModRs = basename(found.abs) === 'mod.rs' || !!m.pathAttr;
+        const modDir = isModRs ? dirname(found.abs) : join(dirname(found.abs), basename(found.abs, '.rs'));
         if (m.test && !input.allTargets) {
+          // the module and its whole subtree are test code: not unreferenced either
           testFiles.add(found.abs);
+          if (modDir !== dirname(found.abs) || basename(found.abs) === 'mod.rs') testDirs.push(modDir + sep);
           continue;
         }
         const childModule = unit.moduleOf[m.scope]!.child(m.name);
-        const isModRs = basename(found.abs) === 'mod.rs' || !!m.pathAttr;
-        const modDir = isModRs ? dirname(found.abs) : join(dirname(found.abs), basename(found.abs, '.rs'));
         queue.push({ abs: found.abs, rel: posix(relative(dir, found.abs)), module: childModule, modDir, test: p.test || !!m.test });
       }
       for (const inc of summary.includes) {
@@ -292,12 +313,14 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
     if (!loc || 'problem' in loc) continue;
     const abs = loc.abs;
     if (visited.has(abs) || testFiles.has(abs) || visited.size >= MAX_FILES_PER_CRATE) continue;
+    if (testDirs.some((d) => abs.startsWith(d))) continue;
     visited.add(abs);
     const summary = await analyzeUnit(abs, 'unreferenced', false);
     if (summary.testOnly && !input.allTargets) continue;
     const root = new ModuleNode('crate', null);
     const resolver = new Resolver(root, { edition, externs: input.externs, unknownAsExtern: true, isKnownPrefix: (p) => index.isKnownPrefix(p) });
     const unit = placeUnit(posix(rel), summary, root, false);
+    if (nearestTargetIsBuild(posix(rel))) unreferencedBuild.add(unit.rel);
     files.push({ rel: posix(rel), role: 'unreferenced' });
     applyRules(unit, 'unreferenced', resolver);
   }

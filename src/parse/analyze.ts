@@ -301,11 +301,12 @@ export function analyzeSource(source: string, cfg: AnalyzerConfig, opts: FileOpt
       case 'attr': {
         skipRanges.push(c);
         const text = c.node.text;
-        const m = /^#(!?)\[\s*(?:unsafe\s*\(\s*)?([A-Za-z_][\w:]*)\s*([\s\S]*?)\)?\s*\]$/.exec(text);
+        // `#[name args]`, `#![name args]`, `#[unsafe(name args)]` (the wrapper's `)` is not part of args)
+        const m = /^#(!?)\[\s*(unsafe\s*\(\s*)?([A-Za-z_][\w:]*)\s*([\s\S]*?)\s*\]$/.exec(text);
         if (!m) break;
         const inner = m[1] === '!';
-        const name = m[2]!;
-        const args = (text.includes('unsafe(') || /unsafe\s*\(/.test(text)) && m[3]!.endsWith(')') ? m[3]!.slice(0, -1) : m[3]!;
+        const name = m[3]!;
+        const args = m[2] && m[4]!.endsWith(')') ? m[4]!.slice(0, -1).trimEnd() : m[4]!;
         if ((name === 'cfg' && isCfgTest(args)) || (!inner && TEST_ATTRS.has(name))) {
           if (inner) {
             if (c.node.parent?.type === 'source_file') summary.testOnly = true;
