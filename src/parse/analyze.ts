@@ -389,6 +389,7 @@ export function analyzeSource(source: string, cfg: AnalyzerConfig, opts: FileOpt
   // ---- pass 2: facts
   let lastPathEnd = -1;
   const errorItems = new Set<number>();
+  const errorSpans = new RangeSet(); // token-analysed broken regions (an ERROR inside one is already covered)
   for (const c of caps) {
     const ctx0 = ctxAt(c.start);
     if (ctx0 === null && c.name !== 'mod') continue;
@@ -554,9 +555,18 @@ export function analyzeSource(source: string, cfg: AnalyzerConfig, opts: FileOpt
         const line = pos(c.start).line;
         summary.errors.push(line);
         const item = enclosingItem(c.node);
-        if (errorItems.has(item.startIndex)) break;
+        if (errorItems.has(item.startIndex) || errorSpans.contains(item.startIndex)) break;
         errorItems.add(item.startIndex);
-        const toks = tokensOf(source, item.startIndex, item.endIndex);
+        let end = item.endIndex;
+        if (item.type === 'ERROR') {
+          // An unfinished item prefix the grammar does not know (Rust 2024 `unsafe extern "C"`): the item it
+          // starts is the next sibling, so analyse both together or the extern block is lost.
+          const last = source.slice(item.startIndex, item.endIndex).trimEnd().slice(-1);
+          const next = last !== ';' && last !== '}' ? item.nextNamedSibling : null;
+          if (next && next.type !== 'ERROR') end = next.endIndex;
+        }
+        errorSpans.add({ start: item.startIndex, end });
+        const toks = tokensOf(source, item.startIndex, end);
         const scope = scopeAt(item.startIndex);
         // use declarations in broken regions still bind names
         for (let i = 0; i < toks.length; i++) {
