@@ -1,11 +1,15 @@
 // The pipeline: project (lockfile + manifests + sources) → per-crate scan → ScanResult.
 
-import { readFileSync, existsSync, statSync } from 'node:fs';
+import { readFileSync, existsSync, statSync, realpathSync, promises as fsp } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
+import fg from 'fast-glob';
 import { join, resolve, dirname } from 'node:path';
 import { createRequire } from 'node:module';
-import { analyzeFile } from './parse/analyze.js';
-import { scanCrate, cmp, type CrateScan, type FileAnalyzer } from './crate.js';
+import { analyzeFile, type FileOptions } from './parse/analyze.js';
+import { scanCrate, cmp, type CrateInput, type CrateScan, type FileAnalyzer } from './crate.js';
+import { createPool, poolSize, RUNNING_FROM_SOURCE, type AnalyzerPool, type PoolStats } from './parse/pool.js';
+import { cacheKey, codeFingerprint, contentHash, ResultCache, type CacheStats, type SourceIdentity } from './cache.js';
 import { loadProject } from './project.js';
 import { readManifest } from './manifest.js';
 import { defaultCargoHome, defaultProviders } from './sources/index.js';
@@ -27,6 +31,7 @@ import {
   type ResolvedPackage,
   type ScanResult,
   type SourceContext,
+  type SourceProvider,
 } from './types.js';
 
 const require = createRequire(import.meta.url);
@@ -103,8 +108,7 @@ export function crateReport(
   };
 }
 
-function externsOf(pkg: ResolvedPackage, project: Project): Map<string, string> {
-  const byId = new Map(project.packages.map((p) => [p.id, p]));
+function externsOf(pkg: ResolvedPackage, byId: Map<string, ResolvedPackage>): Map<string, string> {
   const m = new Map<string, string>();
   for (const d of pkg.deps) {
     const dep = byId.get(d.id);
@@ -136,73 +140,301 @@ function addTyposquats(project: Project, crates: CrateReport[]): void {
   }
 }
 
-export async function scanWorkspace(opts: ScanOptions): Promise<{ project: Project; result: ScanResult }> {
+// ------------------------------------------------------------------ scan session: pool + result cache
+
+export interface ScanStats {
+  crates: number;
+  /** Crates whose result came from the cache. */
+  cached: number;
+  /** Files analysed (parsed) in this run. */
+  filesAnalysed: number;
+  pool: PoolStats;
+  cache: CacheStats | null;
+}
+
+/** How many crates are scanned at once (each walks its module tree one file at a time). */
+function crateConcurrency(workers: number): number {
+  return Math.max(2, 2 + 2 * workers);
+}
+
+const SHA256 = /^[0-9a-f]{64}$/;
+
+/**
+ * One scan run: the analysis pool, the result cache and the rule index, shared by every crate. Crates are
+ * scanned concurrently (bounded); each crate's files are prefetched into the pool as soon as its scan (or
+ * its location, see `prewarm`) starts.
+ */
+export class ScanSession {
+  readonly index: RuleIndex;
+  readonly pool: AnalyzerPool;
+  readonly cache: ResultCache | null;
+  readonly concurrency: number;
+  private crates = 0;
+  private cached = 0;
+  private analysed = 0;
+  private readonly version = toolVersion();
+
+  constructor(opts: Pick<ScanOptions, 'jobs' | 'cache' | 'cacheDir'>, analyzer?: FileAnalyzer) {
+    this.index = ruleIndex();
+    // From TypeScript sources (a test runner) workers would run the compiled dist/ build: stay in-thread.
+    const size = RUNNING_FROM_SOURCE && !process.env.CAP_SCAN_WORKERS_FROM_SOURCE ? 1 : poolSize(opts.jobs);
+    const cfg = this.index.analyzerConfig();
+    if (analyzer) {
+      // injected analyzer (tests): in-thread, counted
+      this.pool = createPool({ cfg, size: 1 });
+      const inner = analyzer;
+      this.pool.analyze = (abs: string, o: FileOptions) => inner(abs, o);
+    } else {
+      this.pool = createPool({ cfg, size: size <= 1 ? 1 : size });
+    }
+    this.cache = opts.cache ? new ResultCache(opts.cacheDir ?? defaultCacheDir()) : null;
+    this.concurrency = crateConcurrency(this.pool.size);
+  }
+
+  /** Name of the "a result exists for this verified source" marker. */
+  private markerOf(checksum: string, dir: string): string {
+    return createHash('sha256').update(`${codeFingerprint()}\0${this.version}\0${this.index.hash}\0${checksum}\0${dir}`).digest('hex');
+  }
+
+  /**
+   * Start analysing a located crate before the project is fully loaded. Options are guessed from the
+   * manifest text (proc-macro, build script); a wrong guess only wastes the prefetch. Skipped for sources
+   * the cache already holds a result for.
+   */
+  async prewarm(req: { checksum: string | null }, dir: string, allTargets: boolean): Promise<void> {
+    if (this.pool.size === 0) return;
+    if (this.cache && req.checksum && SHA256.test(req.checksum) && this.cache.hasMarker(this.markerOf(req.checksum, dir))) return;
+    let text = '';
+    try {
+      text = await fsp.readFile(join(dir, 'Cargo.toml'), 'utf8');
+    } catch {
+      return;
+    }
+    const procMacro = /^\s*proc[-_]macro\s*=\s*true/m.test(text);
+    const m = /^\s*build\s*=\s*"([^"]+)"/m.exec(text);
+    const build = m ? m[1]! : existsSync(join(dir, 'build.rs')) ? 'build.rs' : null;
+    await this.prefetchCrate(dir, { procMacro, build, allTargets }, `dir:${dir}`);
+  }
+
+  /** Queue every Rust file of a crate for speculative analysis (roots first). */
+  async prefetchCrate(dir: string, o: { procMacro: boolean; build: string | null; allTargets: boolean; lib?: string | null }, group: string): Promise<void> {
+    if (this.pool.size === 0) return;
+    let real: string;
+    try {
+      real = await fsp.realpath(dir);
+    } catch {
+      return;
+    }
+    const ignore = ['target/**', '.git/**', '**/node_modules/**'];
+    if (!o.allTargets) ignore.push('tests/**', 'examples/**', 'benches/**', 'src/bin/**');
+    let files: string[];
+    try {
+      files = (await fg('**/*.rs', { cwd: real, ignore, onlyFiles: true, followSymbolicLinks: false, dot: false })).sort();
+    } catch {
+      return;
+    }
+    const lib: FileOptions = { keepTests: o.allTargets, procMacro: o.procMacro, buildScript: false, test: false };
+    const build: FileOptions = { keepTests: o.allTargets, procMacro: false, buildScript: true, test: false };
+    const test: FileOptions = { ...lib, test: true };
+    const libRoot = o.lib ?? 'src/lib.rs';
+    const first = files.filter((f) => f === libRoot || f === o.build);
+    for (const rel of [...first, ...files.filter((f) => f !== libRoot && f !== o.build)]) {
+      const opts = rel === o.build ? build : /^(tests|benches|examples)\//.test(rel) ? test : lib;
+      this.pool.prefetch(join(real, rel), opts, group);
+    }
+  }
+
+  /**
+   * Scan one crate, through the cache. `checksum`: the Cargo.lock checksum of a registry crate (its
+   * content identity); otherwise the content of every file is hashed (reading, not parsing).
+   */
+  async crate(input: CrateInput, checksum: string | null, group: string): Promise<CrateScan> {
+    this.crates++;
+    let key: string | null = null;
+    let identity: SourceIdentity | null = null;
+    if (this.cache) {
+      identity =
+        checksum && SHA256.test(checksum)
+          ? { kind: 'checksum', checksum, dir: input.dir }
+          : { kind: 'content', hash: await contentHash(realpathSync(input.dir)) };
+      key = cacheKey({
+        toolVersion: this.version,
+        rulesHash: this.index.hash,
+        identity,
+        inputs: { name: input.name, libPhase: input.libPhase, allTargets: input.allTargets, externs: input.externs, manifest: input.manifest },
+      });
+      const hit = await this.cache.get(key);
+      if (hit) {
+        this.cached++;
+        this.pool.dropGroup(group);
+        return hit;
+      }
+    }
+    const m = input.manifest;
+    void this.prefetchCrate(
+      input.dir,
+      { procMacro: m?.lib?.procMacro ?? false, build: m?.package?.build ?? null, allTargets: input.allTargets, lib: m ? m.lib?.path ?? null : null },
+      group,
+    );
+    let scan: CrateScan;
+    try {
+      scan = await scanCrate(input, this.index, (abs, o) => {
+        this.analysed++;
+        return this.pool.analyze(abs, o);
+      });
+    } finally {
+      this.pool.dropGroup(group);
+    }
+    if (this.cache && key) {
+      await this.cache.put(key, scan);
+      if (identity?.kind === 'checksum') await this.cache.putMarker(this.markerOf(identity.checksum, identity.dir));
+    }
+    return scan;
+  }
+
+  stats(): ScanStats {
+    return {
+      crates: this.crates,
+      cached: this.cached,
+      filesAnalysed: this.analysed,
+      pool: this.pool.stats(),
+      cache: this.cache ? { ...this.cache.stats } : null,
+    };
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}
+
+/** Run `fn` over `items` with at most `limit` in flight; results in input order. */
+async function mapLimit<T, R>(items: T[], limit: number, fn: (x: T, i: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  let failed: unknown = null;
+  const run = async () => {
+    while (failed === null) {
+      const i = next++;
+      if (i >= items.length) return;
+      try {
+        out[i] = await fn(items[i]!, i);
+      } catch (e) {
+        failed ??= e;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
+  if (failed !== null) throw failed;
+  return out;
+}
+
+/** The Cargo.lock checksum of a registry crate: its content identity for the cache (null otherwise). */
+function registryChecksum(pkg: ResolvedPackage): string | null {
+  const s = pkg.source ?? '';
+  return s.startsWith('registry+') || s.startsWith('sparse+') ? pkg.checksum : null;
+}
+
+/** Last scan's statistics (for -v, the benchmark and tests). */
+export let lastScanStats: ScanStats | null = null;
+
+export interface ScanHooks {
+  /** Replace the file analyzer (tests count calls); runs in-thread. */
+  analyzer?: FileAnalyzer;
+}
+
+export async function scanWorkspace(opts: ScanOptions, hooks: ScanHooks = {}): Promise<{ project: Project; result: ScanResult }> {
   const manifestPath = resolve(opts.manifestPath);
   if (!existsSync(manifestPath)) throw new UserError(`manifest not found: ${opts.manifestPath}`);
   const startDir = statSync(manifestPath).isDirectory() ? manifestPath : dirname(manifestPath);
   const ctx = sourceContext(opts, startDir);
-  // offline providers first; the download provider last (it also serves the cache when --offline)
-  const dl = downloadProvider();
-  const providers = [...(await defaultProviders(ctx)), dl];
-  let project: Project;
+  const session = new ScanSession(opts, hooks.analyzer);
   try {
-    project = await loadProject({
-      manifestPath,
-      includeDev: opts.includeDev,
-      providers,
-      ctx,
-      ...(opts.lockfilePath ? { lockfilePath: resolve(opts.lockfilePath) } : {}),
-    });
-  } finally {
-    dl.finish();
-  }
-  const index = ruleIndex();
-  const analyze = localAnalyzer(index);
-  const crates: CrateReport[] = [];
-  const unscanned: ScanResult['unscanned'] = [];
-  for (const pkg of project.packages) {
-    if (pkg.member) continue;
-    if (!pkg.dir || pkg.unscannedReason) {
-      unscanned.push({ name: pkg.name, version: pkg.version, reason: pkg.unscannedReason ?? 'source not found' });
-      continue;
-    }
-    const procMacro = pkg.manifest?.lib?.procMacro ?? false;
-    const scan = await scanCrate(
-      {
-        name: pkg.name,
-        dir: pkg.dir,
-        manifest: pkg.manifest,
-        libPhase: procMacro || !pkg.phases.includes('runtime') ? 'build' : 'runtime',
-        externs: externsOf(pkg, project),
-        allTargets: opts.allTargets,
+    // Crates located by a provider start analysing at once (low priority), while the rest is still being
+    // located or downloaded; they are then scanned first, in the order they became available.
+    const locatedOrder = new Map<string, number>();
+    const watch = (p: SourceProvider): SourceProvider => ({
+      name: p.name,
+      locate: async (req, c) => {
+        const r = await p.locate(req, c);
+        if (r && 'dir' in r && !locatedOrder.has(r.dir)) {
+          locatedOrder.set(r.dir, locatedOrder.size);
+          void session.prewarm(req, r.dir, opts.allTargets);
+        }
+        return r;
       },
-      index,
-      analyze,
-    );
-    crates.push(crateReport(pkg, scan));
+    });
+    // offline providers first; the download provider last (it also serves the cache when --offline)
+    const dl = downloadProvider();
+    const providers = [...(await defaultProviders(ctx)), dl].map(watch);
+    let project: Project;
+    try {
+      project = await loadProject({
+        manifestPath,
+        includeDev: opts.includeDev,
+        providers,
+        ctx,
+        ...(opts.lockfilePath ? { lockfilePath: resolve(opts.lockfilePath) } : {}),
+      });
+    } finally {
+      dl.finish();
+    }
+    const unscanned: ScanResult['unscanned'] = [];
+    const todo: ResolvedPackage[] = [];
+    for (const pkg of project.packages) {
+      if (pkg.member) continue;
+      if (!pkg.dir || pkg.unscannedReason) {
+        unscanned.push({ name: pkg.name, version: pkg.version, reason: pkg.unscannedReason ?? 'source not found' });
+        continue;
+      }
+      todo.push(pkg);
+    }
+    // scheduling order only (output is sorted): prewarmed crates first, in location order
+    const rank = (p: ResolvedPackage) => locatedOrder.get(p.dir!) ?? Number.MAX_SAFE_INTEGER;
+    const order = todo.map((p, i) => ({ p, i })).sort((a, b) => rank(a.p) - rank(b.p) || a.i - b.i).map((x) => x.p);
+    const byId = new Map(project.packages.map((p) => [p.id, p]));
+    const crates = await mapLimit(order, session.concurrency, async (pkg) => {
+      const procMacro = pkg.manifest?.lib?.procMacro ?? false;
+      const scan = await session.crate(
+        {
+          name: pkg.name,
+          dir: pkg.dir!,
+          manifest: pkg.manifest,
+          libPhase: procMacro || !pkg.phases.includes('runtime') ? 'build' : 'runtime',
+          externs: externsOf(pkg, byId),
+          allTargets: opts.allTargets,
+        },
+        registryChecksum(pkg),
+        `dir:${pkg.dir}`,
+      );
+      return crateReport(pkg, scan);
+    });
+    addTyposquats(project, crates);
+    crates.sort((a, b) => cmp(a.name, b.name) || cmp(a.version, b.version));
+    unscanned.sort((a, b) => cmp(a.name, b.name) || cmp(a.version, b.version));
+    lastScanStats = session.stats();
+    return { project, result: { schemaVersion: 1, tool: { name: 'cap-scan', version: toolVersion() }, crates, unscanned } };
+  } finally {
+    await session.close();
   }
-  addTyposquats(project, crates);
-  crates.sort((a, b) => cmp(a.name, b.name) || cmp(a.version, b.version));
-  unscanned.sort((a, b) => cmp(a.name, b.name) || cmp(a.version, b.version));
-  return { project, result: { schemaVersion: 1, tool: { name: 'cap-scan', version: toolVersion() }, crates, unscanned } };
 }
 
-/** Scan one unpacked crate directory (a vendored crate, a crate you are about to add). */
-export async function scanCrateDir(dir: string, opts: ScanOptions): Promise<ScanResult> {
+async function crateDirInput(dir: string, allTargets: boolean): Promise<{ abs: string; manifest: Manifest | null; input: CrateInput }> {
   const abs = resolve(dir);
   if (!existsSync(abs) || !statSync(abs).isDirectory()) throw new UserError(`not a directory: ${dir}`);
   const manifestPath = join(abs, 'Cargo.toml');
   const manifest = existsSync(manifestPath) ? await readManifest(manifestPath) : null;
-  const index = ruleIndex();
   const externs = new Map<string, string>();
   for (const d of manifest?.dependencies ?? []) externs.set(d.key.replace(/-/g, '_'), d.package.replace(/-/g, '_'));
   const procMacro = manifest?.lib?.procMacro ?? false;
-  const scan = await scanCrate(
-    { name: manifest?.package?.name ?? abs, dir: abs, manifest, libPhase: procMacro ? 'build' : 'runtime', externs, allTargets: opts.allTargets },
-    index,
-    localAnalyzer(index),
-  );
-  const report = crateReport(
+  return {
+    abs,
+    manifest,
+    input: { name: manifest?.package?.name ?? abs, dir: abs, manifest, libPhase: procMacro ? 'build' : 'runtime', externs, allTargets },
+  };
+}
+
+function dirReport(abs: string, manifest: Manifest | null, scan: CrateScan): CrateReport {
+  return crateReport(
     {
       name: manifest?.package?.name ?? abs.split('/').pop()!,
       version: manifest?.package?.version ?? '0.0.0',
@@ -213,5 +445,39 @@ export async function scanCrateDir(dir: string, opts: ScanOptions): Promise<Scan
     },
     scan,
   );
-  return { schemaVersion: 1, tool: { name: 'cap-scan', version: toolVersion() }, crates: [report], unscanned: [] };
+}
+
+/** Scan one unpacked crate directory (a vendored crate, a crate you are about to add). */
+export async function scanCrateDir(dir: string, opts: ScanOptions, hooks: ScanHooks = {}): Promise<ScanResult> {
+  const { result } = await scanCrateDirs([dir], opts, hooks);
+  return result;
+}
+
+/**
+ * Scan many unpacked crate directories in one session (the `crate` command, the benchmark). Bad
+ * directories and manifests fail the run (UserError). `files` lists every analysed file (absolute), sorted.
+ */
+export async function scanCrateDirs(
+  dirs: string[],
+  opts: ScanOptions,
+  hooks: ScanHooks = {},
+): Promise<{ result: ScanResult; files: string[]; stats: ScanStats }> {
+  const session = new ScanSession(opts, hooks.analyzer);
+  try {
+    const inputs = await mapLimit(dirs, 16, (d) => crateDirInput(d, opts.allTargets));
+    const files: string[] = [];
+    const crates = await mapLimit(inputs, session.concurrency, async ({ abs, manifest, input }) => {
+      const scan = await session.crate(input, null, `dir:${abs}`);
+      const real = realpathSync(abs);
+      for (const f of scan.files) files.push(join(real, f.rel));
+      return dirReport(abs, manifest, scan);
+    });
+    crates.sort((a, b) => cmp(a.name, b.name) || cmp(a.version, b.version));
+    files.sort(cmp);
+    const stats = session.stats();
+    lastScanStats = stats;
+    return { result: { schemaVersion: 1, tool: { name: 'cap-scan', version: toolVersion() }, crates, unscanned: [] }, files, stats };
+  } finally {
+    await session.close();
+  }
 }

@@ -1,0 +1,200 @@
+#!/usr/bin/env node
+// cap-scan benchmark (not a test): `npm run bench [-- options]`.
+//
+// Scans every crate directory under /usr/share/cargo/registry (Debian's packaged crate sources) with the
+// compiled scanner (dist/), cold (fresh temporary cache) then warm (same cache), and parses exactly the
+// files the scan analysed with a bare single-thread tree-sitter parser as the reference. Each measurement
+// runs in its own child process so wall time and peak RSS (process.resourceUsage().maxRSS, which covers
+// the worker threads) are clean. Then it times the ~117-package real workspace (scripts/setup-corpus.sh)
+// cold and warm.
+//
+// Options:
+//   --install          apt-get install the fixed package list below first (needs root or sudo)
+//   --registry DIR     crate directories to scan (default /usr/share/cargo/registry)
+//   --jobs N           worker threads for the scans (default: available cores)
+//   --no-workspace     skip the real-workspace timing
+//   --keep             keep the temporary caches (printed)
+
+import { spawnSync, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createRequire } from 'node:module';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist');
+
+/** Fixed corpus: the ten crates of the real-world workspace (their dependencies come along). */
+export const PACKAGES = [
+  'librust-reqwest-dev',
+  'librust-tokio-dev',
+  'librust-clap-dev',
+  'librust-git2-dev',
+  'librust-tempfile-dev',
+  'librust-walkdir-dev',
+  'librust-which-dev',
+  'librust-rayon-dev',
+  'librust-regex-dev',
+  'librust-serde-json-dev',
+];
+
+// ------------------------------------------------------------------ child modes
+
+async function childScanDirs(listFile, cacheDir, jobs, filesOut) {
+  const { scanCrateDirs } = await import(pathToFileURL(join(dist, 'scan.js')).href);
+  const { defaultScanOptions } = await import(pathToFileURL(join(dist, 'options.js')).href);
+  const dirs = readFileSync(listFile, 'utf8').split('\n').filter(Boolean);
+  const t0 = process.hrtime.bigint();
+  const { result, files, stats } = await scanCrateDirs(dirs, defaultScanOptions({ jobs, cache: true, cacheDir }));
+  const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (filesOut) writeFileSync(filesOut, files.join('\n'));
+  let bytes = 0;
+  for (const f of files) bytes += statSync(f).size;
+  const findings = result.crates.reduce((n, c) => n + c.findings.length, 0);
+  return { wallMs, maxRssKb: process.resourceUsage().maxRSS, crates: result.crates.length, files: files.length, bytes, findings, stats };
+}
+
+async function childWorkspace(manifest, cacheDir, jobs) {
+  const { scanWorkspace, lastScanStats } = await import(pathToFileURL(join(dist, 'scan.js')).href);
+  const { defaultScanOptions } = await import(pathToFileURL(join(dist, 'options.js')).href);
+  const t0 = process.hrtime.bigint();
+  const { result } = await scanWorkspace(defaultScanOptions({ manifestPath: manifest, jobs, cache: true, cacheDir, offline: true }));
+  const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  const mod = await import(pathToFileURL(join(dist, 'scan.js')).href);
+  return {
+    wallMs,
+    maxRssKb: process.resourceUsage().maxRSS,
+    crates: result.crates.length,
+    unscanned: result.unscanned.length,
+    stats: mod.lastScanStats ?? lastScanStats,
+  };
+}
+
+/** Bare tree-sitter: parse each file once on this thread; only the parse calls are timed. */
+function childRaw(filesFile) {
+  const require = createRequire(join(root, 'package.json'));
+  const Parser = require('tree-sitter');
+  const Rust = require('tree-sitter-rust');
+  const parser = new Parser();
+  parser.setLanguage(Rust);
+  const files = readFileSync(filesFile, 'utf8').split('\n').filter(Boolean);
+  let ns = 0n;
+  let bytes = 0;
+  for (const f of files) {
+    const buf = readFileSync(f);
+    bytes += buf.length;
+    if (buf.length > 8 * 1024 * 1024) continue; // the scanner does not parse these either
+    const src = buf.toString('utf8');
+    const t0 = process.hrtime.bigint();
+    const tree = parser.parse(src);
+    ns += process.hrtime.bigint() - t0;
+    if (typeof tree.delete === 'function') tree.delete();
+  }
+  return { wallMs: Number(ns) / 1e6, maxRssKb: process.resourceUsage().maxRSS, files: files.length, bytes };
+}
+
+function runChild(args) {
+  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', ...args], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  if (r.status !== 0) throw new Error(`bench child ${args[0]} failed (exit ${r.status})`);
+  const lines = r.stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]);
+}
+
+// ------------------------------------------------------------------ main
+
+function crateDirs(registry) {
+  return readdirSync(registry, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && existsSync(join(registry, e.name, 'Cargo.toml')))
+    .map((e) => join(registry, e.name))
+    .sort();
+}
+
+const s = (ms) => `${(ms / 1000).toFixed(2)} s`;
+const mb = (b) => `${(b / 1024 / 1024).toFixed(1)} MB`;
+const rss = (kb) => `${(kb / 1024).toFixed(0)} MiB`;
+
+async function main(argv) {
+  if (argv[0] === '--child') {
+    const [mode, ...rest] = argv.slice(1);
+    let out;
+    if (mode === 'scan-dirs') out = await childScanDirs(rest[0], rest[1], Number(rest[2]), rest[3] || null);
+    else if (mode === 'workspace') out = await childWorkspace(rest[0], rest[1], Number(rest[2]));
+    else if (mode === 'raw') out = childRaw(rest[0]);
+    else throw new Error(`unknown child mode ${mode}`);
+    process.stdout.write(`${JSON.stringify(out)}\n`);
+    return;
+  }
+  const opt = { install: false, registry: '/usr/share/cargo/registry', jobs: 0, workspace: true, keep: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--install') opt.install = true;
+    else if (a === '--registry') opt.registry = argv[++i];
+    else if (a === '--jobs') opt.jobs = Number(argv[++i]);
+    else if (a === '--no-workspace') opt.workspace = false;
+    else if (a === '--keep') opt.keep = true;
+    else throw new Error(`unknown option ${a}`);
+  }
+  if (!existsSync(join(dist, 'scan.js'))) throw new Error('dist/ is missing: run `npx tsc -p tsconfig.json` first');
+  if (opt.install) {
+    const sudo = process.getuid && process.getuid() !== 0 ? ['sudo'] : [];
+    const cmd = [...sudo, 'apt-get', 'install', '-y', '--no-install-recommends', ...PACKAGES];
+    console.log(`$ ${cmd.join(' ')}`);
+    execFileSync(cmd[0], cmd.slice(1), { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  }
+  if (!existsSync(opt.registry)) throw new Error(`${opt.registry} does not exist (run with --install, or pass --registry DIR)`);
+  const dirs = crateDirs(opt.registry);
+  const jobs = opt.jobs > 0 ? opt.jobs : availableParallelism();
+  const work = mkdtempSync(join(tmpdir(), 'cap-scan-bench-'));
+  const listFile = join(work, 'dirs.txt');
+  const filesFile = join(work, 'files.txt');
+  writeFileSync(listFile, dirs.join('\n'));
+  const cache = join(work, 'cache');
+  console.log(`cap-scan bench: ${dirs.length} crate directories in ${opt.registry}; ${jobs} jobs; ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}); node ${process.version}`);
+
+  const cold = runChild(['scan-dirs', listFile, cache, String(jobs), filesFile]);
+  const warm = runChild(['scan-dirs', listFile, cache, String(jobs), '']);
+  const raw = runChild(['raw', filesFile]);
+  const rows = [
+    ['files analysed', `${cold.files}`],
+    ['size', mb(cold.bytes)],
+    ['crates', `${cold.crates} (${cold.findings} findings)`],
+    ['raw parse, 1 thread', s(raw.wallMs)],
+    ['cold scan', `${s(cold.wallMs)}  (peak RSS ${rss(cold.maxRssKb)}; ${cold.stats.pool.analysed} parses, ${cold.stats.pool.prefetchWasted} speculative unused)`],
+    ['warm scan', `${s(warm.wallMs)}  (peak RSS ${rss(warm.maxRssKb)}; ${warm.stats.cached}/${warm.stats.crates} crates from cache, ${warm.stats.pool.analysed} parses)`],
+    ['cold / raw', `${(cold.wallMs / raw.wallMs).toFixed(3)}  (target <= 0.6)`],
+    ['warm / cold', `${(warm.wallMs / cold.wallMs).toFixed(3)}  (target <= 0.05)`],
+    ['peak RSS', `${rss(Math.max(cold.maxRssKb, warm.maxRssKb))}  (target <= 1024 MiB)`],
+  ];
+  console.log('\nregistry corpus');
+  for (const [k, v] of rows) console.log(`  ${k.padEnd(22)} ${v}`);
+
+  if (opt.workspace) {
+    const ws = join(work, 'workspace');
+    const setup = spawnSync('bash', [join(root, 'scripts/setup-corpus.sh'), ws], { encoding: 'utf8', env: { ...process.env, CAP_SCAN_CORPUS_REGISTRY: opt.registry } });
+    if (setup.status !== 0) {
+      console.log(`\nreal workspace: skipped (setup-corpus.sh failed: ${(setup.stderr || '').trim().split('\n').pop()})`);
+    } else {
+      const wsCache = join(work, 'ws-cache');
+      const manifest = join(ws, 'Cargo.toml');
+      const c = runChild(['workspace', manifest, wsCache, String(jobs)]);
+      const w = runChild(['workspace', manifest, wsCache, String(jobs)]);
+      console.log(`\nreal workspace (${setup.stdout.trim()})`);
+      console.log(`  ${'crates'.padEnd(22)} ${c.crates} scanned, ${c.unscanned} unscanned`);
+      console.log(`  ${'cold scan'.padEnd(22)} ${s(c.wallMs)}  (peak RSS ${rss(c.maxRssKb)}; ${c.stats.pool.analysed} parses)`);
+      console.log(`  ${'warm scan'.padEnd(22)} ${s(w.wallMs)}  (peak RSS ${rss(w.maxRssKb)}; ${w.stats.cached}/${w.stats.crates} crates from cache)`);
+      console.log(`  ${'warm / cold'.padEnd(22)} ${(w.wallMs / c.wallMs).toFixed(3)}`);
+    }
+  }
+  if (opt.keep) console.log(`\nkept ${work}`);
+  else rmSync(work, { recursive: true, force: true });
+}
+
+main(process.argv.slice(2)).catch((e) => {
+  console.error(`bench: ${e instanceof Error ? e.message : e}`);
+  process.exit(1);
+});

@@ -1,0 +1,266 @@
+// Result cache: one JSON entry per crate scan under `<cacheDir>/results/`, keyed by everything that can
+// change the result — the crate's identity (Cargo.lock checksum and source directory for verified registry
+// crates; a hash of every file otherwise), the rules' hash, the tool version and a fingerprint of the
+// running code and grammar, and every scan input (manifest, lib phase, extern names, --all-targets).
+//
+// Entry file: a header line `{"format":1,"key":…,"sha256":…,"bytes":…}` then the payload JSON. The payload's
+// hash and length are checked on every read and the header must name the requested key; anything else
+// (truncated, edited, foreign, unparsable) is a miss and the entry is recomputed and rewritten.
+// Writes go to a temporary file that is renamed into place, so readers never see half an entry.
+
+import { createHash, randomBytes } from 'node:crypto';
+import { promises as fsp, readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import type { CrateScan } from './crate.js';
+
+export const CACHE_FORMAT = 1;
+
+export interface CacheStats {
+  hits: number;
+  misses: number;
+  /** Entries found but rejected (corrupt, foreign, wrong key). */
+  corrupt: number;
+  writes: number;
+  writeErrors: number;
+}
+
+function sha256(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** JSON with object keys sorted (Maps as sorted entry lists), for hashing. */
+export function stableJson(v: unknown): string {
+  if (v instanceof Map) return stableJson([...v.entries()].sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : String(a[0]) > String(b[0]) ? 1 : 0)));
+  if (v instanceof Date) return JSON.stringify(v.toISOString());
+  if (Array.isArray(v)) return `[${v.map((x) => (x === undefined ? 'null' : stableJson(x))).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const keys = Object.keys(v).filter((k) => (v as Record<string, unknown>)[k] !== undefined).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}
+
+const require = createRequire(import.meta.url);
+let codeFp: string | null = null;
+
+/**
+ * Fingerprint of the code producing results: every module of this build (the directory this file runs
+ * from: dist/ or src/) and the tree-sitter and grammar versions. A rebuilt engine never reuses old results,
+ * even when package.json's version did not change.
+ */
+export function codeFingerprint(): string {
+  if (codeFp) return codeFp;
+  const root = dirname(fileURLToPath(import.meta.url));
+  const h = createHash('sha256');
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile() && /\.(js|ts|mjs|cjs)$/.test(e.name) && !e.name.endsWith('.d.ts')) files.push(p);
+    }
+  };
+  walk(root);
+  files.sort();
+  for (const f of files) {
+    h.update(relative(root, f).split(sep).join('/'));
+    h.update('\0');
+    h.update(readFileSync(f));
+    h.update('\0');
+  }
+  for (const mod of ['tree-sitter/package.json', 'tree-sitter-rust/package.json']) {
+    try {
+      h.update(`${mod}@${(require(mod) as { version: string }).version}\0`);
+    } catch {
+      h.update(`${mod}@?\0`);
+    }
+  }
+  codeFp = h.digest('hex');
+  return codeFp;
+}
+
+/** What identifies a crate's source content. */
+export type SourceIdentity =
+  | { kind: 'checksum'; checksum: string; dir: string }
+  | { kind: 'content'; hash: string };
+
+export interface CacheKeyInput {
+  toolVersion: string;
+  rulesHash: string;
+  identity: SourceIdentity;
+  /** Every other scan input (manifest, lib phase, externs, allTargets…), hashed with stableJson. */
+  inputs: unknown;
+}
+
+export function cacheKey(k: CacheKeyInput): string {
+  return sha256(stableJson({ format: CACHE_FORMAT, tool: k.toolVersion, code: codeFingerprint(), rules: k.rulesHash, identity: k.identity, inputs: k.inputs }));
+}
+
+/** Top-level directories left out of content hashes (build output, VCS data); crate scans ignore them too. */
+const SKIP_TOP = new Set(['target', '.git']);
+/** Bound on files hashed per crate (hostile input); over it the hash covers the first ones and the count. */
+export const MAX_HASHED_FILES = 50_000;
+
+/**
+ * Hash of a directory's content: every regular file's relative path, size and bytes, and symlinks' targets,
+ * in sorted order (top-level target/ and .git/ excluded). Symlinked directories are not followed.
+ */
+export async function contentHash(dir: string): Promise<string> {
+  const h = createHash('sha256');
+  const entries: { rel: string; abs: string; link: boolean }[] = [];
+  let total = 0;
+  const walk = async (abs: string, rel: string): Promise<void> => {
+    let list: Dirent[];
+    try {
+      list = await fsp.readdir(abs, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of list) {
+      if (rel === '' && SKIP_TOP.has(e.name)) continue;
+      const r = rel === '' ? e.name : `${rel}/${e.name}`;
+      const p = join(abs, e.name);
+      total++;
+      if (total > MAX_HASHED_FILES) return;
+      if (e.isDirectory()) await walk(p, r);
+      else if (e.isFile()) entries.push({ rel: r, abs: p, link: false });
+      else if (e.isSymbolicLink()) entries.push({ rel: r, abs: p, link: true });
+    }
+  };
+  await walk(dir, '');
+  h.update(`files:${entries.length}:${total}\0`);
+  // read a few files at a time; results are hashed in sorted order
+  const CONC = 16;
+  const parts: (Buffer | string)[] = new Array(entries.length);
+  let next = 0;
+  const worker = async () => {
+    for (;;) {
+      const i = next++;
+      if (i >= entries.length) return;
+      const e = entries[i]!;
+      try {
+        parts[i] = e.link ? `link:${await fsp.readlink(e.abs)}` : await fsp.readFile(e.abs);
+      } catch (err) {
+        parts[i] = `unreadable:${(err as NodeJS.ErrnoException).code ?? '?'}`;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONC, entries.length) }, worker));
+  for (let i = 0; i < entries.length; i++) {
+    const p = parts[i]!;
+    h.update(`${entries[i]!.rel}\0${typeof p === 'string' ? p : `${p.length}`}\0`);
+    if (typeof p !== 'string') h.update(sha256(p));
+    parts[i] = '';
+  }
+  return h.digest('hex');
+}
+
+function isCrateScan(v: unknown): v is CrateScan {
+  if (v === null || typeof v !== 'object') return false;
+  const o = v as Record<string, unknown>;
+  return ['findings', 'indicators', 'hosts', 'urls', 'unanalyzed', 'files'].every((k) => Array.isArray(o[k]));
+}
+
+export class ResultCache {
+  readonly dir: string;
+  readonly stats: CacheStats = { hits: 0, misses: 0, corrupt: 0, writes: 0, writeErrors: 0 };
+
+  /** `cacheDir` is the cap-scan cache root; entries live in `<cacheDir>/results/`. */
+  constructor(cacheDir: string) {
+    this.dir = join(cacheDir, 'results');
+  }
+
+  pathOf(key: string): string {
+    return join(this.dir, key.slice(0, 2), `${key}.json`);
+  }
+
+  /** The cached scan, or null (missing, or rejected as corrupt). */
+  async get(key: string): Promise<CrateScan | null> {
+    let text: string;
+    try {
+      text = await fsp.readFile(this.pathOf(key), 'utf8');
+    } catch {
+      this.stats.misses++;
+      return null;
+    }
+    const scan = decodeEntry(text, key);
+    if (!scan) {
+      this.stats.corrupt++;
+      this.stats.misses++;
+      return null;
+    }
+    this.stats.hits++;
+    return scan;
+  }
+
+  async put(key: string, scan: CrateScan): Promise<void> {
+    const file = this.pathOf(key);
+    const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      await fsp.mkdir(dirname(file), { recursive: true });
+      await fsp.writeFile(tmp, encodeEntry(key, scan));
+      await fsp.rename(tmp, file);
+      this.stats.writes++;
+    } catch {
+      // an unwritable cache never fails a scan
+      this.stats.writeErrors++;
+      await fsp.rm(tmp, { force: true }).catch(() => {});
+    }
+  }
+
+  /** Whether a marker exists (cheap stat; used to skip speculative work for crates likely cached). */
+  hasMarker(name: string): boolean {
+    try {
+      return statSync(join(this.dir, 'markers', name.slice(0, 2), name)).isFile();
+    } catch {
+      return false;
+    }
+  }
+
+  async putMarker(name: string): Promise<void> {
+    const file = join(this.dir, 'markers', name.slice(0, 2), name);
+    try {
+      await fsp.mkdir(dirname(file), { recursive: true });
+      await fsp.writeFile(file, '');
+    } catch {
+      this.stats.writeErrors++;
+    }
+  }
+}
+
+export function encodeEntry(key: string, scan: CrateScan): string {
+  const payload = JSON.stringify(scan);
+  const bytes = Buffer.byteLength(payload);
+  return `${JSON.stringify({ format: CACHE_FORMAT, key, sha256: sha256(payload), bytes })}\n${payload}`;
+}
+
+export function decodeEntry(text: string, key: string): CrateScan | null {
+  const nl = text.indexOf('\n');
+  if (nl < 0) return null;
+  let header: { format?: unknown; key?: unknown; sha256?: unknown; bytes?: unknown };
+  try {
+    header = JSON.parse(text.slice(0, nl)) as typeof header;
+  } catch {
+    return null;
+  }
+  if (header === null || typeof header !== 'object') return null;
+  if (header.format !== CACHE_FORMAT || header.key !== key) return null;
+  const payload = text.slice(nl + 1);
+  if (header.bytes !== Buffer.byteLength(payload) || header.sha256 !== sha256(payload)) return null;
+  let v: unknown;
+  try {
+    v = JSON.parse(payload);
+  } catch {
+    return null;
+  }
+  return isCrateScan(v) ? v : null;
+}
