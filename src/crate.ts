@@ -263,7 +263,7 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
         if (m.body >= 0) continue; // inline: same file
         const base = scopeDir(m.scope);
         const candidates = m.pathAttr
-          ? [m.scope === 0 || summary.scopes[m.scope]!.kind !== 'mod' ? join(fileDir, m.pathAttr) : join(base, m.pathAttr)]
+          ? [resolvePath(m.scope === 0 || summary.scopes[m.scope]!.kind !== 'mod' ? fileDir : base, m.pathAttr)]
           : [join(base, `${m.name}.rs`), join(base, m.name, 'mod.rs')];
         let found: Awaited<ReturnType<typeof locateInside>> = null;
         for (const c of candidates) {
@@ -271,7 +271,7 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
           if (found) break;
         }
         if (!found) {
-          if (!m.test) unanalyzed.push({ file: p.rel, line: m.line, reason: `module file not found: ${posix(relative(dir, candidates[0]!))}` });
+          if (!m.test || input.allTargets) unanalyzed.push({ file: p.rel, line: m.line, reason: `module file not found: ${posix(relative(dir, candidates[0]!))}` });
           continue;
         }
         if ('problem' in found) {
@@ -290,7 +290,7 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
         queue.push({ abs: found.abs, rel: posix(relative(dir, found.abs)), module: childModule, modDir, test: p.test || !!m.test });
       }
       for (const inc of summary.includes) {
-        const found = await locateInside(dir, join(fileDir, inc.path));
+        const found = await locateInside(dir, resolvePath(fileDir, inc.path));
         if (!found || 'problem' in found) {
           unanalyzed.push({ file: p.rel, line: inc.line, reason: `include not analysed: ${inc.path}${found ? ` (${found.problem})` : ' (not found)'}` });
           continue;

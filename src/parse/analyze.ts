@@ -43,6 +43,8 @@ const ITEM_KINDS = ['struct_item', 'enum_item', 'union_item', 'trait_item', 'fun
 const ITEM_PARENTS = ['(source_file (KIND) @item)', '(mod_item body: (declaration_list (KIND) @item))', '(block (KIND) @item)'];
 
 const BASE_QUERY = [
+  // blocks that declare names get a scope (found by the query: node.parent is O(depth) in tree-sitter)
+  `(block [(use_declaration) (extern_crate_declaration) (mod_item) (type_item) ${ITEM_KINDS.map((k) => `(${k})`).join(' ')}]) @block_scope`,
   '(use_declaration) @use',
   '(extern_crate_declaration) @extern_crate',
   '(mod_item) @mod',
@@ -271,12 +273,6 @@ export function analyzeSource(source: string, cfg: AnalyzerConfig, opts: FileOpt
     scopeRanges.push({ id, start, end });
     return id;
   };
-  const blockScopeFor = (n: Node) => {
-    const parent = n.parent;
-    if (parent && parent.type === 'block' && !blockScopeByStart.has(parent.startIndex)) {
-      blockScopeByStart.set(parent.startIndex, newScope('block', null, parent.startIndex, parent.endIndex));
-    }
-  };
 
   // test-only ranges (#[cfg(test)], #[test]) and exclusion ranges for paths (types, attributes, …)
   const testRanges = new RangeSet();
@@ -288,14 +284,16 @@ export function analyzeSource(source: string, cfg: AnalyzerConfig, opts: FileOpt
       case 'mod': {
         const body = c.node.childForFieldName('body');
         if (body) modBodies.set(c.start, newScope('mod', c.node.childForFieldName('name')?.text ?? null, body.startIndex, body.endIndex));
-        blockScopeFor(c.node);
+        break;
+      }
+      case 'block_scope': {
+        if (!blockScopeByStart.has(c.start)) blockScopeByStart.set(c.start, newScope('block', null, c.start, c.end));
         break;
       }
       case 'use':
       case 'extern_crate':
       case 'alias':
       case 'item':
-        blockScopeFor(c.node);
         if (c.name === 'use') skipRanges.push(c);
         break;
       case 'attr': {
@@ -339,6 +337,8 @@ export function analyzeSource(source: string, cfg: AnalyzerConfig, opts: FileOpt
       stack.push(r);
     }
   }
+  const rangeById: ScopeRange[] = [];
+  for (const r of scopeRanges) rangeById[r.id] = r;
   // innermost scope of an offset: scopes are few, binary search over the sorted starts then walk up
   const scopeAt = (offset: number): number => {
     let lo = 0;
@@ -352,7 +352,7 @@ export function analyzeSource(source: string, cfg: AnalyzerConfig, opts: FileOpt
     let id = r!.id;
     while (r && !(r.start <= offset && offset < r.end)) {
       id = summary.scopes[id]!.parent;
-      r = scopeRanges.find((x) => x.id === id);
+      r = rangeById[id];
     }
     return r ? r.id : 0;
   };
