@@ -191,9 +191,9 @@ export class ScanSession {
     this.concurrency = crateConcurrency(this.pool.size);
   }
 
-  /** Name of the "a result exists for this verified source" marker. */
-  private markerOf(checksum: string, dir: string): string {
-    return createHash('sha256').update(`${codeFingerprint()}\0${this.version}\0${this.index.hash}\0${checksum}\0${dir}`).digest('hex');
+  /** Name of the "this source had a cached result" marker (checksum, or null for content-keyed sources). */
+  private markerOf(checksum: string | null, dir: string): string {
+    return createHash('sha256').update(`${codeFingerprint()}\0${this.version}\0${this.index.hash}\0${checksum ?? 'content'}\0${dir}`).digest('hex');
   }
 
   /**
@@ -203,7 +203,8 @@ export class ScanSession {
    */
   async prewarm(req: { checksum: string | null }, dir: string, allTargets: boolean): Promise<void> {
     if (this.pool.size === 0) return;
-    if (this.cache && req.checksum && SHA256.test(req.checksum) && this.cache.hasMarker(this.markerOf(req.checksum, dir))) return;
+    const checksum = req.checksum && SHA256.test(req.checksum) ? req.checksum : null;
+    if (this.cache && this.cache.hasMarker(this.markerOf(checksum, dir))) return;
     let text = '';
     try {
       text = await fsp.readFile(join(dir, 'Cargo.toml'), 'utf8');
@@ -287,7 +288,7 @@ export class ScanSession {
     }
     if (this.cache && key) {
       await this.cache.put(key, scan);
-      if (identity?.kind === 'checksum') await this.cache.putMarker(this.markerOf(identity.checksum, identity.dir));
+      await this.cache.putMarker(this.markerOf(identity?.kind === 'checksum' ? identity.checksum : null, input.dir));
     }
     return scan;
   }

@@ -174,7 +174,7 @@ interface Slot {
   onExit?: () => void;
 }
 
-type FromWorker = { ready: true } | { id: string; summary: FileSummary } | { id: string; fail: string } | { fatal: string };
+type FromWorker = { ready: true } | { id: string; summary: FileSummary } | { id: string; json: string } | { id: string; fail: string } | { fatal: string };
 
 const MAX_START_FAILURES = 3;
 
@@ -249,7 +249,7 @@ class WorkerPool implements AnalyzerPool {
     const task = slot.task;
     if (!task || task.key !== m.id) return;
     this.finishSlot(slot);
-    this.complete(task, 'summary' in m ? m.summary : failedSummary(m.fail));
+    this.complete(task, 'json' in m ? (JSON.parse(m.json) as FileSummary) : 'summary' in m ? m.summary : failedSummary(m.fail));
     this.pump();
   }
 

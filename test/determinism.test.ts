@@ -1,0 +1,135 @@
+// Output is byte-identical whatever the scheduling: cold (empty cache), warm (every crate from the cache),
+// --jobs 1 (in-thread) and --jobs 2 (worker threads), on the demo workspace and — when Debian's crate
+// corpus is installed — on the ~117-package real workspace. Runs the built CLI (bin/ → dist/).
+
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = path.join(REPO, 'bin/cap-scan.js');
+const DEMO = path.join(REPO, 'fixtures/demo/Cargo.toml');
+const REGISTRY = '/usr/share/cargo/registry';
+const TOP_CRATES = ['reqwest', 'tokio', 'clap', 'git2', 'tempfile', 'walkdir', 'which', 'rayon', 'regex', 'serde_json'];
+
+let tmp: string;
+let env: NodeJS.ProcessEnv;
+
+beforeAll(() => {
+  if (!existsSync(path.join(REPO, 'dist/cli.js'))) throw new Error('dist/ is missing: build first (npx tsc -p tsconfig.json, or npm test)');
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'cap-scan-determinism-'));
+  const cargoHome = path.join(tmp, 'cargo-home');
+  mkdirSync(cargoHome);
+  env = { ...process.env, CARGO_HOME: cargoHome, XDG_CACHE_HOME: path.join(tmp, 'xdg'), NO_COLOR: '1' };
+});
+afterAll(() => {
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // collect bytes: decoding chunk by chunk would split multi-byte characters at chunk boundaries
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    p.stdout.on('data', (d: Buffer) => out.push(d));
+    p.stderr.on('data', (d: Buffer) => err.push(d));
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ code: code ?? -1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
+  });
+}
+
+function countFiles(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) if (e.isFile() && e.name.endsWith('.json')) n++; // markers are not .json
+  return n;
+}
+
+/** null when equal, else the first differing line with context (readable on a 100 kB report). */
+function firstDifference(a: string, b: string): string | null {
+  if (a === b) return null;
+  const la = a.split('\n');
+  const lb = b.split('\n');
+  let i = 0;
+  while (i < la.length && i < lb.length && la[i] === lb[i]) i++;
+  return `line ${i + 1}:\n  ${la.slice(Math.max(0, i - 12), i + 3).join('\n  ')}\n---\n  ${lb.slice(Math.max(0, i - 12), i + 3).join('\n  ')}`;
+}
+
+/** Runs the four modes and checks they print the same bytes. */
+async function assertSameEverywhere(manifest: string, extra: string[] = []): Promise<string> {
+  const cache = path.join(tmp, `cache-${Math.random().toString(36).slice(2)}`);
+  const base = ['--manifest-path', manifest, '--format', 'json', ...extra];
+  const cold = await cli([...base, '--jobs', '2', '--cache-dir', cache]);
+  expect(cold.stderr).toBe('');
+  expect(cold.code).toBe(0);
+  const crates = (JSON.parse(cold.stdout) as { crates: unknown[] }).crates.length;
+  expect(crates).toBeGreaterThan(0);
+  expect(countFiles(path.join(cache, 'results'))).toBe(crates);
+  const warm = await cli([...base, '--jobs', '2', '--cache-dir', cache]);
+  const warm1 = await cli([...base, '--jobs', '1', '--cache-dir', cache]);
+  const single = await cli([...base, '--jobs', '1', '--no-cache', '--cache-dir', path.join(tmp, 'unused')]);
+  expect(existsSync(path.join(tmp, 'unused'))).toBe(false);
+  for (const r of [warm, warm1, single]) {
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  }
+  expect(firstDifference(cold.stdout, warm.stdout), 'cold vs warm (--jobs 2)').toBeNull();
+  expect(firstDifference(cold.stdout, warm1.stdout), 'cold (--jobs 2) vs warm (--jobs 1)').toBeNull();
+  expect(firstDifference(cold.stdout, single.stdout), 'cold (--jobs 2) vs --jobs 1 --no-cache').toBeNull();
+  expect(single.stdout).toBe(cold.stdout);
+  return cold.stdout;
+}
+
+describe('byte-identical output: cold, warm, --jobs 1, --jobs 2', () => {
+  it('demo workspace (json and verbose human report)', async () => {
+    await assertSameEverywhere(DEMO);
+    await assertSameEverywhere(DEMO, ['--all-targets']);
+    const cache = path.join(tmp, 'cache-human');
+    const human = ['--manifest-path', DEMO, '-v', '--cache-dir', cache];
+    const a = await cli([...human, '--jobs', '2']);
+    const b = await cli([...human, '--jobs', '2']);
+    const c = await cli([...human, '--jobs', '1', '--no-cache']);
+    expect(a.code).toBe(0);
+    expect(b.stdout).toBe(a.stdout);
+    expect(c.stdout).toBe(a.stdout);
+  });
+
+  it('crate <dir> (content-hashed cache key)', async () => {
+    const dir = path.join(REPO, 'fixtures/demo/vendor/zlink-sys');
+    const cache = path.join(tmp, 'cache-crate');
+    const runs = [];
+    for (const flags of [['--jobs', '2'], ['--jobs', '2'], ['--jobs', '1', '--no-cache']]) {
+      runs.push(await cli(['crate', dir, '--format', 'json', '--cache-dir', cache, ...flags]));
+    }
+    expect(runs[0]!.code).toBe(0);
+    expect(runs[1]!.stdout).toBe(runs[0]!.stdout);
+    expect(runs[2]!.stdout).toBe(runs[0]!.stdout);
+    expect(countFiles(path.join(cache, 'results'))).toBe(1);
+  });
+});
+
+function corpusMissing(): string | null {
+  if (!existsSync(REGISTRY)) return `${REGISTRY} is absent`;
+  if (spawnSync('cargo', ['--version'], { stdio: 'ignore' }).status !== 0) return 'cargo is not on PATH';
+  const dirs = readdirSync(REGISTRY);
+  const absent = TOP_CRATES.filter((c) => !dirs.some((d) => d.startsWith(`${c}-`) && /^\d/.test(d.slice(c.length + 1))));
+  return absent.length > 0 ? `${REGISTRY} lacks ${absent.join(', ')}` : null;
+}
+
+const missing = corpusMissing();
+if (missing) console.log(`determinism on the real workspace skipped: ${missing} (run scripts/setup-corpus.sh)`);
+
+describe.skipIf(missing !== null)('real workspace (Debian corpus)', () => {
+  it('cold, warm, --jobs 1 and --jobs 2 print the same JSON', async () => {
+    const ws = path.join(tmp, 'realworld');
+    execFileSync('bash', [path.join(REPO, 'scripts/setup-corpus.sh'), ws], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = await assertSameEverywhere(path.join(ws, 'Cargo.toml'), ['--offline']);
+    const r = JSON.parse(out) as { crates: unknown[]; unscanned: unknown[] };
+    expect(r.unscanned).toEqual([]);
+    expect(r.crates.length).toBeGreaterThan(100);
+  }, 240_000);
+});
