@@ -227,6 +227,16 @@ describe('a crate that is not what Cargo.lock says: exit 2, nothing cached', () 
       'refusing to unpack gamma 0.1.0: path traversal (..) in "gamma-0.1.0/../../../escaped"',
     ],
     [
+      'absolute path',
+      gz(rawTar([{ path: 'gamma-0.1.0/', type: 'dir' }, { path: '/tmp/cs-e2e-escaped', data: 'x' }])),
+      'refusing to unpack gamma 0.1.0: absolute path "/tmp/cs-e2e-escaped"',
+    ],
+    [
+      'hardlink out',
+      gz(rawTar([{ path: 'gamma-0.1.0/', type: 'dir' }, { path: 'gamma-0.1.0/passwd', type: 'hardlink', linkpath: '/etc/passwd' }])),
+      'refusing to unpack gamma 0.1.0: hardlink "gamma-0.1.0/passwd" points outside the package (/etc/passwd)',
+    ],
+    [
       'symlink to /etc',
       gz(rawTar([{ path: 'gamma-0.1.0/', type: 'dir' }, { path: 'gamma-0.1.0/etc', type: 'symlink', linkpath: '/etc' }])),
       'refusing to unpack gamma 0.1.0: symlink "gamma-0.1.0/etc" points outside the package (/etc)',
@@ -248,6 +258,7 @@ describe('a crate that is not what Cargo.lock says: exit 2, nothing cached', () 
     expect(cached(h.cache).filter((e) => e.includes('gamma'))).toEqual([]);
     expect(tree(path.join(h.cache, 'tmp'))).toEqual([]);
     expect(existsSync(path.join(work, 'escaped'))).toBe(false);
+    expect(existsSync('/tmp/cs-e2e-escaped')).toBe(false);
   });
 
   test('truncated gzip from the registry', async () => {
@@ -264,11 +275,12 @@ describe('a crate that is not what Cargo.lock says: exit 2, nothing cached', () 
   test('a hostile .crate file given to `cap-scan crate`', async () => {
     const h = home();
     const file = path.join(mkdtempSync(path.join(work, 'file-')), 'gamma-0.1.0.crate');
-    writeFileSync(file, hostile[1]![1]);
+    const [, evil, message] = hostile.find(([what]) => what === 'symlink to /etc')!;
+    writeFileSync(file, evil);
     const r = await cli(['crate', file], h.env);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toBe(`cap-scan: error: ${hostile[1]![2]}\n`);
+    expect(r.stderr).toBe(`cap-scan: error: ${message}\n`);
     expect(tree(path.join(h.cache, 'src'))).toEqual([]);
   });
 });
@@ -402,6 +414,21 @@ describe('cap-scan crate', () => {
     expect(result.unscanned).toEqual([]);
     const none = await cli(['crate', 'beta@^3'], h.env);
     expect([none.code, none.stdout, none.stderr]).toEqual([2, '', 'cap-scan: error: no version of beta matches ^3 (available: 1.0.0, 1.2.0, 2.0.0)\n']);
+  });
+
+  test('a crate the registry lists but cannot serve, or does not know: exit 2 with the reason (nothing else to report)', async () => {
+    const h = home();
+    server.inject(/^\/dl\/gamma\//, { status: 404 });
+    const r = await cli(['crate', 'gamma@0.1'], h.env);
+    expect([r.code, r.stdout, r.stderr]).toEqual([
+      2,
+      '',
+      `cap-scan: error: cannot download gamma 0.1.0: not found in registry ${server.indexUrl} (${server.base}dl/gamma/0.1.0/download)\n`,
+    ]);
+    const unknown = await cli(['crate', 'nosuchcrate@1'], h.env);
+    expect([unknown.code, unknown.stdout, unknown.stderr]).toEqual([2, '', 'cap-scan: error: crate nosuchcrate not found in the registry\n']);
+    const offline = await cli(['crate', 'beta@^1', '--offline'], h.env);
+    expect([offline.code, offline.stderr]).toEqual([2, 'cap-scan: error: offline: cannot resolve beta without the registry index (give a .crate file or a directory)\n']);
   });
 
   test('a .crate file', async () => {
