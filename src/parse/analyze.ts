@@ -43,8 +43,6 @@ const ITEM_KINDS = ['struct_item', 'enum_item', 'union_item', 'trait_item', 'fun
 const ITEM_PARENTS = ['(source_file (KIND) @item)', '(mod_item body: (declaration_list (KIND) @item))', '(block (KIND) @item)'];
 
 const BASE_QUERY = [
-  // blocks that declare names get a scope (found by the query: node.parent is O(depth) in tree-sitter)
-  `(block [(use_declaration) (extern_crate_declaration) (mod_item) (type_item) ${ITEM_KINDS.map((k) => `(${k})`).join(' ')}]) @block_scope`,
   '(use_declaration) @use',
   '(extern_crate_declaration) @extern_crate',
   '(mod_item) @mod',
@@ -274,6 +272,15 @@ export function analyzeSource(source: string, cfg: AnalyzerConfig, opts: FileOpt
     return id;
   };
 
+  // Blocks that declare names get a scope. (node.parent is O(depth) in tree-sitter, cheap at real nesting
+  // depths; a query pattern for such blocks measured ~6% of the analysis on the real-world corpus.)
+  const blockScopeFor = (n: Node) => {
+    const parent = n.parent;
+    if (parent && parent.type === 'block' && !blockScopeByStart.has(parent.startIndex)) {
+      blockScopeByStart.set(parent.startIndex, newScope('block', null, parent.startIndex, parent.endIndex));
+    }
+  };
+
   // test-only ranges (#[cfg(test)], #[test]) and exclusion ranges for paths (types, attributes, …)
   const testRanges = new RangeSet();
   const skipRanges: Range[] = [];
@@ -284,16 +291,14 @@ export function analyzeSource(source: string, cfg: AnalyzerConfig, opts: FileOpt
       case 'mod': {
         const body = c.node.childForFieldName('body');
         if (body) modBodies.set(c.start, newScope('mod', c.node.childForFieldName('name')?.text ?? null, body.startIndex, body.endIndex));
-        break;
-      }
-      case 'block_scope': {
-        if (!blockScopeByStart.has(c.start)) blockScopeByStart.set(c.start, newScope('block', null, c.start, c.end));
+        blockScopeFor(c.node);
         break;
       }
       case 'use':
       case 'extern_crate':
       case 'alias':
       case 'item':
+        blockScopeFor(c.node);
         if (c.name === 'use') skipRanges.push(c);
         break;
       case 'attr': {
