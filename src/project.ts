@@ -294,11 +294,12 @@ export async function loadProject(opts: LoadProjectOptions): Promise<Project> {
     }
   }
 
-  // Everything else: ask the providers, in order. The first directory wins; otherwise the first reason.
+  // Everything else: ask the providers, in order. The first directory wins; otherwise every responsible
+  // provider's reason, in order (the local lookup's and the download's both matter to the user).
   const rest = slots.filter((s) => s.dir === null && s.reason === null);
   await mapLimit(rest, LOCATE_CONCURRENCY, async (slot) => {
     const req = { name: slot.pkg.name, version: slot.pkg.version, source: slot.pkg.source, checksum: slot.pkg.checksum };
-    let reason: string | null = null;
+    const reasons: string[] = [];
     for (const provider of opts.providers) {
       const r = await provider.locate(req, opts.ctx);
       if (r === null) continue;
@@ -306,11 +307,11 @@ export async function loadProject(opts: LoadProjectOptions): Promise<Project> {
         slot.dir = r.dir;
         break;
       }
-      reason ??= r.unavailable;
+      reasons.push(r.unavailable);
     }
     if (slot.dir === null) {
       slot.reason =
-        reason ??
+        (reasons.length > 0 ? reasons.join('; ') : null) ??
         (slot.pkg.source === null
           ? 'source not found (path package not reached through the path dependencies of the workspace)'
           : 'source not found (no provider)');

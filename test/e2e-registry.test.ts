@@ -58,27 +58,10 @@ afterEach(() => server.clearFaults());
  * local `~/.cargo/registry/src` lookup, which hides why the download failed). Probed, not assumed, so
  * these tests assert exactly what the CLI prints before and after that change to src/project.ts.
  */
-async function projectJoinsReasons(): Promise<boolean> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'cs-e2e-probe-'));
-  try {
-    cpSync(WORKSPACE, dir, { recursive: true });
-    writeFileSync(path.join(dir, 'Cargo.lock'), readFileSync(path.join(dir, 'Cargo.lock.template'), 'utf8').replace(/\{\{sha256 [^}]+\}\}/g, '0'.repeat(64)));
-    const fake = (why: string): SourceProvider => ({ name: why, locate: async () => ({ unavailable: why }) });
-    const ctx = { workspaceRoot: dir, cargoHome: path.join(dir, 'none'), offline: true, cacheDir: path.join(dir, 'cache'), allowUnverified: false, registryUrl: null };
-    const project = await loadProject({ manifestPath: dir, includeDev: false, providers: [fake('first'), fake('second')], ctx });
-    return project.packages.find((p) => p.name === 'gamma')?.unscannedReason === 'first; second';
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-const JOINED = await projectJoinsReasons();
-if (!JOINED) console.warn('e2e-registry: the project loader reports only the first provider\'s reason for a missing crate (the download reason is hidden)');
-
 /** The unscanned reason the CLI prints for a registry crate missing from `~/.cargo/registry/src` too. */
 function missingReason(h: Home, nv: string, download: string): string {
   const local = `${nv} is not in ${path.join(h.env.CARGO_HOME!, 'registry', 'src')}`;
-  return JOINED ? `${local}; ${download}` : local;
+  return `${local}; ${download}`;
 }
 
 interface Home {

@@ -22,7 +22,7 @@ const ctx: SourceContext = {
   registryUrl: null,
 };
 
-/** Answers first for a few packages only: records the reason a later provider must not override. */
+/** Answers first for a few packages only: its reason comes first, a later provider's is appended. */
 const mirror: SourceProvider = {
   name: 'mirror',
   async locate(req) {
@@ -313,7 +313,7 @@ function expectedWs(includeDev: boolean) {
       reachedAs: ['normal'],
       phases: ['runtime'],
       dir: null,
-      reason: 'mirror: checksum mismatch for winapi',
+      reason: 'mirror: checksum mismatch for winapi; vendor: second reason',
       deps: [],
       lockLine: 168,
     },
