@@ -16,6 +16,8 @@ registry="${CAP_SCAN_CORPUS_REGISTRY:-/usr/share/cargo/registry}"
 packages=(
   librust-reqwest-dev librust-tokio-dev librust-clap-dev librust-git2-dev librust-tempfile-dev
   librust-walkdir-dev librust-which-dev librust-rayon-dev librust-regex-dev librust-serde-json-dev
+  # not dependencies of the workspace: crates the precision tests check on their own
+  librust-byteorder-dev librust-humantime-dev
 )
 
 die() { echo "setup-corpus: $*" >&2; exit 1; }

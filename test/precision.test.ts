@@ -1,7 +1,6 @@
 // Precision and recall on real crates (issue 3 acceptance), on Debian's packaged sources in
 // /usr/share/cargo/registry. Each crate is scanned like `cap-scan crate <dir>`. Skips with a message when
-// the corpus (or one crate of it) is absent: `scripts/setup-corpus.sh` installs most; byteorder and
-// humantime come from `apt-get install librust-byteorder-dev librust-humantime-dev`.
+// the corpus (or one crate of it) is absent: `scripts/setup-corpus.sh` installs them all.
 
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
