@@ -32,6 +32,11 @@ export interface FileContext {
    * files get the same treatment.
    */
   test: boolean;
+  /**
+   * Whether an offset lies in test-only code (`#[cfg(test)]`/`#[test]` items), when the caller already
+   * knows (the analyzer does). Without it, the attributes above each node's ancestors are inspected.
+   */
+  isTestOffset?: (offset: number) => boolean;
 }
 
 export interface FileUrl {
@@ -175,7 +180,9 @@ export function fileIndicators(root: SyntaxNode, source: string, file: string, c
   const testCache = new Map<number, boolean>();
   const text = (n: SyntaxNode): string => source.slice(n.startIndex, n.endIndex);
   const lineOf = (n: SyntaxNode): number => n.startPosition.row + 1;
-  const isTest = (n: SyntaxNode): boolean => ctx.test || inTestItem(n, source, testCache);
+  const isTestOffset = ctx.isTestOffset;
+  const isTest = (n: SyntaxNode): boolean =>
+    ctx.test || (isTestOffset ? isTestOffset(n.startIndex) : inTestItem(n, source, testCache));
   const add = (id: string, line: number, detail: string): void => {
     indicators.push({ id, file, line, detail });
   };

@@ -611,7 +611,11 @@ export function analyzeSource(source: string, cfg: AnalyzerConfig, opts: FileOpt
     }
   }
   summary.errors = [...new Set(summary.errors)].sort((a, b) => a - b);
-  const ind = fileIndicators(root, source, '', { buildScript: opts.buildScript, test: opts.test });
+  const ind = fileIndicators(root, source, '', {
+    buildScript: opts.buildScript,
+    test: opts.test,
+    isTestOffset: (o) => summary.testOnly || testRanges.contains(o),
+  });
   summary.indicators = ind.indicators;
   summary.urls = ind.urls;
   if (source.includes('include_bytes')) summary.includeBytes = includeBytesTargets(root, source);
