@@ -286,7 +286,9 @@ export class ScanSession {
     } finally {
       this.pool.dropGroup(group);
     }
-    if (this.cache && key) {
+    // a file that timed out, crashed its worker or could not be read may do better next time: not cached
+    const transient = scan.unanalyzed.some((u) => /^(analysis-timeout|analysis-crashed|read-failed)/.test(u.reason));
+    if (this.cache && key && !transient) {
       await this.cache.put(key, scan);
       await this.cache.putMarker(this.markerOf(identity?.kind === 'checksum' ? identity.checksum : null, input.dir));
     }

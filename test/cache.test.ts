@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeFile } from '../src/parse/analyze.js';
+import { failedSummary } from '../src/parse/pool.js';
 import { cacheKey, contentHash, decodeEntry, encodeEntry, ResultCache, stableJson } from '../src/cache.js';
 import type { CrateScan, FileAnalyzer } from '../src/crate.js';
 import { defaultScanOptions } from '../src/options.js';
@@ -197,6 +198,22 @@ describe('scans through the cache', () => {
       expect(JSON.stringify(again)).toBe(JSON.stringify(first));
       expect(readFileSync(file, 'utf8')).toBe(good);
     }
+  });
+
+  it('a scan with a crashed, timed-out or unreadable file is not cached', async () => {
+    const cacheDir = fresh('c-transient');
+    const opts = defaultScanOptions({ cacheDir });
+    const crate = path.join(DEMO, 'vendor/demo-fetch');
+    for (const reason of ['analysis-crashed (worker exit code 3)', 'analysis-timeout (over 120 s)', 'read-failed (EIO)']) {
+      const c = counting();
+      const flaky: FileAnalyzer = async (abs, o) => (abs.endsWith('lib.rs') ? failedSummary(reason) : c.analyzer(abs, o));
+      const r = await scanCrateDir(crate, opts, { analyzer: flaky });
+      expect(r.crates[0]!.unanalyzed).toContainEqual({ file: 'src/lib.rs', line: 1, reason });
+      expect(tree(path.join(cacheDir, 'results'))).toEqual([]);
+    }
+    // the same crate without the failure is cached
+    await scanCrateDir(crate, opts, { analyzer: counting().analyzer });
+    expect(tree(path.join(cacheDir, 'results')).filter((f) => !f.startsWith('markers/'))).toHaveLength(1);
   });
 
   it('--no-cache reads and writes nothing', async () => {
