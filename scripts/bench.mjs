@@ -13,6 +13,7 @@
 //   --registry DIR     crate directories to scan (default /usr/share/cargo/registry)
 //   --jobs N           worker threads for the scans (default: available cores)
 //   --no-workspace     skip the real-workspace timing
+//   --no-engine        skip the single-thread engine reference (analyzeFile on the same files)
 //   --keep             keep the temporary caches (printed)
 
 import { spawnSync, execFileSync } from 'node:child_process';
@@ -94,6 +95,18 @@ function childRaw(filesFile) {
   return { wallMs: Number(ns) / 1e6, maxRssKb: process.resourceUsage().maxRSS, files: files.length, bytes };
 }
 
+/** The scanner's per-file analysis (parse + queries + facts) on this thread: the engine's cost per parse. */
+async function childEngine(filesFile) {
+  const { analyzePathSync } = await import(pathToFileURL(join(dist, 'parse/pool.js')).href);
+  const { ruleIndex } = await import(pathToFileURL(join(dist, 'scan.js')).href);
+  const cfg = ruleIndex().analyzerConfig();
+  const opts = { keepTests: false, procMacro: false, buildScript: false, test: false };
+  const files = readFileSync(filesFile, 'utf8').split('\n').filter(Boolean);
+  const t0 = process.hrtime.bigint();
+  for (const f of files) analyzePathSync(f, cfg, opts);
+  return { wallMs: Number(process.hrtime.bigint() - t0) / 1e6, maxRssKb: process.resourceUsage().maxRSS, files: files.length };
+}
+
 function runChild(args) {
   const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', ...args], {
     encoding: 'utf8',
@@ -125,11 +138,12 @@ async function main(argv) {
     if (mode === 'scan-dirs') out = await childScanDirs(rest[0], rest[1], Number(rest[2]), rest[3] || null);
     else if (mode === 'workspace') out = await childWorkspace(rest[0], rest[1], Number(rest[2]));
     else if (mode === 'raw') out = childRaw(rest[0]);
+    else if (mode === 'engine') out = await childEngine(rest[0]);
     else throw new Error(`unknown child mode ${mode}`);
     process.stdout.write(`${JSON.stringify(out)}\n`);
     return;
   }
-  const opt = { install: false, registry: '/usr/share/cargo/registry', jobs: 0, workspace: true, keep: false };
+  const opt = { install: false, registry: '/usr/share/cargo/registry', jobs: 0, workspace: true, keep: false, engine: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--install') opt.install = true;
@@ -137,6 +151,7 @@ async function main(argv) {
     else if (a === '--jobs') opt.jobs = Number(argv[++i]);
     else if (a === '--no-workspace') opt.workspace = false;
     else if (a === '--keep') opt.keep = true;
+    else if (a === '--no-engine') opt.engine = false;
     else throw new Error(`unknown option ${a}`);
   }
   if (!existsSync(join(dist, 'scan.js'))) throw new Error('dist/ is missing: run `npx tsc -p tsconfig.json` first');
@@ -159,11 +174,15 @@ async function main(argv) {
   const cold = runChild(['scan-dirs', listFile, cache, String(jobs), filesFile]);
   const warm = runChild(['scan-dirs', listFile, cache, String(jobs), '']);
   const raw = runChild(['raw', filesFile]);
+  const engine = opt.engine ? runChild(['engine', filesFile]) : null;
   const rows = [
     ['files analysed', `${cold.files}`],
     ['size', mb(cold.bytes)],
     ['crates', `${cold.crates} (${cold.findings} findings)`],
     ['raw parse, 1 thread', s(raw.wallMs)],
+    ...(engine
+      ? [['engine, 1 thread', `${s(engine.wallMs)}  (${(engine.wallMs / raw.wallMs).toFixed(2)} x raw parse: read + parse + queries + facts per file; ideal cold on ${jobs} cores = ${s(engine.wallMs / jobs)})`]]
+      : []),
     ['cold scan', `${s(cold.wallMs)}  (peak RSS ${rss(cold.maxRssKb)}; ${cold.stats.pool.analysed} parses, ${cold.stats.pool.prefetchWasted} speculative unused)`],
     ['warm scan', `${s(warm.wallMs)}  (peak RSS ${rss(warm.maxRssKb)}; ${warm.stats.cached}/${warm.stats.crates} crates from cache, ${warm.stats.pool.analysed} parses)`],
     ['cold / raw', `${(cold.wallMs / raw.wallMs).toFixed(3)}  (target <= 0.6)`],

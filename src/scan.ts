@@ -171,6 +171,8 @@ export class ScanSession {
   readonly concurrency: number;
   private crates = 0;
   private cached = 0;
+  /** Groups whose prefetches are over (scanned, cached, or not to be scanned); late prewarms skip them. */
+  private finished = new Set<string>();
   private analysed = 0;
   private readonly version = toolVersion();
 
@@ -219,7 +221,7 @@ export class ScanSession {
 
   /** Queue every Rust file of a crate for speculative analysis (roots first). */
   async prefetchCrate(dir: string, o: { procMacro: boolean; build: string | null; allTargets: boolean; lib?: string | null }, group: string): Promise<void> {
-    if (this.pool.size === 0) return;
+    if (this.pool.size === 0 || this.finished.has(group)) return;
     let real: string;
     try {
       real = await fsp.realpath(dir);
@@ -234,6 +236,7 @@ export class ScanSession {
     } catch {
       return;
     }
+    if (this.finished.has(group)) return; // finished while we were listing files
     const lib: FileOptions = { keepTests: o.allTargets, procMacro: o.procMacro, buildScript: false, test: false };
     const build: FileOptions = { keepTests: o.allTargets, procMacro: false, buildScript: true, test: false };
     const test: FileOptions = { ...lib, test: true };
@@ -267,7 +270,7 @@ export class ScanSession {
       const hit = await this.cache.get(key);
       if (hit) {
         this.cached++;
-        this.pool.dropGroup(group);
+        this.finishGroup(group);
         return hit;
       }
     }
@@ -284,7 +287,7 @@ export class ScanSession {
         return this.pool.analyze(abs, o);
       });
     } finally {
-      this.pool.dropGroup(group);
+      this.finishGroup(group);
     }
     // a file that timed out, crashed its worker or could not be read may do better next time: not cached
     const transient = scan.unanalyzed.some((u) => /^(analysis-timeout|analysis-crashed|read-failed)/.test(u.reason));
@@ -293,6 +296,12 @@ export class ScanSession {
       await this.cache.putMarker(this.markerOf(identity?.kind === 'checksum' ? identity.checksum : null, input.dir));
     }
     return scan;
+  }
+
+  /** No more prefetching for this group: drop what it holds, and ignore prewarms still listing files. */
+  finishGroup(group: string): void {
+    this.finished.add(group);
+    this.pool.dropGroup(group);
   }
 
   stats(): ScanStats {
@@ -391,6 +400,9 @@ export async function scanWorkspace(opts: ScanOptions, hooks: ScanHooks = {}): P
       }
       todo.push(pkg);
     }
+    // prewarmed crates that will not be scanned (dev-only, bad manifest…) must not hold prefetch slots
+    const scanned = new Set(todo.map((p) => p.dir!));
+    for (const dir of locatedOrder.keys()) if (!scanned.has(dir)) session.finishGroup(`dir:${dir}`);
     // scheduling order only (output is sorted): prewarmed crates first, in location order
     const rank = (p: ResolvedPackage) => locatedOrder.get(p.dir!) ?? Number.MAX_SAFE_INTEGER;
     const order = todo.map((p, i) => ({ p, i })).sort((a, b) => rank(a.p) - rank(b.p) || a.i - b.i).map((x) => x.p);
