@@ -257,8 +257,12 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
         const s = summary.scopes[scope]!;
         if (scope === 0 || s.parent < 0) return p.modDir;
         const parentDir = scopeDir(s.parent);
-        return s.kind === 'mod' ? join(parentDir, s.name ?? '_') : parentDir;
+        if (s.kind !== 'mod') return parentDir;
+        // an inline `#[path = "dir"] mod m { mod n; }` puts n under dir, not under m (openssl-sys: `#[path = "."]`)
+        const decl = inlineMods.get(scope);
+        return resolvePath(parentDir, decl?.pathAttr ?? s.name ?? '_');
       };
+      const inlineMods = new Map(summary.mods.filter((m) => m.body >= 0).map((m) => [m.body, m]));
       for (const m of summary.mods) {
         if (m.body >= 0) continue; // inline: same file
         const base = scopeDir(m.scope);
