@@ -6,7 +6,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -109,6 +109,29 @@ describe('byte-identical output: cold, warm, --jobs 1, --jobs 2', () => {
     expect(runs[1]!.stdout).toBe(runs[0]!.stdout);
     expect(runs[2]!.stdout).toBe(runs[0]!.stdout);
     expect(countFiles(path.join(cache, 'results'))).toBe(1);
+  });
+});
+
+describe('every fixture crate (hostile ones included)', () => {
+  it('scanCrateDirs: --jobs 1 = --jobs 2 = warm', async () => {
+    // the compiled build on both sides (workers always run dist/)
+    const scan = (await import(pathToFileURL(path.join(REPO, 'dist/scan.js')).href)) as typeof import('../src/scan.js');
+    const { defaultScanOptions } = (await import(pathToFileURL(path.join(REPO, 'dist/options.js')).href)) as typeof import('../src/options.js');
+    const root = path.join(REPO, 'fixtures/crates');
+    const dirs = readdirSync(root, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && existsSync(path.join(root, e.name, 'Cargo.toml')))
+      .map((e) => path.join(root, e.name));
+    expect(dirs.length).toBeGreaterThan(10);
+    const cacheDir = path.join(tmp, 'cache-fixtures');
+    const one = await scan.scanCrateDirs(dirs, defaultScanOptions({ jobs: 1, cache: false }));
+    const two = await scan.scanCrateDirs(dirs, defaultScanOptions({ jobs: 2, cacheDir }));
+    expect(two.stats.pool.analysed).toBeGreaterThan(0);
+    const warm = await scan.scanCrateDirs(dirs, defaultScanOptions({ jobs: 2, cacheDir }));
+    expect(warm.stats.cached).toBe(dirs.length);
+    const json = JSON.stringify(one.result, null, 2);
+    expect(firstDifference(json, JSON.stringify(two.result, null, 2)), 'jobs 1 vs jobs 2').toBeNull();
+    expect(firstDifference(json, JSON.stringify(warm.result, null, 2)), 'jobs 1 vs warm').toBeNull();
+    expect(two.files).toEqual(one.files);
   });
 });
 
