@@ -125,6 +125,10 @@ class LineIndex {
       i = text.indexOf('\n', i + 1);
     }
   }
+  /** Offset where a 1-based line starts. */
+  lineStart(line: number): number {
+    return this.starts[Math.min(Math.max(line - 1, 0), this.starts.length - 1)]!;
+  }
   pos(offset: number): { line: number; column: number } {
     const s = this.starts;
     let lo = 0;
@@ -616,7 +620,13 @@ export function analyzeSource(source: string, cfg: AnalyzerConfig, opts: FileOpt
     test: opts.test,
     isTestOffset: (o) => summary.testOnly || testRanges.contains(o),
   });
-  summary.indicators = ind.indicators;
+  // indicators found on raw text (bidi characters) inside cfg(test) code count only with --all-targets
+  const lineInTest = (line: number) => {
+    let o = lines.lineStart(line);
+    while (source[o] === ' ' || source[o] === '\t') o++;
+    return testRanges.contains(o);
+  };
+  summary.indicators = opts.keepTests ? ind.indicators : ind.indicators.filter((i) => !lineInTest(i.line));
   summary.urls = ind.urls;
   if (source.includes('include_bytes')) summary.includeBytes = includeBytesTargets(root, source);
   if (typeof (tree as unknown as { delete?: () => void }).delete === 'function') (tree as unknown as { delete: () => void }).delete();
