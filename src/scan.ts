@@ -143,6 +143,8 @@ function addTyposquats(project: Project, crates: CrateReport[]): void {
 // ------------------------------------------------------------------ scan session: pool + result cache
 
 export interface ScanStats {
+  /** Analysis worker threads (0: in-thread). */
+  workers: number;
   crates: number;
   /** Crates whose result came from the cache. */
   cached: number;
@@ -178,16 +180,20 @@ export class ScanSession {
 
   constructor(opts: Pick<ScanOptions, 'jobs' | 'cache' | 'cacheDir'>, analyzer?: FileAnalyzer) {
     this.index = ruleIndex();
-    // From TypeScript sources (a test runner) workers would run the compiled dist/ build: stay in-thread.
-    const size = RUNNING_FROM_SOURCE && !process.env.CAP_SCAN_WORKERS_FROM_SOURCE ? 1 : poolSize(opts.jobs);
+    // --jobs 1 still analyses in a worker: only a worker can be stopped on a hostile file that makes the
+    // parser's queries run for minutes (time limit), and the main thread's crate work then overlaps it.
+    // In-thread analysis: under a TypeScript test runner (workers would run the compiled dist/, another
+    // build), or with CAP_SCAN_IN_THREAD=1 (debugging, determinism tests).
+    const inThread = (RUNNING_FROM_SOURCE && !process.env.CAP_SCAN_WORKERS_FROM_SOURCE) || process.env.CAP_SCAN_IN_THREAD === '1';
+    const size = inThread ? 0 : poolSize(opts.jobs);
     const cfg = this.index.analyzerConfig();
     if (analyzer) {
       // injected analyzer (tests): in-thread, counted
-      this.pool = createPool({ cfg, size: 1 });
+      this.pool = createPool({ cfg, size: 0 });
       const inner = analyzer;
       this.pool.analyze = (abs: string, o: FileOptions) => inner(abs, o);
     } else {
-      this.pool = createPool({ cfg, size: size <= 1 ? 1 : size });
+      this.pool = createPool({ cfg, size });
     }
     this.cache = opts.cache ? new ResultCache(opts.cacheDir ?? defaultCacheDir()) : null;
     this.concurrency = crateConcurrency(this.pool.size);
@@ -306,6 +312,7 @@ export class ScanSession {
 
   stats(): ScanStats {
     return {
+      workers: this.pool.size,
       crates: this.crates,
       cached: this.cached,
       filesAnalysed: this.analysed,

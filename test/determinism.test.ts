@@ -29,9 +29,9 @@ afterAll(() => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function cli(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [BIN, ...args], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
     // collect bytes: decoding chunk by chunk would split multi-byte characters at chunk boundaries
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -95,7 +95,8 @@ async function sameEverywhere(manifest: string, extra: string[]): Promise<string
   expect(countFiles(path.join(cache, 'results'))).toBe(crates);
   const warm = await cli([...base, '--jobs', '2', '--cache-dir', cache]);
   const warm1 = await cli([...base, '--jobs', '1', '--cache-dir', cache]);
-  const single = await cli([...base, '--jobs', '1', '--no-cache', '--cache-dir', path.join(tmp, 'unused')]);
+  // no cache, analysis on the main thread (--jobs 1 otherwise uses one worker)
+  const single = await cli([...base, '--jobs', '1', '--no-cache', '--cache-dir', path.join(tmp, 'unused')], { CAP_SCAN_IN_THREAD: '1' });
   expect(existsSync(path.join(tmp, 'unused'))).toBe(false);
   for (const r of [warm, warm1, single]) {
     expect(r.stderr).toBe('');
@@ -103,7 +104,7 @@ async function sameEverywhere(manifest: string, extra: string[]): Promise<string
   }
   expect(firstDifference(cold.stdout, warm.stdout), 'cold vs warm (--jobs 2)').toBeNull();
   expect(firstDifference(cold.stdout, warm1.stdout), 'cold (--jobs 2) vs warm (--jobs 1)').toBeNull();
-  expect(firstDifference(cold.stdout, single.stdout), 'cold (--jobs 2) vs --jobs 1 --no-cache').toBeNull();
+  expect(firstDifference(cold.stdout, single.stdout), 'cold (--jobs 2) vs in-thread --no-cache').toBeNull();
   expect(single.stdout).toBe(cold.stdout);
   return cold.stdout;
 }
@@ -116,7 +117,7 @@ describe('byte-identical output: cold, warm, --jobs 1, --jobs 2', () => {
     const human = ['--manifest-path', DEMO, '-v', '--cache-dir', cache];
     const a = await cli([...human, '--jobs', '2']);
     const b = await cli([...human, '--jobs', '2']);
-    const c = await cli([...human, '--jobs', '1', '--no-cache']);
+    const c = await cli([...human, '--jobs', '1', '--no-cache'], { CAP_SCAN_IN_THREAD: '1' });
     expect(a.code).toBe(0);
     expect(b.stdout).toBe(a.stdout);
     expect(c.stdout).toBe(a.stdout);
@@ -129,6 +130,8 @@ describe('byte-identical output: cold, warm, --jobs 1, --jobs 2', () => {
     for (const flags of [['--jobs', '2'], ['--jobs', '2'], ['--jobs', '1', '--no-cache']]) {
       runs.push(await cli(['crate', dir, '--format', 'json', '--cache-dir', cache, ...flags]));
     }
+    runs.push(await cli(['crate', dir, '--format', 'json', '--no-cache'], { CAP_SCAN_IN_THREAD: '1' }));
+    expect(runs[3]!.stdout).toBe(runs[0]!.stdout);
     expect(runs[0]!.code).toBe(0);
     expect(runs[1]!.stdout).toBe(runs[0]!.stdout);
     expect(runs[2]!.stdout).toBe(runs[0]!.stdout);
@@ -137,7 +140,7 @@ describe('byte-identical output: cold, warm, --jobs 1, --jobs 2', () => {
 });
 
 describe('every fixture crate (hostile ones included)', () => {
-  it('scanCrateDirs: --jobs 1 = --jobs 2 = warm', async () => {
+  it('scanCrateDirs: in-thread = --jobs 1 = --jobs 2 = warm', async () => {
     // the compiled build on both sides (workers always run dist/)
     const scan = (await import(pathToFileURL(path.join(REPO, 'dist/scan.js')).href)) as typeof import('../src/scan.js');
     const { defaultScanOptions } = (await import(pathToFileURL(path.join(REPO, 'dist/options.js')).href)) as typeof import('../src/options.js');
@@ -147,9 +150,19 @@ describe('every fixture crate (hostile ones included)', () => {
       .map((e) => path.join(root, e.name));
     expect(dirs.length).toBeGreaterThan(10);
     const cacheDir = path.join(tmp, 'cache-fixtures');
+    process.env.CAP_SCAN_IN_THREAD = '1';
+    let inThread: Awaited<ReturnType<typeof scan.scanCrateDirs>>;
+    try {
+      inThread = await scan.scanCrateDirs(dirs, defaultScanOptions({ jobs: 1, cache: false }));
+    } finally {
+      delete process.env.CAP_SCAN_IN_THREAD;
+    }
+    expect(inThread.stats.workers).toBe(0);
     const one = await scan.scanCrateDirs(dirs, defaultScanOptions({ jobs: 1, cache: false }));
+    expect(one.stats.workers).toBe(1);
+    expect(firstDifference(JSON.stringify(inThread.result, null, 2), JSON.stringify(one.result, null, 2)), 'in-thread vs jobs 1').toBeNull();
     const two = await scan.scanCrateDirs(dirs, defaultScanOptions({ jobs: 2, cacheDir }));
-    expect(two.stats.pool.analysed).toBeGreaterThan(0);
+    expect(two.stats.workers).toBe(2);
     const warm = await scan.scanCrateDirs(dirs, defaultScanOptions({ jobs: 2, cacheDir }));
     expect(warm.stats.cached).toBe(dirs.length);
     const json = JSON.stringify(one.result, null, 2);

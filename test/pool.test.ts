@@ -71,6 +71,16 @@ parentPort.postMessage({ ready: true });
 }
 
 describe('worker pool', () => {
+  it('one worker works too', async () => {
+    const p = pool.createPool({ cfg, size: 1 });
+    try {
+      expect(p.size).toBe(1);
+      expect(await p.analyze(FILES[0]!, LIB)).toEqual(pool.analyzePathSync(FILES[0]!, cfg, LIB));
+    } finally {
+      await p.close();
+    }
+  });
+
   it('gives the same summaries as in-thread analysis, in any request order', async () => {
     for (const f of FILES) expect(existsSync(f), f).toBe(true);
     const expected = FILES.map((f) => pool.analyzePathSync(f, cfg, f.endsWith('build.rs') ? { ...LIB, buildScript: true } : LIB));
@@ -107,8 +117,8 @@ describe('worker pool', () => {
     }
   });
 
-  it('runs in-thread for one job', async () => {
-    const p = pool.createPool({ cfg, size: 1 });
+  it('runs in-thread for size 0', async () => {
+    const p = pool.createPool({ cfg, size: 0 });
     expect(p.size).toBe(0);
     expect(await p.analyze(FILES[0]!, LIB)).toEqual(pool.analyzePathSync(FILES[0]!, cfg, LIB));
     await p.close();
@@ -118,7 +128,7 @@ describe('worker pool', () => {
     const missing = path.join(tmp, 'does-not-exist.rs');
     const bad = path.join(tmp, 'bad-utf8.rs');
     writeFileSync(bad, Buffer.from([0x66, 0x6e, 0x20, 0xff, 0xfe, 0x28, 0x29, 0x7b, 0x7d, 0x0a]));
-    const inThread = pool.createPool({ cfg, size: 1 });
+    const inThread = pool.createPool({ cfg, size: 0 });
     const workers = pool.createPool({ cfg, size: 2 });
     try {
       for (const f of [missing, bad]) {

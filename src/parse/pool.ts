@@ -76,7 +76,7 @@ export interface AnalyzerPool {
 
 export interface PoolOptions {
   cfg: AnalyzerConfig;
-  /** Worker threads; 0 or 1 runs in-thread. */
+  /** Worker threads; 0 runs in-thread. */
   size: number;
   /** Per-file time limit in a worker (ms); default 120 s or $CAP_SCAN_FILE_TIMEOUT_MS. */
   fileTimeoutMs?: number;
@@ -104,7 +104,7 @@ export function defaultWorkerScript(): string {
 }
 
 export function createPool(o: PoolOptions): AnalyzerPool {
-  return o.size <= 1 ? inThreadPool(o.cfg) : new WorkerPool(o);
+  return o.size <= 0 ? inThreadPool(o.cfg) : new WorkerPool(o);
 }
 
 function inThreadPool(cfg: AnalyzerConfig): AnalyzerPool {
@@ -171,6 +171,8 @@ interface Slot {
   timer: NodeJS.Timeout | null;
   exited: boolean;
   stopping?: boolean;
+  /** Replaced after a timeout; its exit needs no action. */
+  abandoned?: boolean;
   onExit?: () => void;
 }
 
@@ -253,12 +255,21 @@ class WorkerPool implements AnalyzerPool {
     this.pump();
   }
 
+  /** Put a fresh worker in a slot's place (the old one is on its way out). */
+  private replace(slot: Slot) {
+    const idx = this.slots.indexOf(slot);
+    if (idx < 0 || this.closed) return;
+    slot.abandoned = true;
+    this.st.restarts++;
+    this.slots[idx] = this.spawn();
+  }
+
   private onExit(slot: Slot, code: number) {
     slot.exited = true;
     if (slot.timer) clearTimeout(slot.timer);
     slot.timer = null;
     slot.onExit?.();
-    if (this.closed) return;
+    if (this.closed || slot.abandoned) return;
     const idx = this.slots.indexOf(slot);
     const task = slot.task;
     slot.task = null;
@@ -342,7 +353,11 @@ class WorkerPool implements AnalyzerPool {
         const t = slot.task;
         slot.task = null;
         if (t) this.complete(t, failedSummary(`analysis-timeout (over ${Math.round(this.timeoutMs / 1000)} s)`));
+        // A thread stuck in native parser code only stops when that call returns: replace it now, and do not
+        // let it keep the process alive.
+        slot.worker.unref();
         void slot.worker.terminate();
+        this.replace(slot);
       }, this.timeoutMs);
       slot.worker.postMessage({ id: task.key, abs: task.abs, opts: task.opts });
     }
