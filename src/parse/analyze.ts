@@ -245,10 +245,62 @@ function enclosingItem(n: Node): Node {
   }
 }
 
+/** `use` declarations found in a token sequence bind names in `scope`. */
+function bindUses(toks: Token[], scope: number, summary: FileSummary, pos: (o: number) => { line: number }): void {
+  for (let i = 0; i < toks.length; i++) {
+    const t = toks[i]!;
+    const prev = toks[i - 1]?.v;
+    if (t.t === Tok.Ident && t.v === 'use' && (i === 0 || prev === ';' || prev === '}' || prev === '{' || prev === 'pub' || prev === ')')) {
+      for (const b of parseUseTree(toks, i + 1).bindings) {
+        summary.bindings.push({ scope, name: b.name, kind: b.glob ? 'glob' : 'use', target: b.target, global: b.global, line: pos(t.s).line });
+      }
+    }
+  }
+}
+
+/**
+ * Files nested deeper than this are analysed as tokens only: tree-sitter's queries slow down
+ * super-linearly on pathological nesting (100k nested blocks: minutes in native code), and no real
+ * crate comes near it.
+ */
+export const MAX_NESTING = 10_000;
+
+/** Maximum bracket nesting depth (strings and comments not excluded: an upper bound is enough). */
+export function maxNesting(source: string): number {
+  let depth = 0;
+  let max = 0;
+  for (let i = 0; i < source.length; i++) {
+    const c = source.charCodeAt(i);
+    if (c === 40 || c === 91 || c === 123) {
+      if (++depth > max) max = depth;
+    } else if ((c === 41 || c === 93 || c === 125) && depth > 0) depth--;
+  }
+  return max;
+}
+
 export function analyzeSource(source: string, cfg: AnalyzerConfig, opts: FileOptions, problems: { line: number; reason: string }[] = []): FileSummary {
   const summary = emptySummary();
   summary.problems.push(...problems);
   const lines = new LineIndex(source);
+  const depth = maxNesting(source);
+  if (depth > MAX_NESTING) {
+    // token-level analysis of the whole file: paths, macros, unsafe, extern blocks, attributes, uses
+    summary.problems.push({ line: 1, reason: `nesting-too-deep (${depth} levels): analysed as tokens` });
+    const toks = lex(source);
+    const pos = (o: number) => lines.pos(o);
+    bindUses(toks, 0, summary, pos);
+    scanTokens(toks, {
+      summary,
+      source,
+      scope: 0,
+      ctx: undefined,
+      generated: false,
+      pos,
+      attributeNames: new Set([...cfg.attributeNames, 'cfg', 'test', 'bench', 'path']),
+      methodNames: new Set(cfg.methodNames),
+    });
+    return summary;
+  }
   const p = getParser();
   const tree = p.parse(source);
   const root = tree.rootNode;
@@ -578,14 +630,7 @@ export function analyzeSource(source: string, cfg: AnalyzerConfig, opts: FileOpt
         const toks = tokensOf(source, item.startIndex, end);
         const scope = scopeAt(item.startIndex);
         // use declarations in broken regions still bind names
-        for (let i = 0; i < toks.length; i++) {
-          const t = toks[i]!;
-          if (t.t === Tok.Ident && t.v === 'use' && (i === 0 || toks[i - 1]!.v === ';' || toks[i - 1]!.v === '}' || toks[i - 1]!.v === 'pub' || toks[i - 1]!.v === ')')) {
-            for (const b of parseUseTree(toks, i + 1).bindings) {
-              summary.bindings.push({ scope, name: b.name, kind: b.glob ? 'glob' : 'use', target: b.target, global: b.global, line: pos(t.s).line });
-            }
-          }
-        }
+        bindUses(toks, scope, summary, pos);
         scanTokens(toks, tokenSink(scope, ctx));
         break;
       }
