@@ -73,29 +73,27 @@ const BASE_QUERY = [
 ].join('\n');
 
 /** First string-literal argument of calls: `TcpStream::connect("host:443")`. */
-const CALL_ARG_QUERY = `(call_expression function: [(scoped_identifier) (identifier)] @callee arguments: (arguments . [(string_literal) (raw_string_literal)] @arg))`;
-let callArgQuery: ParserT.Query | null = null;
+const CALL_ARG_QUERY = `(call_expression function: [(scoped_identifier) (identifier)] @callee arguments: (arguments . [(string_literal) (raw_string_literal)] @callarg))`;
 
 let parser: ParserT | null = null;
-const queryCache = new Map<string, { base: ParserT.Query; rules: { rule: string; q: ParserT.Query }[]; methods: ParserT.Query | null }>();
+const queryCache = new Map<string, { base: ParserT.Query; rules: { rule: string; q: ParserT.Query }[] }>();
 
 function getQueries(cfg: AnalyzerConfig) {
   const key = JSON.stringify(cfg);
   let q = queryCache.get(key);
   if (!q) {
-    const methods =
-      cfg.methodNames.length > 0
-        ? new Parser.Query(
-            Rust,
-            `(call_expression function: (field_expression field: (field_identifier) @m (#any-of? @m ${cfg.methodNames
-              .map((n) => JSON.stringify(n))
-              .join(' ')})))`,
-          )
-        : null;
+    // one query, one pass over the tree: every extra query would walk the whole tree again
+    const patterns = [BASE_QUERY, CALL_ARG_QUERY];
+    if (cfg.methodNames.length > 0) {
+      patterns.push(
+        `(call_expression function: (field_expression field: (field_identifier) @method (#any-of? @method ${cfg.methodNames
+          .map((n) => JSON.stringify(n))
+          .join(' ')})))`,
+      );
+    }
     q = {
-      base: new Parser.Query(Rust, BASE_QUERY),
+      base: new Parser.Query(Rust, patterns.join('\n')),
       rules: cfg.queries.map((r) => ({ rule: r.rule, q: new Parser.Query(Rust, r.query) })),
-      methods,
     };
     queryCache.set(key, q);
   }
@@ -439,12 +437,18 @@ export function analyzeSource(source: string, cfg: AnalyzerConfig, opts: FileOpt
     methodNames,
   });
 
+  // a call's first string argument: its @callarg comes after its @callee and before any other @callee
+  // (the argument is the first thing after the callee, which holds no call)
   const callArgs = new Map<number, string>();
-  callArgQuery ??= new Parser.Query(Rust, CALL_ARG_QUERY);
-  for (const m of callArgQuery.matches(root)) {
-    const callee = m.captures.find((x) => x.name === 'callee');
-    const arg = m.captures.find((x) => x.name === 'arg');
-    if (callee && arg) callArgs.set(callee.node.startIndex, unquote(arg.node.text));
+  {
+    let pending = -1;
+    for (const c of caps) {
+      if (c.name === 'callee') pending = c.start;
+      else if (c.name === 'callarg' && pending >= 0) {
+        callArgs.set(pending, unquote(c.node.text));
+        pending = -1;
+      }
+    }
   }
 
   // ---- pass 2: facts
@@ -650,14 +654,12 @@ export function analyzeSource(source: string, cfg: AnalyzerConfig, opts: FileOpt
     }
   }
   // trait-method calls
-  if (qs.methods) {
-    for (const c of qs.methods.captures(root)) {
-      const ctx0 = ctxAt(c.node.startIndex);
-      if (ctx0 === null) continue;
-      const ctx = ctx0 ?? undefined;
-      const p0 = pos(c.node.startIndex);
-      summary.methods.push(withCtx({ scope: scopeAt(c.node.startIndex), name: c.node.text, line: p0.line, column: p0.column }, ctx));
-    }
+  for (const c of caps) {
+    if (c.name !== 'method') continue;
+    const ctx0 = ctxAt(c.start);
+    if (ctx0 === null) continue;
+    const p0 = pos(c.start);
+    summary.methods.push(withCtx({ scope: scopeAt(c.start), name: c.node.text, line: p0.line, column: p0.column }, ctx0 ?? undefined));
   }
   summary.errors = [...new Set(summary.errors)].sort((a, b) => a - b);
   const ind = fileIndicators(root, source, '', {
