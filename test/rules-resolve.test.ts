@@ -10,6 +10,9 @@ ruleTester('fs', {
     { code: 'pub fn f(m: &std::fs::Metadata, p: std::fs::Permissions) {}', name: 'fully qualified type-only mentions' },
     { code: 'pub fn f() -> Option<std::fs::File> { None }', name: 'a return type is not a use' },
     { code: 'pub struct S { f: std::fs::File }', name: 'a field type is not a use' },
+    { code: 'pub fn f() -> usize { Vec::<std::fs::File>::new().len() }', name: 'a type in a turbofish is not a use' },
+    { code: 'pub fn f() -> std::collections::HashMap<u8, std::fs::File> { Default::default() }', name: 'generic type arguments' },
+    { code: 'mod fs { pub(in crate::fs) fn read() {} }\npub fn f() {}', name: 'a pub(in path) visibility is not a use' },
     { code: 'mod fs { pub fn read(_: &str) {} }\npub fn f() { fs::read("x"); }', name: 'local mod fs shadows std::fs' },
     { code: 'mod fs { pub fn read(_: &str) {} }\nuse self::fs as disk;\npub fn f() { disk::read("x"); }', name: 'alias of a local module' },
     { code: 'use std::fs;\npub fn f() {\n    mod fs { pub fn read(_: &str) {} }\n    fs::read("x");\n}', name: 'block-local module shadows the file-level import' },
@@ -50,6 +53,7 @@ ruleTester('fs', {
       code: 'use std::fs::remove_file;\npub fn f(v: Vec<&str>) { v.into_iter().map(remove_file).count(); }',
       errors: [{ rule: 'std-fs-delete', line: 2, column: 44 }],
     },
+    { code: 'pub fn f() { let _ = std::fs::File::open::<&str>("x"); }', errors: [{ rule: 'std-fs-read', line: 1, column: 22 }], name: 'turbofish on the call' },
     { code: 'pub fn f() { let g = std::fs::read; g("x").ok(); }', errors: [{ rule: 'std-fs-read', line: 1, column: 22 }], name: 'fn item bound to a local' },
     {
       name: 'crate:: path through the module tree',
