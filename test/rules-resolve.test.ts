@@ -54,6 +54,7 @@ ruleTester('fs', {
       errors: [{ rule: 'std-fs-delete', line: 2, column: 44 }],
     },
     { code: 'pub fn f() { let _ = std::fs::File::open::<&str>("x"); }', errors: [{ rule: 'std-fs-read', line: 1, column: 22 }], name: 'turbofish on the call' },
+    { code: 'pub fn f() { let _ = <std::fs::File>::open("x"); }', errors: [{ rule: 'std-fs-read', line: 1, column: 22 }], name: 'qualified path without a trait' },
     { code: 'pub fn f() { let g = std::fs::read; g("x").ok(); }', errors: [{ rule: 'std-fs-read', line: 1, column: 22 }], name: 'fn item bound to a local' },
     {
       name: 'crate:: path through the module tree',
@@ -164,6 +165,11 @@ ruleTester('process', {
       name: 'raw identifier std::r#process',
       code: 'pub fn f() { std::r#process::Command::new("ls"); }',
       errors: [{ rule: 'std-process-spawn', line: 1, column: 14 }],
+    },
+    {
+      name: 'qualified path <T as Trait>::method names the trait',
+      code: 'use std::os::unix::process::CommandExt;\npub fn f(c: &mut std::process::Command) { <std::process::Command as CommandExt>::exec(c); }',
+      errors: [{ rule: 'std-process-exec', line: 2, column: 43 }],
     },
     {
       name: 'type alias used as X::new()',

@@ -201,15 +201,37 @@ function tokensOf(text: string, start: number, end: number): Token[] {
 
 function segsOf(text: string, start: number, end: number): { segs: string[]; global: boolean } {
   const toks = tokensOf(text, start, end);
+  return segsOfTokens(toks, 0, toks.length);
+}
+
+/** Path segments of toks[from, to): generic arguments dropped; `<T>::m` is T::m and `<T as Trait>::m` is Trait::m. */
+function segsOfTokens(toks: Token[], from: number, to: number): { segs: string[]; global: boolean } {
   const segs: string[] = [];
   let global = false;
   let depth = 0;
-  for (let i = 0; i < toks.length; i++) {
-    const t = toks[i]!;
-    if (t.t === Tok.Punct && t.v === '<') depth++;
-    else if (t.t === Tok.Punct && t.v === '>') depth--;
+  let i = from;
+  const punct = (t: Token | undefined, v: string) => t !== undefined && t.t === Tok.Punct && t.v === v;
+  if (punct(toks[i], '<')) {
+    // qualified path: the trait's path when there is one (the rules name trait methods), else the type's
+    let j = i + 1;
+    let asAt = -1;
+    for (let d = 1; j < to; j++) {
+      const t = toks[j]!;
+      if (punct(t, '<')) d++;
+      else if (punct(t, '>') && --d === 0) break;
+      else if (d === 1 && t.t === Tok.Ident && t.v === 'as') asAt = j;
+    }
+    const inner = segsOfTokens(toks, asAt >= 0 ? asAt + 1 : i + 1, j);
+    segs.push(...inner.segs);
+    global = inner.global;
+    i = j + 1;
+  }
+  for (let k = i; k < to; k++) {
+    const t = toks[k]!;
+    if (punct(t, '<')) depth++;
+    else if (punct(t, '>')) depth--;
     else if (depth === 0 && t.t === Tok.Ident) segs.push(t.v === '$crate' ? 'crate' : t.v);
-    else if (depth === 0 && t.t === Tok.PathSep && i === 0) global = true;
+    else if (depth === 0 && t.t === Tok.PathSep && k === from) global = true;
   }
   return { segs, global };
 }
