@@ -159,8 +159,9 @@ export function buildProgram(outputs: { result?: CommandOutput; raw?: RawOptions
       .command('check')
       .description('scan and compare with [workspace.metadata.cap-scan.allow]; exit 1 if anything is not allowed')
       .option('--strict', 'also fail on allowlist entries nothing uses')
-      .option('--deny-indicators', 'also fail on supply-chain indicators'),
-    lazy('check', 'runCheck', (raw) => ({ strict: !!raw.strict, denyIndicators: !!raw.denyIndicators })),
+      .option('--deny-indicators', 'also fail on supply-chain indicators')
+      .option('--deny-unscanned', 'also fail when a crate could not be located or downloaded (listed as unscanned)'),
+    lazy('check', 'runCheck', (raw) => ({ strict: !!raw.strict, denyIndicators: !!raw.denyIndicators, denyUnscanned: !!raw.denyUnscanned })),
   );
   register(
     program

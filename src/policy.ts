@@ -2,6 +2,7 @@
 //
 // [workspace.metadata.cap-scan]            ([package.metadata.cap-scan] for a single-package project)
 // deny-indicators = false                  # indicators fail `check` (same as --deny-indicators)
+// deny-unscanned = false                   # crates that could not be scanned fail `check` (--deny-unscanned)
 // typosquat-exceptions = ["crate", …]      # crates never reported as typosquats
 // [workspace.metadata.cap-scan.allow]
 // name = ["fs", "net.connect"]             # plain list: allowed in every phase
@@ -57,10 +58,11 @@ export interface Policy {
   present: boolean;
   entries: AllowEntry[];
   denyIndicators: boolean;
+  denyUnscanned: boolean;
   typosquatExceptions: string[];
 }
 
-const POLICY_KEYS = new Set(['allow', 'deny-indicators', 'typosquat-exceptions']);
+const POLICY_KEYS = new Set(['allow', 'deny-indicators', 'deny-unscanned', 'typosquat-exceptions']);
 const ENTRY_KEYS = new Set(['runtime', 'build', 'urls']);
 const ALL_KINDS = new Set<string>(Object.values(CAPABILITY_KINDS).flat());
 
@@ -125,7 +127,7 @@ export function parsePolicy(text: string, path: string): Policy {
   }
   const section: PolicySection = ws !== undefined ? 'workspace' : pkg !== undefined ? 'package' : isRecord(doc['workspace']) ? 'workspace' : 'package';
   const raw = ws ?? pkg;
-  const policy: Policy = { path, section, present: raw !== undefined, entries: [], denyIndicators: false, typosquatExceptions: [] };
+  const policy: Policy = { path, section, present: raw !== undefined, entries: [], denyIndicators: false, denyUnscanned: false, typosquatExceptions: [] };
   if (raw === undefined) return policy;
   const base = [section, 'metadata', 'cap-scan'];
   const where = `[${section}.metadata.cap-scan]`;
@@ -136,10 +138,11 @@ export function parsePolicy(text: string, path: string): Policy {
       fail([...base, key], `unknown key '${key}' in ${where} (expected one of: ${[...POLICY_KEYS].join(', ')})`);
     }
   }
-  const deny = table['deny-indicators'];
-  if (deny !== undefined) {
-    if (typeof deny !== 'boolean') fail([...base, 'deny-indicators'], `'deny-indicators' must be true or false`);
-    policy.denyIndicators = deny as boolean;
+  for (const [key, field] of [['deny-indicators', 'denyIndicators'], ['deny-unscanned', 'denyUnscanned']] as const) {
+    const v = table[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'boolean') fail([...base, key], `'${key}' must be true or false`);
+    policy[field] = v as boolean;
   }
   const typo = table['typosquat-exceptions'];
   if (typo !== undefined) {
@@ -281,7 +284,9 @@ export interface Violations {
   policy: string;
   strict: boolean;
   denyIndicators: boolean;
-  /** True when check passes (no crate violation; with strict, no unused entry). */
+  /** Unscanned crates fail the check (they are listed in the scan result either way). */
+  denyUnscanned: boolean;
+  /** True when check passes (no crate violation; with strict, no unused entry; with denyUnscanned, none unscanned). */
   ok: boolean;
   crates: CrateViolation[];
   unused: UnusedEntry[];
@@ -291,6 +296,8 @@ export interface EvaluateOptions {
   strict?: boolean;
   /** Overrides the policy's deny-indicators when true. */
   denyIndicators?: boolean;
+  /** Overrides the policy's deny-unscanned when true. */
+  denyUnscanned?: boolean;
 }
 
 function memberKeys(project: Project | null): Set<string> {
@@ -362,6 +369,7 @@ const isTyposquat = (i: Indicator) => i.id === 'typosquat' || i.id.startsWith('t
 export function evaluatePolicy(policy: Policy, result: ScanResult, project: Project | null, opts: EvaluateOptions = {}): Violations {
   const strict = opts.strict ?? false;
   const denyIndicators = (opts.denyIndicators ?? false) || policy.denyIndicators;
+  const denyUnscanned = (opts.denyUnscanned ?? false) || policy.denyUnscanned;
   const members = memberKeys(project);
   const crates: CrateViolation[] = [];
   // per entry: items used, per phase
@@ -432,7 +440,8 @@ export function evaluatePolicy(policy: Policy, result: ScanResult, project: Proj
     policy: policy.path,
     strict,
     denyIndicators,
-    ok: crates.length === 0 && (!strict || unused.length === 0),
+    denyUnscanned,
+    ok: crates.length === 0 && (!strict || unused.length === 0) && (!denyUnscanned || result.unscanned.length === 0),
     crates,
     unused,
   };

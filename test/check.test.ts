@@ -11,6 +11,7 @@ export function checkOpts(dir: string, over: Partial<Parameters<typeof runCheck>
     color: false,
     strict: false,
     denyIndicators: false,
+    denyUnscanned: false,
     ...over,
   };
 }
@@ -113,6 +114,7 @@ describe('cap-scan check (fixture workspaces)', () => {
       policy: 'Cargo.toml',
       strict: false,
       denyIndicators: false,
+      denyUnscanned: false,
       ok: false,
       crates: [
         {

@@ -197,3 +197,52 @@ describe('errors: one line on stderr, exit 2, no stack trace', () => {
     expect(debug.stderr).toMatch(/\n\s+at /);
   });
 });
+
+describe('check and crates that could not be scanned', () => {
+  // the clean check workspace copied away from its vendor directory: its three crates cannot be located
+  const setup = () => {
+    const env = isolated();
+    const ws = join(env.HOME, 'ws');
+    cpSync(join(ROOT, 'fixtures', 'check', 'clean'), ws, { recursive: true });
+    const reason = (nv: string) =>
+      `directory source \`vendored-sources\` (${join(env.HOME, 'vendor')}) does not exist; ${nv} is not in ${join(env.CARGO_HOME, 'registry', 'src')}`;
+    return { env, ws, reason };
+  };
+
+  it('lists them and passes by default; --deny-unscanned or deny-unscanned = true fails', async () => {
+    const { env, ws, reason } = setup();
+    const lines = (title: string, verdict: string) =>
+      [
+        'All dependencies are allowed by Cargo.toml.',
+        '',
+        `${title} (3):`,
+        `  fetcher 1.0.0     ${reason('fetcher-1.0.0')}`,
+        `  plainy 0.1.0      ${reason('plainy-0.1.0')}`,
+        `  quickparse 1.0.0  ${reason('quickparse-1.0.0')}`,
+        '',
+        `${verdict}: 0 crates checked, 0 not allowed, 0 unused entries, 3 unscanned`,
+        '',
+      ].join('\n');
+    const lax = await run(['check', '--manifest-path', ws, '--offline'], { env });
+    expect([lax.code, lax.stdout, lax.stderr]).toEqual([0, lines('Not checked (unscanned)', 'ok'), '']);
+    const strict = await run(['check', '--manifest-path', ws, '--offline', '--deny-unscanned'], { env });
+    expect([strict.code, strict.stdout]).toEqual([1, lines('Not allowed: unscanned (deny-unscanned)', 'FAILED')]);
+
+    const manifest = join(ws, 'Cargo.toml');
+    writeFileSync(manifest, readFileSync(manifest, 'utf8').replace('[workspace.metadata.cap-scan.allow]', '[workspace.metadata.cap-scan]\ndeny-unscanned = true\n\n[workspace.metadata.cap-scan.allow]'));
+    const byPolicy = await run(['check', '--manifest-path', ws, '--offline', '-f', 'github'], { env });
+    expect(byPolicy.code).toBe(1);
+    expect(byPolicy.stdout.split('\n')).toEqual([
+      `::error file=Cargo.lock,line=14,title=cap-scan%3A fetcher 1.0.0::not scanned: ${reason('fetcher-1.0.0')}`,
+      `::error file=Cargo.lock,line=20,title=cap-scan%3A plainy 0.1.0::not scanned: ${reason('plainy-0.1.0')}`,
+      `::error file=Cargo.lock,line=26,title=cap-scan%3A quickparse 1.0.0::not scanned: ${reason('quickparse-1.0.0')}`,
+      '',
+    ]);
+    const json = JSON.parse((await run(['check', '--manifest-path', ws, '--offline', '-f', 'json'], { env })).stdout);
+    expect([json.violations.denyUnscanned, json.violations.ok, json.unscanned.length]).toEqual([true, false, 3]);
+    const sarif = JSON.parse((await run(['check', '--manifest-path', ws, '--offline', '-f', 'sarif'], { env })).stdout);
+    const results = sarif.runs[0].results;
+    expect(results.map((r: { ruleId: string; level: string }) => `${r.ruleId} ${r.level}`)).toEqual(['crate.unscanned error', 'crate.unscanned error', 'crate.unscanned error']);
+    expect(results[0].message.text).toBe(`fetcher 1.0.0 was not scanned: ${reason('fetcher-1.0.0')}.`);
+  });
+});

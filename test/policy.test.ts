@@ -37,16 +37,17 @@ describe('parsePolicy', () => {
     expect(p.section).toBe('package');
     expect(p.entries.map((e) => e.key)).toEqual(['libc']);
     const none = parsePolicy('[workspace]\nmembers = []\n', 'Cargo.toml');
-    expect(none).toEqual({ path: 'Cargo.toml', section: 'workspace', present: false, entries: [], denyIndicators: false, typosquatExceptions: [] });
+    expect(none).toEqual({ path: 'Cargo.toml', section: 'workspace', present: false, entries: [], denyIndicators: false, denyUnscanned: false, typosquatExceptions: [] });
   });
 
   it.each([
-    [ws('tokio = ["fs"]', 'colour = "red"'), "Cargo.toml:5: unknown key 'colour' in [workspace.metadata.cap-scan] (expected one of: allow, deny-indicators, typosquat-exceptions)"],
+    [ws('tokio = ["fs"]', 'colour = "red"'), "Cargo.toml:5: unknown key 'colour' in [workspace.metadata.cap-scan] (expected one of: allow, deny-indicators, deny-unscanned, typosquat-exceptions)"],
     [ws('tokio = ["fs", "network"]'), "Cargo.toml:7: unknown capability 'network' in 'tokio' (capabilities: fs, net, process, env, ffi, unsafe, link, build-script, proc-macro; or a kind such as fs.read)"],
     [ws('tokio = { runtime = ["fs.readd"] }'), "Cargo.toml:7: unknown capability 'fs.readd' in 'tokio.runtime' (capabilities: fs, net, process, env, ffi, unsafe, link, build-script, proc-macro; or a kind such as fs.read)"],
     [ws('tokio = { runtime = ["fs"], test = ["fs"] }'), "Cargo.toml:7: unknown key 'test' in allow entry 'tokio' (expected runtime, build, urls)"],
     [ws('tokio = "fs"'), "Cargo.toml:7: allow entry 'tokio' must be a list of capabilities or a table { runtime = [...], build = [...], urls = [...] }"],
     [ws('x = []', 'deny-indicators = "yes"'), "Cargo.toml:5: 'deny-indicators' must be true or false"],
+    [ws('x = []', 'deny-unscanned = 1'), "Cargo.toml:5: 'deny-unscanned' must be true or false"],
     [ws('[workspace.metadata.cap-scan.allow.tokio]\nruntime = ["fs"]\nbuild = "env"'), "Cargo.toml:9: 'tokio.build' must be a list of strings"],
     [ws('x = ["fs"]\n"bad name!" = ["fs"]'), "Cargo.toml:8: invalid crate name in allow key 'bad name!'"],
     [ws('x = [\n"fs"'), 'Cargo.toml:9: invalid TOML: Invalid character, expected whitespace, comma (,) or close bracket (])'],
@@ -102,7 +103,7 @@ describe('evaluatePolicy', () => {
   it('is clean when everything is allowed', () => {
     const p = parsePolicy(ws('a = ["net", "fs.read"]\nb = { build = ["env"] }'), 'Cargo.toml');
     const v = evaluatePolicy(p, result([crate('a', '1.0.0', [net, fsRead]), crate('b', '0.1.0', [envBuild]), crate('c', '1.0.0', [])]), null);
-    expect(v).toEqual({ policy: 'Cargo.toml', strict: false, denyIndicators: false, ok: true, crates: [], unused: [] });
+    expect(v).toEqual({ policy: 'Cargo.toml', strict: false, denyIndicators: false, denyUnscanned: false, ok: true, crates: [], unused: [] });
   });
 
   it('reports capabilities, phases, new crates, URLs, and ignores workspace members', () => {

@@ -124,4 +124,22 @@ describe('sarif reporter', () => {
     expectValid(reporters['sarif']!({ ...input, command: 'diff', violations: undefined, diff: diffScans('x', result([]), res) }));
     expectValid(reporters['sarif']!({ ...input, project: null, workspaceRoot: null }));
   });
+
+  it('unscanned crates: a warning each, an error with deny-unscanned; valid either way', () => {
+    const res = result([], [{ name: 'gone', version: '2.0.0', reason: 'not in the vendor directory' }]);
+    const proj = project('/tmp/ws', [pkg('gone', '2.0.0', { lockLine: 9 })]);
+    for (const [text, level, ok] of [
+      ['', 'warning', true],
+      ['deny-unscanned = true\n', 'error', false],
+    ] as const) {
+      const policy = parsePolicy(`[workspace]\n[workspace.metadata.cap-scan]\n${text}`, '/tmp/ws/Cargo.toml');
+      const v = evaluatePolicy(policy, res, proj);
+      expect(v.ok).toBe(ok);
+      const doc = expectValid(reporters['sarif']!({ command: 'check', result: res, project: proj, violations: v, verbose: false, color: false, workspaceRoot: '/tmp/ws' }));
+      const run = doc['runs'][0];
+      expect(run.results.map((r: any) => [r.ruleId, r.level, run.tool.driver.rules[r.ruleIndex].id, r.locations[0].physicalLocation.region.startLine, r.message.text])).toEqual([
+        ['crate.unscanned', level, 'crate.unscanned', 9, 'gone 2.0.0 was not scanned: not in the vendor directory.'],
+      ]);
+    }
+  });
 });

@@ -183,6 +183,7 @@ describe('github reporter', () => {
       [
         '::error file=Cargo.lock,line=5,title=cap-scan%3A alpha 1.0.0::net.connect (runtime) is not allowed%0Asrc/lib.rs:10:5 std::net::TcpStream::connect',
         '::warning file=Cargo.toml,line=3,title=cap-scan%3A allow entry alpha::can be tightened: env not used',
+        '::warning file=Cargo.lock,title=cap-scan%3A delta 0.1.0::not scanned: source not found',
         '',
       ].join('\n'),
     );

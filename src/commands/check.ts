@@ -12,6 +12,7 @@ import { UserError } from '../types.js';
 export interface CheckOptions extends CommonOptions {
   strict: boolean;
   denyIndicators: boolean;
+  denyUnscanned: boolean;
 }
 
 /** A path for messages: relative to the current directory when inside it. */
@@ -37,7 +38,7 @@ export async function runCheck(opts: CheckOptions): Promise<CommandOutput> {
   const reporter = getReporter(opts.format);
   const { project, result } = await scanWorkspace(opts);
   const { policy } = await readPolicy(project);
-  const violations = evaluatePolicy(policy, result, project, { strict: opts.strict, denyIndicators: opts.denyIndicators });
+  const violations = evaluatePolicy(policy, result, project, { strict: opts.strict, denyIndicators: opts.denyIndicators, denyUnscanned: opts.denyUnscanned });
   const text = reporter({
     command: 'check',
     result,

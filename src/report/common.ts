@@ -132,6 +132,7 @@ export function violationsJson(v: Violations, workspaceRoot: string | null): Rec
     policy: displayPath(v.policy, workspaceRoot),
     strict: v.strict,
     denyIndicators: v.denyIndicators,
+    denyUnscanned: v.denyUnscanned,
     ok: v.ok,
     crates: v.crates.map(crateViolationJson),
     unused: v.unused.map(unusedJson),

@@ -45,6 +45,10 @@ function renderCheck(input: ReportInput): string[] {
         : `${[...u.all, ...u.runtime.map((x) => `${x} (runtime)`), ...u.build.map((x) => `${x} (build)`)].join(', ')} not used`;
     out.push(command(v.strict ? 'error' : 'warning', { file, line: u.line, title: `cap-scan: allow entry ${u.entry}` }, `can be tightened: ${what}`));
   }
+  for (const u of input.result.unscanned) {
+    const loc = packageLocation(input, u.name, u.version);
+    out.push(command(v.denyUnscanned ? 'error' : 'warning', { ...loc, title: `cap-scan: ${u.name} ${u.version}` }, `not scanned: ${u.reason}`));
+  }
   return out;
 }
 

@@ -108,7 +108,7 @@ function renderCheck(input: ReportInput, c: ChalkInstance): string[] {
       lines.push(`  ${c.cyan(at)}  ${u.entry}: ${what}`);
     }
   }
-  lines.push(...unscannedLines(input.result.unscanned, c, 'Not checked (unscanned)'));
+  lines.push(...unscannedLines(input.result.unscanned, c, v.denyUnscanned ? 'Not allowed: unscanned (deny-unscanned)' : 'Not checked (unscanned)'));
   const newCount = v.crates.filter((x) => x.new).length;
   let summary = `${plural(checked, 'crate')} checked, ${v.crates.length} not allowed`;
   if (newCount) summary += ` (${newCount} new)`;

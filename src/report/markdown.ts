@@ -97,6 +97,10 @@ function renderCheck(input: ReportInput): string[] {
       lines.push(`- \`${cell(u.entry)}\` (${cell(policy)}${u.line !== null ? `:${u.line}` : ''}): ${what}`);
     }
   }
+  if (input.result.unscanned.length) {
+    lines.push('', v.denyUnscanned ? '**Not allowed: unscanned (deny-unscanned):**' : '**Not checked (unscanned):**', '');
+    for (const u of input.result.unscanned) lines.push(`- ${cell(u.name)} ${cell(u.version)}: ${cell(u.reason)}`);
+  }
   return lines;
 }
 

@@ -1,6 +1,6 @@
 // SARIF 2.1.0 reporter for GitHub code scanning.
 //
-// - One rule per capability kind (plus `url`, `indicator.<id>` and `policy.unused-entry` as used).
+// - One rule per capability kind (plus `url`, `indicator.<id>`, `policy.unused-entry` and `crate.unscanned` as used).
 // - One result per violation (check), per added capability (diff), per crate capability kind (scan,
 //   level note).
 // - The primary location is the package's line in Cargo.lock (relative to the workspace root, base id
@@ -45,6 +45,9 @@ function ruleDescriptor(id: string): Record<string, unknown> {
   if (id === 'url') {
     short = 'A dependency contains a URL or host its allowlist entry does not allow';
     tags = ['security', 'supply-chain', 'url'];
+  } else if (id === 'crate.unscanned') {
+    short = 'A dependency could not be located or downloaded, so its capabilities are unknown';
+    tags = ['security', 'supply-chain', 'coverage'];
   } else if (id === 'policy.unused-entry') {
     short = 'An allowlist entry allows more than the crate uses';
     tags = ['maintainability', 'policy'];
@@ -59,7 +62,7 @@ function ruleDescriptor(id: string): Record<string, unknown> {
     id,
     name: id.replace(/[^A-Za-z0-9]+(.)?/g, (_m, ch: string | undefined) => (ch ? ch.toUpperCase() : '')).replace(/^./, (x) => x.toUpperCase()),
     shortDescription: { text: short },
-    defaultConfiguration: { level: id === 'policy.unused-entry' ? 'note' : 'error' },
+    defaultConfiguration: { level: id === 'policy.unused-entry' ? 'note' : id === 'crate.unscanned' ? 'warning' : 'error' },
     properties: { tags },
   };
 }
@@ -133,6 +136,17 @@ function checkResults(input: ReportInput): SarifResult[] {
       evidence: [],
       crate: null,
       fingerprint: fingerprint(['unused', u.entry]),
+    });
+  }
+  for (const u of input.result.unscanned) {
+    out.push({
+      ruleId: 'crate.unscanned',
+      level: v.denyUnscanned ? 'error' : 'warning',
+      message: `${u.name} ${u.version} was not scanned: ${u.reason}.`,
+      ...packageLocation(input, u.name, u.version),
+      evidence: [],
+      crate: { name: u.name, version: u.version },
+      fingerprint: fingerprint(['unscanned', u.name, u.version]),
     });
   }
   return out;
