@@ -68,6 +68,7 @@ const BASE_QUERY = [
   '(impl_item "unsafe" @unsafe_impl)',
   '(trait_item "unsafe" @unsafe_trait)',
   '(foreign_mod_item) @extern_block',
+  '(impl_item) @impl',
   '(ERROR) @error',
 ].join('\n');
 
@@ -263,6 +264,11 @@ function nextItem(n: Node): Node | null {
   return s;
 }
 
+/** Captures that declare names (bound in the scope that holds them). */
+const DECLARATIONS = new Set(['use', 'extern_crate', 'alias', 'item', 'mod']);
+/** Captures that can hold declarations. */
+const CONTAINERS = new Set(['item', 'mod', 'impl', 'extern_block', 'error']);
+
 /** An item directly in a file, an inline module body or a block (not an impl, trait or extern block). */
 function inNameScope(p: Node | null): boolean {
   if (!p) return false;
@@ -345,15 +351,33 @@ export function analyzeSource(source: string, cfg: AnalyzerConfig, opts: FileOpt
   const methodNames = new Set(cfg.methodNames);
 
   // ---- pass 1: collect captures by category
-  // (node.parent is a native walk from the root in tree-sitter: asked at most once per item)
-  type Cap = { name: string; node: Node; start: number; end: number; parent?: Node | null };
-  const caps: Cap[] = [];
+  type Cap = { name: string; node: Node; start: number; end: number; parent?: Node | null; at?: 'file' | 'mod' | 'member' };
+  const all: Cap[] = [];
+  let hasError = false;
   for (const c of qs.base.captures(root)) {
     const node = c.node;
-    if (c.name === 'item') {
-      const parent = node.parent;
-      if (inNameScope(parent)) caps.push({ name: c.name, node, start: node.startIndex, end: node.endIndex, parent });
-    } else caps.push({ name: c.name, node, start: node.startIndex, end: node.endIndex });
+    if (c.name === 'error') hasError = true;
+    all.push({ name: c.name, node, start: node.startIndex, end: node.endIndex });
+  }
+  // Where each declaration sits. node.parent is a native walk down from the root and makes a JS node with
+  // a finalizer; the enclosing captured item tells the common cases apart without it: no enclosing item is
+  // the file, an inline module is its body, an impl or extern block is a member. Only a declaration
+  // inside another item (a block, a trait) or in a file with ERROR nodes asks for its parent.
+  const caps: Cap[] = [];
+  const open: Cap[] = [];
+  for (const c of all) {
+    const decl = DECLARATIONS.has(c.name);
+    if (decl || CONTAINERS.has(c.name)) {
+      while (open.length > 0 && open[open.length - 1]!.end <= c.start) open.pop();
+      if (decl) {
+        const top = open[open.length - 1];
+        if (hasError || (top && top.name !== 'mod' && top.name !== 'impl' && top.name !== 'extern_block')) c.parent = c.node.parent;
+        else c.at = !top ? 'file' : top.name === 'mod' ? 'mod' : 'member';
+      }
+      if (CONTAINERS.has(c.name)) open.push(c);
+    }
+    if (c.name === 'item' && !(c.at ? c.at !== 'member' : inNameScope(c.parent!))) continue;
+    caps.push(c);
   }
 
   // scopes: file, inline module bodies, and blocks that declare names
@@ -372,6 +396,7 @@ export function analyzeSource(source: string, cfg: AnalyzerConfig, opts: FileOpt
   // Blocks that declare names get a scope. (node.parent is O(depth) in tree-sitter, cheap at real nesting
   // depths; a query pattern for such blocks measured ~6% of the analysis on the real-world corpus.)
   const blockScopeFor = (c: Cap) => {
+    if (c.at) return; // a file, module body or impl: not a block
     const parent = c.parent === undefined ? c.node.parent : c.parent;
     if (parent && parent.type === 'block' && !blockScopeByStart.has(parent.startIndex)) {
       blockScopeByStart.set(parent.startIndex, newScope('block', null, parent.startIndex, parent.endIndex));
