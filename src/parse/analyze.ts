@@ -81,7 +81,10 @@ const methodQuery = (names: string[]) =>
   `(call_expression function: (field_expression field: (field_identifier) @method (#any-of? @method ${names.map((n) => JSON.stringify(n)).join(' ')})))`;
 
 /** First string-literal argument of calls: `TcpStream::connect("host:443")`. */
-const CALL_ARG_QUERY = `(call_expression function: [(scoped_identifier) (identifier)] @callee arguments: (arguments . [(string_literal) (raw_string_literal)] @callarg))`;
+// (The callee is looked up from the argument: a @callee capture in the pattern came back for every call
+// of the file, matched or not: 80k captures for 3.6k string arguments on 3000 corpus files.)
+const CALL_ARG_QUERY = `(call_expression arguments: (arguments . [(string_literal) (raw_string_literal)] @callarg))`;
+const CALLEE_TYPES = new Set(['scoped_identifier', 'identifier']);
 
 let parser: ParserT | null = null;
 const queryCache = new Map<string, { base: ParserT.Query; rules: { rule: string; q: ParserT.Query }[] }>();
@@ -505,18 +508,12 @@ export function analyzeSource(source: string, cfg: AnalyzerConfig, opts: FileOpt
     methodNames,
   });
 
-  // a call's first string argument: its @callarg comes after its @callee and before any other @callee
-  // (the argument is the first thing after the callee, which holds no call)
+  // a call's first string argument, by the start of its callee (a path or a name)
   const callArgs = new Map<number, string>();
-  {
-    let pending = -1;
-    for (const c of caps) {
-      if (c.name === 'callee') pending = c.start;
-      else if (c.name === 'callarg' && pending >= 0) {
-        callArgs.set(pending, unquote(c.node.text));
-        pending = -1;
-      }
-    }
+  for (const c of caps) {
+    if (c.name !== 'callarg') continue;
+    const callee = c.node.parent?.parent?.childForFieldName('function');
+    if (callee && CALLEE_TYPES.has(callee.type)) callArgs.set(callee.startIndex, unquote(c.node.text));
   }
 
   // ---- pass 2: facts
