@@ -218,6 +218,7 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
       externs: input.externs,
       unknownAsExtern: true,
       isKnownPrefix: (p) => index.isKnownPrefix(p),
+      isKnownSegment: (n) => index.isKnownSegment(n),
     });
     const units: { unit: Unit; role: FileRole }[] = [];
     interface Pending {
@@ -322,7 +323,7 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
     const summary = await analyzeUnit(abs, 'unreferenced', false);
     if (summary.testOnly && !input.allTargets) continue;
     const root = new ModuleNode('crate', null);
-    const resolver = new Resolver(root, { edition, externs: input.externs, unknownAsExtern: true, isKnownPrefix: (p) => index.isKnownPrefix(p) });
+    const resolver = new Resolver(root, { edition, externs: input.externs, unknownAsExtern: true, isKnownPrefix: (p) => index.isKnownPrefix(p), isKnownSegment: (n) => index.isKnownSegment(n) });
     const unit = placeUnit(posix(rel), summary, root, false);
     if (nearestTargetIsBuild(posix(rel))) unreferencedBuild.add(unit.rel);
     files.push({ rel: posix(rel), role: 'unreferenced' });

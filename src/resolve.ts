@@ -50,6 +50,11 @@ export interface ResolverOptions {
   unknownAsExtern: boolean;
   /** Accept a glob candidate path (external) only if a rule knows it. */
   isKnownPrefix: (path: string) => boolean;
+  /**
+   * Whether some rule path has this segment (`!` of a macro dropped). With it, a glob is not searched for a
+   * name that no module of the crate binds and no rule path names: such a name cannot come out of a glob.
+   */
+  isKnownSegment?: (name: string) => boolean;
 }
 
 const STD_ALIASES = new Map([
@@ -58,12 +63,16 @@ const STD_ALIASES = new Map([
   ['alloc', 'std'],
 ]);
 
+/** Bumped by every placeUnit: a resolver's crate-wide name set is rebuilt when the module tree grew. */
+let placements = 0;
+
 /** Attach a file's scopes to module nodes and index its bindings. */
 export function placeUnit(rel: string, summary: FileSummary, module: ModuleNode, test: boolean): Unit {
   const moduleOf: ModuleNode[] = [];
   const blockBindings = new Map<number, Map<string, Binding>>();
   const blockGlobs = new Map<number, Binding[]>();
   const unit: Unit = { rel, summary, moduleOf, blockBindings, blockGlobs, test };
+  placements++;
   for (const s of summary.scopes) {
     // scopes are listed parents-first except for blocks/mods created out of order: resolve lazily
     moduleOf[s.id] = module;
@@ -104,16 +113,23 @@ export class Resolver {
   /** Memo of resolutions; an entry in progress means a cycle (globs importing each other) → unresolved. */
   private memo = new Map<string, Resolution | typeof IN_PROGRESS>();
   private unitIds = new Map<Unit, number>();
+  /** Every name a module of the crate binds or has as a child (what a glob can yield locally). */
+  private names: Set<string> | null = null;
+  private namesAt = -1;
 
   constructor(
     readonly root: ModuleNode,
     private opts: ResolverOptions,
   ) {}
 
+  /** Resolutions computed (memo misses): the resolver's work, for tests of its complexity. */
+  computed = 0;
+
   private memoized(key: string, compute: () => Resolution): Resolution {
     const hit = this.memo.get(key);
     if (hit === IN_PROGRESS) return null;
     if (hit !== undefined) return hit;
+    this.computed++;
     this.memo.set(key, IN_PROGRESS);
     const r = compute();
     this.memo.set(key, r);
@@ -179,15 +195,59 @@ export class Resolver {
         if (r) return r;
       }
     }
-    for (const g of mod.globs) {
-      const r = this.viaGlob(g.b, g.unit, segs, depth);
-      if (r) return r;
-    }
-    if (this.opts.unknownAsExtern && segs.length > 1 && /^[a-z_][a-z0-9_]*$/.test(head)) return this.ext(segs);
+    return this.moduleGlobs(mod, segs, depth);
+  }
+
+  /**
+   * The module-level end of a lexical lookup (its globs, then an unknown crate): the same for every scope
+   * of every file of the module, so memoized per module. Memoized per scope, a glob-heavy crate
+   * (`use super::*` in every module) re-ran each glob chain for every block that names a local variable.
+   */
+  private moduleGlobs(mod: ModuleNode, segs: string[], depth: number): Resolution {
+    if (mod.globs.length === 0) return this.unknownCrate(segs);
+    return this.memoized(`g${mod.id}:${segs.join('::')}`, () => {
+      for (const g of mod.globs) {
+        const r = this.viaGlob(g.b, g.unit, segs, depth);
+        if (r) return r;
+      }
+      return this.unknownCrate(segs);
+    });
+  }
+
+  private unknownCrate(segs: string[]): Resolution {
+    if (this.opts.unknownAsExtern && segs.length > 1 && /^[a-z_][a-z0-9_]*$/.test(segs[0]!)) return this.ext(segs);
     return null;
   }
 
+  /** Whether any glob could yield `name`: a module of the crate binds it, or a rule path names it. */
+  private globCanYield(name: string): boolean {
+    const known = this.opts.isKnownSegment;
+    if (!known) return true;
+    if (known(name)) return true;
+    if (this.names === null || this.namesAt !== placements) {
+      const names = new Set<string>([...STD_ALIASES.keys(), ...this.opts.externs.keys()]);
+      const stack = [this.root];
+      const seen = new Set<ModuleNode>();
+      while (stack.length) {
+        const m = stack.pop()!;
+        if (seen.has(m)) continue;
+        seen.add(m);
+        for (const k of m.bindings.keys()) names.add(k);
+        for (const [k, c] of m.children) {
+          names.add(k);
+          stack.push(c);
+        }
+      }
+      this.names = names;
+      this.namesAt = placements;
+    }
+    return this.names.has(name);
+  }
+
   private viaGlob(g: Binding, unit: Unit, segs: string[], depth: number): Resolution {
+    // web-sys: 1,500 modules glob each other; trying every glob for every local variable name was
+    // quadratic (1.6 s of the crate's resolution)
+    if (!this.globCanYield(segs[0]!)) return null;
     const target = this.resolve(unit, g.scope, [...g.target!, segs[0]!], g.global, depth + 1);
     if (!target) return null;
     if ('local' in target) return this.resolve(unit, g.scope, [...g.target!, ...segs], g.global, depth + 1);

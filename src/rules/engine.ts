@@ -16,6 +16,7 @@ export class RuleIndex {
   readonly hash: string;
   private paths = new Map<string, PathEntry[]>();
   private prefixes = new Set<string>();
+  private segments = new Set<string>();
   private methods = new Map<string, { rule: Rule; trait: string }[]>();
   private syntax = new Map<string, Rule[]>();
   private foreign = new Map<string, Rule[]>();
@@ -32,6 +33,7 @@ export class RuleIndex {
       this.paths.set(p, list);
       const segs = p.split('::');
       for (let i = 1; i <= segs.length; i++) this.prefixes.add(segs.slice(0, i).join('::'));
+      for (const seg of segs) this.segments.add(seg.replace(/!$/, ''));
     };
     const push = <K>(m: Map<K, Rule[]>, k: K, r: Rule) => m.set(k, [...(m.get(k) ?? []), r]);
     for (const r of set.rules) {
@@ -80,6 +82,11 @@ export class RuleIndex {
   /** Whether some rule path starts with this path (used to accept glob-import candidates). */
   isKnownPrefix(path: string): boolean {
     return this.prefixes.has(path);
+  }
+
+  /** Whether some rule path has this segment (a macro's `!` dropped). */
+  isKnownSegment(name: string): boolean {
+    return this.segments.has(name);
   }
 
   methodRules(name: string): { rule: Rule; trait: string }[] {
