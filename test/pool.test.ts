@@ -167,6 +167,22 @@ describe('worker pool', () => {
     }
   }, 20_000);
 
+  it('serves a file sent to a worker behind one that hangs or crashes from a fresh worker, not as failed', async () => {
+    // one worker holds two files at a time: the second must not share the first one's fate
+    const p = pool.createPool({ cfg, size: 1, workerScript: fakeWorker(''), fileTimeoutMs: 1000 });
+    try {
+      const [hang, behindHang] = await Promise.all([p.analyze('/x/hang.rs', LIB), p.analyze('/x/second.rs', LIB)]);
+      expect(hang.problems).toEqual([{ line: 1, reason: 'analysis-timeout (over 1 s)' }]);
+      expect(behindHang.problems).toEqual([{ line: 7, reason: 'fake:second.rs' }]);
+      const [crash, behindCrash] = await Promise.all([p.analyze('/x/crash.rs', LIB), p.analyze('/x/third.rs', LIB)]);
+      expect(crash.problems).toEqual([{ line: 1, reason: 'analysis-crashed (worker exit code 3)' }]);
+      expect(behindCrash.problems).toEqual([{ line: 7, reason: 'fake:third.rs' }]);
+      expect(p.stats().failed).toBe(2);
+    } finally {
+      await p.close();
+    }
+  }, 20_000);
+
   it('fails clearly when workers cannot start', async () => {
     const p = pool.createPool({ cfg, size: 2, workerScript: fakeWorker("throw new Error('cannot load grammar');") });
     await expect(p.analyze('/x/a.rs', LIB)).rejects.toThrow(/analysis worker exited with code 1 while starting/);
