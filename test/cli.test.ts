@@ -45,6 +45,12 @@ describe('cap-scan on the demo workspace', () => {
         'cfg-probe    0.1.0  runtime: -                  build: env, fs',
         'demo-fetch   0.2.0  runtime: env, net           build: -',
         'derive-hello 0.1.0  runtime: -                  build: proc-macro',
+        'envlogger    0.3.0  runtime: env                build: build-script, env, process',
+        '  ! typosquat  Cargo.toml:1  name is close to the popular crate "env-logger" (separator), which is not in the lockfile',
+        '  ! obfuscation  build.rs:10  3 joined base64 fragments decode to url: "http://203.0.113.7:9089/stage2?k="',
+        '  ! secrets  build.rs:14  CI detection: env::var("GITHUB_ACTIONS")',
+        '  ! secrets  build.rs:14  CI detection: env::var("GITLAB_CI")',
+        '  ! secrets  build.rs:24  token-like env var: env::var("CARGO_REGISTRY_TOKEN")',
         'ffi-shim     0.5.0  runtime: ffi, link, unsafe  build: -',
         'filekeep     1.0.2  runtime: fs                 build: -',
         'shellout     0.4.0  runtime: process            build: -',
@@ -52,7 +58,7 @@ describe('cap-scan on the demo workspace', () => {
         'tiny-json    0.3.1  runtime: -                  build: -',
         'zlink-sys    0.1.3  runtime: ffi, unsafe        build: build-script, env, ffi',
         '',
-        '9 crates, 7 with capabilities, 0 unscanned',
+        '10 crates, 8 with capabilities, 0 unscanned, 1 with indicators',
         '',
       ].join('\n'),
     );
@@ -99,13 +105,13 @@ describe('cap-scan on the demo workspace', () => {
     const r = await run(['--manifest-path', DEMO, '-f', 'json', '-o', out, '--offline'], { env });
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('');
-    expect(JSON.parse(readFileSync(out, 'utf8')).crates).toHaveLength(9);
+    expect(JSON.parse(readFileSync(out, 'utf8')).crates).toHaveLength(10);
   });
 
   it('works as a cargo subcommand (cargo passes "cap-scan" first)', async () => {
     const r = await run(['cap-scan', '--manifest-path', DEMO, '--offline'], { bin: CARGO_BIN, env: isolated() });
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('9 crates, 7 with capabilities, 0 unscanned');
+    expect(r.stdout).toContain('10 crates, 8 with capabilities, 0 unscanned, 1 with indicators');
   });
 
   it('crate <dir> scans one unpacked crate', async () => {

@@ -60,6 +60,7 @@ describe('demo workspace sources', () => {
       'cfg-probe 0.1.0 vendor/cfg-probe',
       'demo-fetch 0.2.0 vendor/demo-fetch',
       'derive-hello 0.1.0 vendor/derive-hello',
+      'envlogger 0.3.0 vendor/envlogger',
       'ffi-shim 0.5.0 vendor/ffi-shim',
       'filekeep 1.0.2 vendor/filekeep',
       'shellout 0.4.0 vendor/shellout',
