@@ -159,7 +159,7 @@ export function buildProgram(outputs: { result?: CommandOutput; raw?: RawOptions
       .command('check')
       .description('scan and compare with [workspace.metadata.cap-scan.allow]; exit 1 if anything is not allowed')
       .option('--strict', 'also fail on allowlist entries nothing uses')
-      .option('--deny-indicators', 'also fail on supply-chain indicators')
+      .option('--deny-indicators', 'also fail on supply-chain indicators (without it they are listed as warnings)')
       .option('--deny-unscanned', 'also fail when a crate could not be located or downloaded (listed as unscanned)'),
     lazy('check', 'runCheck', (raw) => ({ strict: !!raw.strict, denyIndicators: !!raw.denyIndicators, denyUnscanned: !!raw.denyUnscanned })),
   );

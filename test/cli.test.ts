@@ -64,6 +64,32 @@ describe('cap-scan on the demo workspace', () => {
     );
   });
 
+  it('check without an allowlist: every crate with a capability is new; indicators are listed without failing', async () => {
+    const r = await run(['check', '--manifest-path', DEMO, '--offline'], { env: isolated() });
+    expect(r.code).toBe(1);
+    const tail = r.stdout.slice(r.stdout.indexOf('Supply-chain indicators'));
+    expect(tail).toBe(
+      [
+        'Supply-chain indicators (not failing the check; --deny-indicators makes them fail):',
+        'envlogger 0.3.0',
+        '  ! typosquat  Cargo.toml:1  name is close to the popular crate "env-logger" (separator), which is not in the lockfile',
+        '  ! obfuscation  build.rs:10  3 joined base64 fragments decode to url: "http://203.0.113.7:9089/stage2?k="',
+        '  ! secrets  build.rs:14  CI detection: env::var("GITHUB_ACTIONS")',
+        '  ! secrets  build.rs:14  CI detection: env::var("GITLAB_CI")',
+        '  ! secrets  build.rs:24  token-like env var: env::var("CARGO_REGISTRY_TOKEN")',
+        '',
+        'FAILED: 10 crates checked, 8 not allowed (8 new), 0 unused entries, 1 crate with indicators',
+        '',
+      ].join('\n'),
+    );
+    // denied, they are violations of the crate and not listed again
+    const denied = await run(['check', '--manifest-path', DEMO, '--offline', '--deny-indicators'], { env: isolated() });
+    expect(denied.code).toBe(1);
+    expect(denied.stdout).not.toContain('Supply-chain indicators (not failing');
+    expect(denied.stdout).toContain('envlogger 0.3.0  new: no allow entry');
+    expect(denied.stdout).toContain('  ! obfuscation  build.rs:10  3 joined base64 fragments decode to url: "http://203.0.113.7:9089/stage2?k="');
+  });
+
   it('-v shows evidence: kind, file:line:column, resolved path and rule', async () => {
     const r = await run(['--manifest-path', DEMO, '-v', '--offline'], { env: isolated() });
     expect(r.code).toBe(0);
@@ -223,7 +249,7 @@ describe('check and crates that could not be scanned', () => {
         '',
         `${title} (3):`,
         `  fetcher 1.0.0     ${reason('fetcher-1.0.0')}`,
-        `  plainy 0.1.0      ${reason('plainy-0.1.0')}`,
+        `  purecalc 0.1.0    ${reason('purecalc-0.1.0')}`,
         `  quickparse 1.0.0  ${reason('quickparse-1.0.0')}`,
         '',
         `${verdict}: 0 crates checked, 0 not allowed, 0 unused entries, 3 unscanned`,
@@ -240,7 +266,7 @@ describe('check and crates that could not be scanned', () => {
     expect(byPolicy.code).toBe(1);
     expect(byPolicy.stdout.split('\n')).toEqual([
       `::error file=Cargo.lock,line=14,title=cap-scan%3A fetcher 1.0.0::not scanned: ${reason('fetcher-1.0.0')}`,
-      `::error file=Cargo.lock,line=20,title=cap-scan%3A plainy 0.1.0::not scanned: ${reason('plainy-0.1.0')}`,
+      `::error file=Cargo.lock,line=20,title=cap-scan%3A purecalc 0.1.0::not scanned: ${reason('purecalc-0.1.0')}`,
       `::error file=Cargo.lock,line=26,title=cap-scan%3A quickparse 1.0.0::not scanned: ${reason('quickparse-1.0.0')}`,
       '',
     ]);

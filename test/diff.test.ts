@@ -37,7 +37,7 @@ const EXPECTED_HUMAN = (base: string) =>
     '  + net (runtime)',
     '      net.connect  src/lib.rs:9:5  std::net::TcpStream::connect  [rule std-net-connect]',
     '',
-    'plainy 0.1.0 (removed)',
+    'purecalc 0.1.0 (removed)',
     '  no capability change',
     '',
     '3 packages changed, 2 gained capabilities, 0 lost capabilities',
@@ -66,7 +66,7 @@ describe('cap-scan diff (fixture workspace, two lockfiles)', () => {
         'fetcher 1.1.0 -> 1.0.0',
         '  - net (runtime)',
         '',
-        'plainy 0.1.0 (added)',
+        'purecalc 0.1.0 (added)',
         '  no capability change',
         '',
         '3 packages changed, 0 gained capabilities, 2 lost capabilities',
@@ -85,7 +85,7 @@ describe('cap-scan diff (fixture workspace, two lockfiles)', () => {
     ).toEqual([
       { name: 'buildy', change: 'added', from: null, to: '0.1.0', added: { runtime: ['env'], build: ['build-script', 'env'] }, removed: { runtime: [], build: [] } },
       { name: 'fetcher', change: 'updated', from: '1.0.0', to: '1.1.0', added: { runtime: ['net'], build: [] }, removed: { runtime: [], build: [] } },
-      { name: 'plainy', change: 'removed', from: '0.1.0', to: null, added: { runtime: [], build: [] }, removed: { runtime: [], build: [] } },
+      { name: 'purecalc', change: 'removed', from: '0.1.0', to: null, added: { runtime: [], build: [] }, removed: { runtime: [], build: [] } },
     ]);
   });
 

@@ -41,6 +41,24 @@ describe('sarif reporter', () => {
     expect(validate({ version: '2.1.0', runs: [{ tool: { driver: { name: 'x' } }, results: [{ message: { text: 'm' }, level: 'fatal' }] }] })).toBe(false);
   });
 
+  it('check on the demo: indicators that do not fail the check are warning-level results at the Cargo.lock line', async () => {
+    const out = await runCheck({ ...common('fixtures/demo/Cargo.toml'), strict: false, denyIndicators: false });
+    expect(out.exitCode).toBe(1); // new crates, not the indicators
+    const run = expectValid(out.text)['runs'][0];
+    const ind = run.results.filter((r: { ruleId: string }) => r.ruleId.startsWith('indicator.'));
+    expect(ind.map((r: any) => [r.ruleId, r.level, r.locations[0].physicalLocation.artifactLocation.uri, r.locations[0].physicalLocation.region.startLine])).toEqual([
+      ['indicator.typosquat', 'warning', 'Cargo.lock', 48],
+      ['indicator.obfuscation', 'warning', 'Cargo.lock', 48],
+      ['indicator.secrets', 'warning', 'Cargo.lock', 48],
+      ['indicator.secrets', 'warning', 'Cargo.lock', 48],
+      ['indicator.secrets', 'warning', 'Cargo.lock', 48],
+    ]);
+    expect(ind[1].message.text).toBe('envlogger 0.3.0: obfuscation indicator at build.rs:10: 3 joined base64 fragments decode to url: "http://203.0.113.7:9089/stage2?k="');
+    const denied = await runCheck({ ...common('fixtures/demo/Cargo.toml'), strict: false, denyIndicators: true });
+    const levels = expectValid(denied.text)['runs'][0].results.filter((r: { ruleId: string }) => r.ruleId.startsWith('indicator.')).map((r: { level: string }) => r.level);
+    expect(levels).toEqual(['error', 'error', 'error', 'error', 'error']);
+  });
+
   it('check on a fixture: valid SARIF 2.1.0, one rule per kind, one result per violation at the Cargo.lock line', async () => {
     const out = await runCheck({ ...common('fixtures/check/grows/Cargo.toml'), strict: false, denyIndicators: false });
     expect(out.exitCode).toBe(1);

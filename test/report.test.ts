@@ -176,17 +176,28 @@ describe('github reporter', () => {
     expect(escapeProperty('a:b,c%')).toBe('a%3Ab%2Cc%25');
   });
 
-  it('check: one ::error per violation at the Cargo.lock line; unused entries as warnings', () => {
+  it('check: one ::error per violation at the Cargo.lock line; indicators and unused entries as warnings', () => {
     const policy = parsePolicy('[workspace]\n[workspace.metadata.cap-scan.allow]\nalpha = ["fs", "env"]\n', '/ws/Cargo.toml');
     const v = evaluatePolicy(policy, result([crate('alpha', '1.0.0', [fsRead, net])]), proj);
     expect(reporters['github']!(base({ command: 'check', violations: v }))).toBe(
       [
         '::error file=Cargo.lock,line=5,title=cap-scan%3A alpha 1.0.0::net.connect (runtime) is not allowed%0Asrc/lib.rs:10:5 std::net::TcpStream::connect',
+        // not denied: an indicator is a warning, not an error
+        '::warning file=Cargo.lock,line=11,title=cap-scan%3A beta-long-name 0.10.2::indicator typosquat at Cargo.toml:2: one edit from "beta-lang-name"',
         '::warning file=Cargo.toml,line=3,title=cap-scan%3A allow entry alpha::can be tightened: env not used',
         '::warning file=Cargo.lock,title=cap-scan%3A delta 0.1.0::not scanned: source not found',
         '',
       ].join('\n'),
     );
+  });
+
+  it('check with deny-indicators: the indicator is an error and not also a warning', () => {
+    const policy = parsePolicy('[workspace]\n[workspace.metadata.cap-scan]\ndeny-indicators = true\n[workspace.metadata.cap-scan.allow]\nalpha = ["fs", "net"]\n', '/ws/Cargo.toml');
+    const v = evaluatePolicy(policy, base().result, proj);
+    const out = reporters['github']!(base({ command: 'check', violations: v }));
+    expect(out.split('\n').filter((l) => l.includes('indicator'))).toEqual([
+      '::error file=Cargo.lock,line=11,title=cap-scan%3A beta-long-name 0.10.2 (new crate)::indicator typosquat at Cargo.toml:2: one edit from "beta-lang-name"',
+    ]);
   });
 
   it('scan: a notice per crate with capabilities', () => {

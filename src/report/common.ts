@@ -167,6 +167,16 @@ export function displayPath(p: string, workspaceRoot: string | null): string {
   return rel.split('\\').join('/');
 }
 
+/**
+ * Indicators `check` reports without failing: every dependency's, when indicators are not denied (when
+ * they are, they are violations). Workspace members are not checked.
+ */
+export function advisoryIndicators(input: ReportInput): CrateReport[] {
+  const v = input.violations;
+  if (!v || v.denyIndicators) return [];
+  return input.result.crates.filter((c) => c.indicators.length > 0 && !findPackage(input.project, c.name, c.version)?.member);
+}
+
 export function findPackage(project: Project | null, name: string, version: string): ResolvedPackage | null {
   return project?.packages.find((p) => p.name === name && p.version === version) ?? null;
 }

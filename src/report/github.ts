@@ -1,7 +1,7 @@
 // GitHub Actions workflow commands: `::error file=…,line=…,title=…::message`.
 
 import type { Phase } from '../types.js';
-import { findPackage, packageLocation, phaseList, policyFile, type ReportInput, type Reporter } from './common.js';
+import { advisoryIndicators, findPackage, packageLocation, phaseList, policyFile, type ReportInput, type Reporter } from './common.js';
 
 /** Escapes the message part of a workflow command. */
 export function escapeData(s: string): string {
@@ -36,6 +36,10 @@ function renderCheck(input: ReportInput): string[] {
     }
     for (const u of cv.urls) out.push(command('error', { ...loc, title }, `${u.type} ${u.value} is not allowed by the entry's urls`));
     for (const i of cv.indicators) out.push(command('error', { ...loc, title }, `indicator ${i.id} at ${i.file}:${i.line}: ${i.detail}`));
+  }
+  for (const cr of advisoryIndicators(input)) {
+    const loc = packageLocation(input, cr.name, cr.version);
+    for (const i of cr.indicators) out.push(command('warning', { ...loc, title: `cap-scan: ${cr.name} ${cr.version}` }, `indicator ${i.id} at ${i.file}:${i.line}: ${i.detail}`));
   }
   const file = policyFile(input);
   for (const u of v.unused) {

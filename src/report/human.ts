@@ -4,7 +4,7 @@ import { Chalk, type ChalkInstance } from 'chalk';
 import type { PackageChange } from '../diff.js';
 import type { CrateViolation } from '../policy.js';
 import type { CrateReport, Finding, Phase, Unscanned } from '../types.js';
-import { displayPath, phaseList, plural, type ReportCommand, type ReportInput, type Reporter } from './common.js';
+import { advisoryIndicators, displayPath, phaseList, plural, type ReportCommand, type ReportInput, type Reporter } from './common.js';
 
 /** Evidence lines shown per capability kind without -v. */
 const EVIDENCE_LIMIT = 3;
@@ -108,12 +108,18 @@ function renderCheck(input: ReportInput, c: ChalkInstance): string[] {
       lines.push(`  ${c.cyan(at)}  ${u.entry}: ${what}`);
     }
   }
+  const advisory = advisoryIndicators(input);
+  if (advisory.length > 0) {
+    lines.push('', c.red.bold('Supply-chain indicators (not failing the check; --deny-indicators makes them fail):'));
+    for (const cr of advisory) lines.push(`${c.bold(cr.name)} ${cr.version}`, ...indicatorLines(cr, c, '  '));
+  }
   lines.push(...unscannedLines(input.result.unscanned, c, v.denyUnscanned ? 'Not allowed: unscanned (deny-unscanned)' : 'Not checked (unscanned)'));
   const newCount = v.crates.filter((x) => x.new).length;
   let summary = `${plural(checked, 'crate')} checked, ${v.crates.length} not allowed`;
   if (newCount) summary += ` (${newCount} new)`;
   summary += `, ${plural(v.unused.length, 'unused entry', 'unused entries')}`;
   if (input.result.unscanned.length) summary += `, ${input.result.unscanned.length} unscanned`;
+  if (advisory.length) summary += `, ${plural(advisory.length, 'crate')} with indicators`;
   lines.push('', (v.ok ? c.green.bold : c.red.bold)(`${v.ok ? 'ok' : 'FAILED'}: ${summary}`));
   return lines;
 }

@@ -3,7 +3,7 @@
 import type { PackageChange } from '../diff.js';
 import type { Phase } from '../types.js';
 import type { Finding } from '../types.js';
-import { displayPath, findPackage, phaseList, sourceLink, type ReportInput, type Reporter } from './common.js';
+import { advisoryIndicators, displayPath, findPackage, phaseList, sourceLink, type ReportInput, type Reporter } from './common.js';
 
 const EVIDENCE_LIMIT = 3;
 
@@ -96,6 +96,11 @@ function renderCheck(input: ReportInput): string[] {
       const what = u.reason === 'matches-no-crate' ? 'matches no crate' : [...u.all, ...u.runtime.map((x) => `${x} (runtime)`), ...u.build.map((x) => `${x} (build)`)].join(', ') + ' not used';
       lines.push(`- \`${cell(u.entry)}\` (${cell(policy)}${u.line !== null ? `:${u.line}` : ''}): ${what}`);
     }
+  }
+  const advisory = advisoryIndicators(input);
+  if (advisory.length) {
+    lines.push('', '**Supply-chain indicators** (not failing the check):', '');
+    for (const cr of advisory) for (const i of cr.indicators) lines.push(`- ${cell(cr.name)} ${cell(cr.version)}: ${cell(i.id)} at \`${cell(`${i.file}:${i.line}`)}\`: ${cell(i.detail)}`);
   }
   if (input.result.unscanned.length) {
     lines.push('', v.denyUnscanned ? '**Not allowed: unscanned (deny-unscanned):**' : '**Not checked (unscanned):**', '');

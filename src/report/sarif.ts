@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Finding } from '../types.js';
 import { CAPABILITY_KINDS } from '../types.js';
-import { describeKind, findPackage, packageLocation, policyFile, type ReportInput, type Reporter } from './common.js';
+import { advisoryIndicators, describeKind, findPackage, packageLocation, policyFile, type ReportInput, type Reporter } from './common.js';
 
 type Level = 'error' | 'warning' | 'note';
 
@@ -118,6 +118,21 @@ function checkResults(input: ReportInput): SarifResult[] {
         evidence: [{ file: i.file, line: i.line, column: 1, text: `${i.id}: ${i.detail}` }],
         crate,
         fingerprint: fingerprint(['indicator', i.id, cv.name, i.file, i.detail]),
+      });
+    }
+  }
+  // not denied: still reported, as warnings that do not fail the check
+  for (const cr of advisoryIndicators(input)) {
+    const loc = packageLocation(input, cr.name, cr.version);
+    for (const i of cr.indicators) {
+      out.push({
+        ruleId: `indicator.${i.id}`,
+        level: 'warning',
+        message: `${cr.name} ${cr.version}: ${i.id} indicator at ${i.file}:${i.line}: ${i.detail}`,
+        ...loc,
+        evidence: [{ file: i.file, line: i.line, column: 1, text: `${i.id}: ${i.detail}` }],
+        crate: { name: cr.name, version: cr.version },
+        fingerprint: fingerprint(['indicator', i.id, cr.name, i.file, i.detail]),
       });
     }
   }
