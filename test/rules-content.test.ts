@@ -212,4 +212,8 @@ describe('rules coverage', () => {
       .filter((id) => !text.includes(`'${id}'`));
     expect(untested).toEqual([]);
   });
+
+  it('every rule says what it means (cap-scan rules prints it)', () => {
+    expect(loadRules().rules.filter((r) => r.description.trim() === '').map((r) => r.id)).toEqual([]);
+  });
 });
