@@ -1,6 +1,7 @@
 // Command-line interface. Commands return text and an exit code; nothing calls process.exit mid-output.
 
 import { writeFileSync, existsSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { getReporter, reporters } from './report/index.js';
 import { ruleIndex, scanCrateDir, scanWorkspace, toolVersion } from './scan.js';
@@ -29,7 +30,7 @@ const FORMATS = Object.keys(reporters).join(', ');
 
 function addCommonOptions(cmd: Command): Command {
   return cmd
-    .option('--manifest-path <path>', 'path to Cargo.toml (or its directory)', 'Cargo.toml')
+    .option('--manifest-path <path>', 'path to Cargo.toml or its directory (default: the nearest Cargo.toml from the current directory upward, as cargo finds it)')
     .option('-f, --format <format>', `output format: ${FORMATS}`, 'human')
     .option('-o, --output <file>', 'write the report to a file instead of stdout')
     .option('-v, --verbose', 'show evidence: file:line and the matched path of every finding')
@@ -46,6 +47,18 @@ function addCommonOptions(cmd: Command): Command {
     .option('--debug', 'print stack traces for errors');
 }
 
+/**
+ * The nearest Cargo.toml from `dir` upward (cargo's rule when no --manifest-path is given); when there is
+ * none, `dir/Cargo.toml`, which commands that need a workspace report as not found.
+ */
+export function findManifest(dir: string): string {
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    const p = join(d, 'Cargo.toml');
+    if (existsSync(p)) return p;
+    if (dirname(d) === d) return join(resolve(dir), 'Cargo.toml');
+  }
+}
+
 function toOptions(raw: RawOptions): CommonOptions {
   let jobs = 0;
   if (raw.jobs !== undefined) {
@@ -56,7 +69,7 @@ function toOptions(raw: RawOptions): CommonOptions {
   const toTty = raw.output === undefined && process.stdout.isTTY === true;
   const color = raw.color === 'always' || (raw.color === 'auto' && toTty && !process.env.NO_COLOR);
   const scan: ScanOptions = defaultScanOptions({
-    manifestPath: raw.manifestPath ?? 'Cargo.toml',
+    manifestPath: raw.manifestPath ?? findManifest(process.cwd()),
     includeDev: !!raw.includeDev,
     allTargets: !!raw.allTargets,
     offline: !!raw.offline || !!raw.frozen,

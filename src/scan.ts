@@ -363,7 +363,7 @@ export interface ScanHooks {
 
 export async function scanWorkspace(opts: ScanOptions, hooks: ScanHooks = {}): Promise<{ project: Project; result: ScanResult }> {
   const manifestPath = resolve(opts.manifestPath);
-  if (!existsSync(manifestPath)) throw new UserError(`manifest not found: ${opts.manifestPath}`);
+  if (!existsSync(manifestPath)) throw new UserError(`manifest not found: ${opts.manifestPath} (run inside a Cargo project or pass --manifest-path)`);
   const startDir = statSync(manifestPath).isDirectory() ? manifestPath : dirname(manifestPath);
   const ctx = sourceContext(opts, startDir);
   const session = new ScanSession(opts, hooks.analyzer);

@@ -16,12 +16,12 @@ interface Run {
   stderr: string;
 }
 
-function run(args: string[], opts: { bin?: string; env?: Record<string, string> } = {}): Promise<Run> {
+function run(args: string[], opts: { bin?: string; env?: Record<string, string>; cwd?: string } = {}): Promise<Run> {
   return new Promise((done) => {
     execFile(
       process.execPath,
       [opts.bin ?? BIN, ...args],
-      { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', ...opts.env }, maxBuffer: 64 * 1024 * 1024 },
+      { cwd: opts.cwd ?? ROOT, env: { ...process.env, NO_COLOR: '1', ...opts.env }, maxBuffer: 64 * 1024 * 1024 },
       (err, stdout, stderr) => {
         const code = err ? ((err as { code?: number }).code ?? 1) : 0;
         done({ code: typeof code === 'number' ? code : 1, stdout, stderr });
@@ -134,6 +134,15 @@ describe('cap-scan on the demo workspace', () => {
     expect(JSON.parse(readFileSync(out, 'utf8')).crates).toHaveLength(10);
   });
 
+  it('without --manifest-path, finds the nearest Cargo.toml upward like cargo (here a member, which leads to the workspace)', async () => {
+    const r = await run(['--offline'], { env: isolated(), cwd: join(ROOT, 'fixtures', 'demo', 'crates', 'app', 'src') });
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(r.stdout).toContain('10 crates, 8 with capabilities, 0 unscanned, 1 with indicators');
+    const home = isolated();
+    const none = await run(['--offline'], { env: home, cwd: home.HOME });
+    expect([none.code, none.stdout, none.stderr]).toEqual([2, '', `cap-scan: error: manifest not found: ${join(home.HOME, 'Cargo.toml')} (run inside a Cargo project or pass --manifest-path)\n`]);
+  });
+
   it('works as a cargo subcommand (cargo passes "cap-scan" first)', async () => {
     const r = await run(['cap-scan', '--manifest-path', DEMO, '--offline'], { bin: CARGO_BIN, env: isolated() });
     expect(r.code).toBe(0);
@@ -181,7 +190,7 @@ describe('errors: one line on stderr, exit 2, no stack trace', () => {
   it('missing manifest', async () => {
     const r = await run(['--manifest-path', '/nonexistent/Cargo.toml']);
     oneLine(r);
-    expect(r.stderr).toBe('cap-scan: error: manifest not found: /nonexistent/Cargo.toml\n');
+    expect(r.stderr).toBe('cap-scan: error: manifest not found: /nonexistent/Cargo.toml (run inside a Cargo project or pass --manifest-path)\n');
   });
 
   it('invalid Cargo.toml names the file and line', async () => {
