@@ -7,6 +7,7 @@ import { getReporter, reporters } from './report/index.js';
 import { ruleIndex, scanCrateDir, scanWorkspace, toolVersion } from './scan.js';
 import { defaultScanOptions, type CommandOutput, type CommonOptions, type ScanOptions } from './options.js';
 import { UserError } from './types.js';
+import { HttpError } from './sources/download.js';
 
 interface RawOptions {
   manifestPath?: string;
@@ -197,6 +198,19 @@ export function buildProgram(outputs: { result?: CommandOutput; raw?: RawOptions
 }
 
 /** Entry point. Sets process.exitCode; never exits mid-output. */
+/**
+ * The one-line message of an error the user can act on: our own UserErrors, network failures, and the
+ * operating system refusing a file operation (a missing directory for --output, a full disk). Anything
+ * else is a bug in cap-scan (null).
+ */
+function userMessage(err: unknown): string | null {
+  if (err instanceof UserError) return err.message;
+  if (err instanceof HttpError) return `cannot download ${err.url}: ${err.message.replace(`${err.url}: `, '')} (--offline skips the network; --registry-url or CAP_SCAN_REGISTRY picks a mirror)`;
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code) && err instanceof Error) return err.message;
+  return null;
+}
+
 export async function main(argv: string[], env: { cargoSubcommand?: boolean } = {}): Promise<void> {
   const args = env.cargoSubcommand && argv[0] === 'cap-scan' ? argv.slice(1) : argv;
   const outputs: { result?: CommandOutput; raw?: RawOptions } = {};
@@ -216,7 +230,8 @@ export async function main(argv: string[], env: { cargoSubcommand?: boolean } = 
       return;
     }
     const err = e as Error;
-    if (err instanceof UserError) process.stderr.write(`cap-scan: error: ${err.message}\n`);
+    const user = userMessage(err);
+    if (user !== null) process.stderr.write(`cap-scan: error: ${user}\n`);
     else process.stderr.write(`cap-scan: internal error: ${err?.message ?? String(err)}${debug ? '' : ' (run with --debug for details)'}\n`);
     if (debug && err?.stack) process.stderr.write(err.stack + '\n');
     process.exitCode = 2;

@@ -193,6 +193,20 @@ describe('errors: one line on stderr, exit 2, no stack trace', () => {
     expect(r.stderr).toBe('cap-scan: error: manifest not found: /nonexistent/Cargo.toml (run inside a Cargo project or pass --manifest-path)\n');
   });
 
+  it('an unreachable registry and an unwritable --output are errors the user can act on, not internal errors', async () => {
+    // a port nothing listens on: connection refused at once
+    const server = (await import('node:net')).createServer();
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', () => ok()));
+    const port = (server.address() as { port: number }).port;
+    await new Promise((ok) => server.close(ok));
+    const r = await run(['crate', 'serde@1', '--registry-url', `sparse+http://127.0.0.1:${port}/index/`], { env: { ...isolated(), CARGO_NET_RETRY: '0' } });
+    oneLine(r);
+    expect(r.stderr).toMatch(new RegExp(`^cap-scan: error: cannot download http://127\\.0\\.0\\.1:${port}/index/.*ECONNREFUSED.* \\(--offline skips the network; --registry-url or CAP_SCAN_REGISTRY picks a mirror\\)\n$`));
+    const o = await run(['--manifest-path', DEMO, '--offline', '-o', '/nonexistent-dir/report.txt'], { env: isolated() });
+    oneLine(o);
+    expect(o.stderr).toBe("cap-scan: error: ENOENT: no such file or directory, open '/nonexistent-dir/report.txt'\n");
+  });
+
   it('invalid Cargo.toml names the file and line', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cap-scan-bad-'));
     writeFileSync(join(dir, 'Cargo.toml'), '[package]\nname = "x"\nversion = "0.1.0"\n[dependencies\nfoo = "1"\n');
