@@ -35,6 +35,20 @@ const GENERATED = [
 ];
 
 describe('cap-scan allow', () => {
+  it('on the demo: allows everything it finds, and asks for a review of the crate with supply-chain indicators', async () => {
+    cpSync(new URL('../fixtures/demo', import.meta.url), join(tmp, 'demo'), { recursive: true });
+    const opts = { ...common(), manifestPath: join(tmp, 'demo', 'Cargo.toml') };
+    const dry = await runAllow({ ...opts, write: true, dryRun: true, crate: null });
+    expect(dry.text.split('\n').slice(-2)).toEqual(['# Review before committing: envlogger has supply-chain indicators (cap-scan check lists them)', '']);
+    const written = await runAllow({ ...opts, write: true, dryRun: false, crate: null });
+    expect(written).toEqual({
+      text: `Updated [workspace.metadata.cap-scan.allow] in ${join(tmp, 'demo', 'Cargo.toml')}: 8 allow entries\nReview before committing: envlogger has supply-chain indicators (cap-scan check lists them)\n`,
+      exitCode: 0,
+    });
+    expect((await runAllow({ ...opts, write: true, dryRun: false, crate: 'filekeep' })).text).toBe(`Unchanged [workspace.metadata.cap-scan.allow] in ${join(tmp, 'demo', 'Cargo.toml')}: entry for filekeep\n`);
+    expect((await runCheck({ ...opts, strict: true, denyIndicators: false })).exitCode).toBe(0);
+  });
+
   it('prints the generated table without --write, and with --write --dry-run, leaving the file alone', async () => {
     const expected = `[workspace.metadata.cap-scan.allow]\n${GENERATED.join('\n')}\n`;
     expect(await runAllow({ ...common(), write: false, dryRun: false, crate: null })).toEqual({ text: expected, exitCode: 0 });

@@ -80,7 +80,19 @@ export async function runAllow(opts: AllowOptions): Promise<CommandOutput> {
   const tablePath = [policy.section, 'metadata', 'cap-scan', 'allow'];
   const header = `[${tablePath.map(tomlKey).join('.')}]`;
   const toml = `${header}\n${entries.map((e) => `${tomlKey(e.key)} = ${e.value}\n`).join('')}`;
-  if (!opts.write || opts.dryRun) return { text: toml, exitCode: 0 };
+  // allowing records what crates do today; a crate that looks like an attack deserves a look first
+  const members = new Set(project.packages.filter((p) => p.member).map((p) => `${p.name}@${p.version}`));
+  const flagged = [
+    ...new Set(
+      result.crates
+        .filter((c) => c.indicators.length > 0 && !members.has(`${c.name}@${c.version}`) && (opts.crate === null || c.name === opts.crate))
+        .map((c) => c.name),
+    ),
+  ];
+  const review = flagged.length
+    ? `Review before committing: ${flagged.join(', ')} ${flagged.length === 1 ? 'has' : 'have'} supply-chain indicators (cap-scan check lists them)\n`
+    : '';
+  if (!opts.write || opts.dryRun) return { text: toml + (review ? `# ${review}` : ''), exitCode: 0 };
 
   const unscannedNames = new Set(result.unscanned.map((u) => u.name));
   const generated = new Set(entries.map((e) => e.key));
@@ -94,5 +106,5 @@ export async function runAllow(opts: AllowOptions): Promise<CommandOutput> {
   const updated = setTableEntries(text, tablePath, entries, { path: shownPath(manifest), remove });
   if (updated !== text) await writeFile(manifest, updated);
   const what = opts.crate !== null ? `entry for ${opts.crate}` : `${entries.length} allow ${entries.length === 1 ? 'entry' : 'entries'}`;
-  return { text: `${updated !== text ? 'Updated' : 'Unchanged'} ${header} in ${shownPath(manifest)}: ${what}\n`, exitCode: 0 };
+  return { text: `${updated !== text ? 'Updated' : 'Unchanged'} ${header} in ${shownPath(manifest)}: ${what}\n${review}`, exitCode: 0 };
 }
