@@ -163,6 +163,32 @@ const cases: { name: string; allTargets?: boolean; findings: Row[]; unanalyzed?:
     ],
   },
   { name: 'unreferenced-files', findings: [['std-process-spawn', 'src/old.rs', 2, 5, 'runtime', 'unreferenced']] },
+  // mod/use inside cfg_if! and a crate's own cfg_* macro, an inline module in a macro, #[cfg_attr(.., path)]:
+  // part of the module tree (not unreferenced), and `Shell` resolves through the glob re-export in cfg_if!
+  {
+    name: 'mods-in-macros',
+    findings: [
+      ['std-fs-read', 'src/bsd/pipe.rs', 2, 5, 'runtime'],
+      ['std-env-write', 'src/legacy_impl.rs', 2, 5, 'runtime'],
+      ['std-process-spawn', 'src/lib.rs', 36, 5, 'runtime'],
+      ['std-env-read', 'src/sys/unix.rs', 2, 5, 'runtime'],
+      ['std-env-read', 'src/sys/windows.rs', 2, 5, 'runtime'],
+    ],
+    unanalyzed: [],
+  },
+  {
+    name: 'mods-in-macros',
+    allTargets: true,
+    findings: [
+      ['std-fs-read', 'src/bsd/pipe.rs', 2, 5, 'runtime'],
+      ['std-env-write', 'src/legacy_impl.rs', 2, 5, 'runtime'],
+      ['std-process-spawn', 'src/lib.rs', 36, 5, 'runtime'],
+      ['std-env-read', 'src/sys/unix.rs', 2, 5, 'runtime'],
+      ['std-env-read', 'src/sys/windows.rs', 2, 5, 'runtime'],
+      ['std-fs-delete', 'src/tests.rs', 3, 13, 'runtime', 'test'],
+    ],
+    unanalyzed: [],
+  },
   {
     name: 'missing-module',
     findings: [['std-fs-read', 'src/present.rs', 2, 5, 'runtime']],

@@ -248,6 +248,8 @@ function segsOfTokens(toks: Token[], from: number, to: number): { segs: string[]
 }
 
 const TEST_ATTRS = new Set(['test', 'bench']);
+const PATH_ATTR = /^#\[\s*path\s*=\s*"((?:[^"\\]|\\.)*)"\s*\]$/;
+const CFG_ATTR_PATH = /^#\[\s*cfg_attr\s*\([\s\S]*,\s*path\s*=\s*"((?:[^"\\]|\\.)*)"\s*,?\s*\)\s*\]$/;
 
 function isCfgTest(args: string): boolean {
   const a = args.replace(/\s+/g, '');
@@ -304,6 +306,94 @@ function bindUses(toks: Token[], scope: number, summary: FileSummary, pos: (o: n
 }
 
 /**
+ * Items a token sequence declares: `use` bindings, and `mod` declarations (with `#[path]` and
+ * `#[cfg(test)]`; inline `mod a { mod b; }` gets a scope, so `b` is looked up under `a/`), which the
+ * crate scanner follows like any other. For item-level macro invocations (`cfg_if!`, tokio's
+ * `cfg_net!`) and broken regions: without it their modules were scanned as "unreferenced" files,
+ * outside the crate's module tree (35% of the real workspace's findings).
+ */
+function bindItems(toks: Token[], scope0: number, summary: FileSummary, pos: (o: number) => { line: number }, inTest: boolean): void {
+  const punct = (t: Token | undefined, v: string) => t !== undefined && t.t === Tok.Punct && t.v === v;
+  // an item starts after `;`, a brace, an attribute's `]`, a visibility
+  const startsItem = (i: number) => {
+    const prev = toks[i - 1];
+    return !prev || (prev.t === Tok.Punct && (prev.v === ';' || prev.v === '{' || prev.v === '}' || prev.v === ']' || prev.v === ')')) || (prev.t === Tok.Ident && prev.v === 'pub');
+  };
+  const open: { scope: number; depth: number; test: boolean }[] = [];
+  let depth = 0;
+  for (let i = 0; i < toks.length; i++) {
+    const t = toks[i]!;
+    if (t.t === Tok.Punct) {
+      if (t.v === '{') depth++;
+      else if (t.v === '}') {
+        depth--;
+        while (open.length > 0 && open[open.length - 1]!.depth > depth) open.pop();
+      }
+      continue;
+    }
+    if (t.t !== Tok.Ident || !startsItem(i)) continue;
+    const inner = open[open.length - 1];
+    const scope = inner ? inner.scope : scope0;
+    if (t.v === 'use') {
+      for (const b of parseUseTree(toks, i + 1).bindings) {
+        summary.bindings.push({ scope, name: b.name, kind: b.glob ? 'glob' : 'use', target: b.target, global: b.global, line: pos(t.s).line });
+      }
+      continue;
+    }
+    if (t.v !== 'mod' || toks[i + 1]?.t !== Tok.Ident) continue;
+    const inlineBody = punct(toks[i + 2], '{');
+    if (!inlineBody && !punct(toks[i + 2], ';')) continue;
+    const attrs = attributesBefore(toks, i);
+    const test = inTest || (inner?.test ?? false) || attrs.test;
+    const name = toks[i + 1]!.v;
+    const line = pos(t.s).line;
+    let body = -1;
+    if (inlineBody) {
+      body = summary.scopes.length;
+      summary.scopes.push({ id: body, parent: scope, kind: 'mod', name });
+      open.push({ scope: body, depth: depth + 1, test });
+    }
+    const modIndex = summary.mods.length;
+    for (const pathAttr of attrs.paths.length > 0 && !inlineBody ? attrs.paths : [null]) {
+      summary.mods.push(test ? { name, scope, body, pathAttr, line, test: true } : { name, scope, body, pathAttr, line });
+    }
+    if (!test) summary.bindings.push({ scope, name, kind: 'mod', target: null, global: false, line, mod: modIndex });
+  }
+}
+
+/** `#[path = "…"]` and `#[cfg(test)]` among the attributes (and visibility) right before toks[i]. */
+function attributesBefore(toks: Token[], i: number): { paths: string[]; test: boolean } {
+  const punct = (t: Token | undefined, v: string) => t !== undefined && t.t === Tok.Punct && t.v === v;
+  let j = i - 1;
+  if (toks[j]?.t === Tok.Ident && toks[j]!.v === 'pub') j--;
+  else if (punct(toks[j], ')')) {
+    let k = j;
+    while (k >= 0 && !punct(toks[k], '(')) k--;
+    if (toks[k - 1]?.t === Tok.Ident && toks[k - 1]!.v === 'pub') j = k - 2;
+  }
+  const paths: string[] = [];
+  let test = false;
+  while (punct(toks[j], ']')) {
+    let k = j;
+    let depth = 0;
+    for (; k >= 0; k--) {
+      if (punct(toks[k], ']')) depth++;
+      else if (punct(toks[k], '[') && --depth === 0) break;
+    }
+    if (k < 1 || !punct(toks[k - 1], '#')) break;
+    const body = toks.slice(k + 1, j);
+    const n = body.length;
+    if (body[0]?.v === 'path' && punct(body[1], '=') && body[2]?.t === Tok.Str) paths.push(body[2].v.replace(/\\\\/g, '\\'));
+    // #[cfg_attr(pred, path = "…")]: the path is the last argument
+    const [pa, eq, str] = [body[n - 4], body[n - 3], body[n - 2]];
+    if (body[0]?.v === 'cfg_attr' && pa?.v === 'path' && punct(eq, '=') && str?.t === Tok.Str && punct(body[n - 1], ')')) paths.push(str.v.replace(/\\\\/g, '\\'));
+    if (body[0]?.v === 'cfg' && isCfgTest(body.slice(1).map((x) => x.v).join(''))) test = true;
+    j = k - 2;
+  }
+  return { paths: paths.reverse(), test };
+}
+
+/**
  * Files nested deeper than this are analysed as tokens only: tree-sitter's queries slow down
  * super-linearly on pathological nesting (100k nested blocks: minutes in native code), and no real
  * crate comes near it.
@@ -354,7 +444,7 @@ export function analyzeSource(source: string, cfg: AnalyzerConfig, opts: FileOpt
   const methodNames = new Set(cfg.methodNames);
 
   // ---- pass 1: collect captures by category
-  type Cap = { name: string; node: Node; start: number; end: number; parent?: Node | null; at?: 'file' | 'mod' | 'member' };
+  type Cap = { name: string; node: Node; start: number; end: number; parent?: Node | null; at?: 'file' | 'mod' | 'member'; itemLevel?: boolean };
   const all: Cap[] = [];
   let hasError = false;
   for (const c of qs.base.captures(root)) {
@@ -369,6 +459,16 @@ export function analyzeSource(source: string, cfg: AnalyzerConfig, opts: FileOpt
   const caps: Cap[] = [];
   const open: Cap[] = [];
   for (const c of all) {
+    if (c.name === 'macro') {
+      // an invocation where items go (a file or an inline module body): what it wraps are items
+      // (`cfg_if! { if #[cfg(unix)] { mod unix; pub use unix::*; } }`)
+      while (open.length > 0 && open[open.length - 1]!.end <= c.start) open.pop();
+      const top = open[open.length - 1];
+      if (hasError) {
+        const p = c.node.parent;
+        c.itemLevel = p !== null && (p.type === 'source_file' || (p.type === 'declaration_list' && p.parent?.type === 'mod_item'));
+      } else c.itemLevel = !top || top.name === 'mod';
+    }
     const decl = DECLARATIONS.has(c.name);
     if (decl || CONTAINERS.has(c.name)) {
       while (open.length > 0 && open[open.length - 1]!.end <= c.start) open.pop();
@@ -573,14 +673,17 @@ export function analyzeSource(source: string, cfg: AnalyzerConfig, opts: FileOpt
           if (!modBodies.has(c.start)) summary.mods.push({ name, scope, body: -1, pathAttr: null, line: pos(c.start).line, test: true });
           break;
         }
-        let pathAttr: string | null = null;
+        // #[path = "…"], and each #[cfg_attr(pred, path = "…")]: every configuration's file is the module
+        const paths: string[] = [];
         for (let s = c.node.previousNamedSibling; s && ITEM_SKIP_BEFORE.has(s.type); s = s.previousNamedSibling) {
-          const m = /^#\[\s*path\s*=\s*"((?:[^"\\]|\\.)*)"\s*\]$/.exec(s.text);
-          if (m) pathAttr = m[1]!.replace(/\\\\/g, '\\');
+          const m = PATH_ATTR.exec(s.text) ?? CFG_ATTR_PATH.exec(s.text);
+          if (m) paths.push(m[1]!.replace(/\\\\/g, '\\'));
         }
         const body = modBodies.get(c.start) ?? -1;
         const modIndex = summary.mods.length;
-        summary.mods.push(ctx === 'test' ? { name, scope, body, pathAttr, line: pos(c.start).line, test: true } : { name, scope, body, pathAttr, line: pos(c.start).line });
+        for (const pathAttr of paths.length > 0 ? paths.reverse() : [null]) {
+          summary.mods.push(ctx === 'test' ? { name, scope, body, pathAttr, line: pos(c.start).line, test: true } : { name, scope, body, pathAttr, line: pos(c.start).line });
+        }
         summary.bindings.push({ scope, name, kind: 'mod', target: null, global: false, line: pos(c.start).line, mod: modIndex });
         break;
       }
@@ -619,6 +722,7 @@ export function analyzeSource(source: string, cfg: AnalyzerConfig, opts: FileOpt
           summary.includes.push({ scope, path: arg, line: p0.line });
         }
         const generated = opts.procMacro && (last === 'quote' || last === 'quote_spanned' || last === 'parse_quote' || last === 'parse_quote_spanned');
+        if (toks.length > 2 && c.itemLevel && !generated && last !== 'macro_rules') bindItems(toks.slice(1, -1), scope, summary, pos, ctx === 'test');
         if (toks.length > 2) scanTokens(toks.slice(1, -1), tokenSink(scope, ctx, generated));
         break;
       }
@@ -698,8 +802,8 @@ export function analyzeSource(source: string, cfg: AnalyzerConfig, opts: FileOpt
         errorSpans.add({ start: item.startIndex, end });
         const toks = tokensOf(source, item.startIndex, end);
         const scope = scopeAt(item.startIndex);
-        // use declarations in broken regions still bind names
-        bindUses(toks, scope, summary, pos);
+        // use and mod declarations in broken regions still bind names (and mods are followed)
+        bindItems(toks, scope, summary, pos, ctx === 'test');
         scanTokens(toks, tokenSink(scope, ctx));
         break;
       }
