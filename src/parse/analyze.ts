@@ -417,7 +417,8 @@ export function analyzeSource(source: string, cfg: AnalyzerConfig, opts: FileOpt
   const summary = emptySummary();
   summary.problems.push(...problems);
   const lines = new LineIndex(source);
-  const depth = maxNesting(source);
+  // nesting deeper than MAX_NESTING needs more opening brackets than a shorter file has characters
+  const depth = source.length > MAX_NESTING ? maxNesting(source) : 0;
   if (depth > MAX_NESTING) {
     // token-level analysis of the whole file: paths, macros, unsafe, extern blocks, attributes, uses
     summary.problems.push({ line: 1, reason: `nesting-too-deep (${depth} levels): analysed as tokens` });
