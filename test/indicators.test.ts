@@ -82,7 +82,7 @@ describe('secrets', () => {
     });
   });
 
-  it('lib: credential stores and token env reads; benign names, methods and cfg(test) are not reported', () => {
+  it('lib: credential stores and token env reads; benign names, methods, ~/.ssh config and known_hosts, cfg(test) are not reported', () => {
     const s = (line: number, detail: string) => ({ id: 'secrets', file: 'src/lib.rs', line, detail });
     expect(scan('secrets', 'src/lib.rs')).toEqual({
       indicators: [
@@ -97,6 +97,10 @@ describe('secrets', () => {
         s(21, 'CI detection: option_env!("GITHUB_ACTIONS")'),
         s(22, 'token-like env var: env!("OPENAI_API_KEY")'),
         s(23, 'token-like env var: std::env::var("AWS_SECRET_ACCESS_KEY")'),
+        s(44, 'credential store .ssh: ".ssh"'),
+        s(44, 'credential store ssh private key: "id_rsa"'),
+        s(45, 'credential store .ssh: ".ssh"'),
+        s(46, 'credential store .ssh: ".ssh"'),
       ],
       urls: [],
     });
@@ -124,7 +128,10 @@ describe('secrets', () => {
       STORE_GATE.lastIndex = 0;
       expect(STORE_GATE.test(v), v).toBe(true);
     }
-    for (const v of ['.environment', 'the .env file', 'ssh', 'id_rsa_parser', 'Cookies', 'exodus of data']) expect(credentialStore(v), v).toBeNull();
+    for (const v of ['.environment', 'the .env file', 'ssh', 'id_rsa_parser', 'Cookies', 'exodus of data', '~/.ssh/known_hosts', '**/.ssh/config', 'C:\\Users\\me\\.ssh\\known_hosts2']) {
+      expect(credentialStore(v), v).toBeNull();
+    }
+    expect(['~/.ssh/id_rsa.pub', '.ssh/', '/home/u/.ssh/config.d/x'].map(credentialStore)).toEqual(['.ssh', '.ssh', '.ssh']);
   });
 });
 

@@ -16,6 +16,7 @@ import {
   envVarKind,
   isPrintableText,
   quote,
+  SSH_PUBLIC_FILE,
   STORE_GATE,
   suspiciousText,
 } from './patterns.js';
@@ -265,7 +266,9 @@ export function fileIndicators(root: SyntaxNode, source: string, file: string, c
       }
     }
     const store = credentialStore(value);
-    if (store) add('secrets', line, `credential store ${store}: ${quote(value, MAX_DETAIL)}`);
+    if (store && !(store === '.ssh' && sshDirJoinedWithPublicFile(value, node.endIndex, source))) {
+      add('secrets', line, `credential store ${store}: ${quote(value, MAX_DETAIL)}`);
+    }
 
     const decoded = joined.has(node.id) ? null : decodeLayers(value);
     const decodedWhy = decoded ? suspiciousText(decoded.text) : null;
@@ -406,6 +409,22 @@ export function fileIndicators(root: SyntaxNode, source: string, file: string, c
   }
 
   return { indicators: sortIndicators(indicators), urls: sortUrls(urls) };
+}
+
+const SSH_DIR = /(?:^|[\\/~])\.ssh[\\/]*$/i;
+/** After a literal: the call closes, then the same path is extended by a literal (`.join("x")`, `; p.push("x")`). */
+const NEXT_PATH_LITERAL = /\s*\)\s*(?:;\s*[A-Za-z_][\w.]*?\s*)?\.\s*(?:push|join)\s*\(\s*&?\s*"([^"\\\r\n]+)"/y;
+
+/**
+ * A literal naming the `.ssh` directory itself whose path is extended right away by a literal file that
+ * holds no secret: `home.join(".ssh").join("known_hosts")`, `p.push(".ssh"); p.push("config")`. The path
+ * is judged as a whole; a directory used otherwise (listed, joined with a variable) still counts.
+ */
+function sshDirJoinedWithPublicFile(value: string, end: number, source: string): boolean {
+  if (!SSH_DIR.test(value)) return false;
+  NEXT_PATH_LITERAL.lastIndex = end;
+  const m = NEXT_PATH_LITERAL.exec(source);
+  return !!m && SSH_PUBLIC_FILE.test(`${value.replace(/[\\/]+$/, '')}/${m[1]}`);
 }
 
 /** `N as char` values among a node's children, in order (expression casts or token-tree `N as char`). */

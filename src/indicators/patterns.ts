@@ -7,7 +7,15 @@ import { extractUrls, isIpv4 } from './strings.js';
 interface StoreRule {
   label: string;
   re: RegExp;
+  /** Values the rule matches that are not credentials after all. */
+  unless?: RegExp;
 }
+
+/**
+ * Files in `~/.ssh` that hold no secret: the client configuration and the known host keys (public keys of
+ * servers). cargo reads `~/.ssh/known_hosts` to check git hosts; bat highlights `.ssh/config` files.
+ */
+export const SSH_PUBLIC_FILE = /(?:^|[\\/~])\.ssh[\\/]+(?:config|known_hosts2?)$/i;
 
 const SEP = String.raw`[\\/]`;
 /** Rules over a whole literal value. Path-like rules require a separator so prose does not match. */
@@ -15,7 +23,7 @@ const STORE_RULES: StoreRule[] = [
   { label: '.cargo/credentials', re: new RegExp(String.raw`\.cargo${SEP}+credentials(?:\.toml)?\b`, 'i') },
   { label: 'ssh private key', re: /(?:^|[\\/])id_(?:rsa|dsa|ecdsa|ed25519)(?:_sk)?$/ },
   { label: 'authorized_keys', re: /(?:^|[\\/])authorized_keys2?$/ },
-  { label: '.ssh', re: new RegExp(String.raw`(?:^|${SEP}|~)\.ssh(?:${SEP}|$)`, 'i') },
+  { label: '.ssh', re: new RegExp(String.raw`(?:^|${SEP}|~)\.ssh(?:${SEP}|$)`, 'i'), unless: SSH_PUBLIC_FILE },
   { label: '.aws/credentials', re: new RegExp(String.raw`\.aws${SEP}+(?:credentials|config)\b`, 'i') },
   { label: '.npmrc', re: /(?:^|[\\/~])\.npmrc$/ },
   { label: '.pypirc', re: /(?:^|[\\/~])\.pypirc$/ },
@@ -43,7 +51,7 @@ export const STORE_GATE =
 /** The credential store a literal names, or null. */
 export function credentialStore(value: string): string | null {
   if (value.length < 4 || value.length > 400) return null;
-  for (const r of STORE_RULES) if (r.re.test(value)) return r.label;
+  for (const r of STORE_RULES) if (r.re.test(value) && !r.unless?.test(value)) return r.label;
   return null;
 }
 
