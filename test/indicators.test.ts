@@ -149,7 +149,7 @@ describe('obfuscation', () => {
     });
   });
 
-  it('lib: byte arrays, hex, char casts, xor, escapes, blobs; hashes, vectors, alphabets and b"" are not', () => {
+  it('lib: byte arrays, hex, char casts, xor, escapes, blobs; hashes, vectors, alphabets, b"" and SSH public keys are not', () => {
     const o = (line: number, detail: string) => ({ id: 'obfuscation', file: 'src/lib.rs', line, detail });
     expect(scan('obfuscation', 'src/lib.rs')).toEqual({
       indicators: [
@@ -159,6 +159,7 @@ describe('obfuscation', () => {
         o(20, 'xor over literal data decodes to url: "https://evil.example"'),
         o(24, 'escaped literal spells url: "https://c2.example"'),
         o(27, 'high-entropy literal: 240 chars, 5.80 bits/char'),
+        o(44, 'high-entropy literal: 364 chars, 5.88 bits/char'),
       ],
       urls: [
         { url: 'http://10.0.0.7/', line: 3 },

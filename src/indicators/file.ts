@@ -15,6 +15,7 @@ import {
   entropy,
   envVarKind,
   isPrintableText,
+  isSshPublicKey,
   quote,
   SSH_PUBLIC_FILE,
   STORE_GATE,
@@ -169,7 +170,8 @@ export function looksLikeTable(s: string): boolean {
  *   of token-like or CI-detection variables (not in test code).
  * - `obfuscation`: base64/hex literals (or joined literal fragments) decoding to URLs, IPs, paths, shell
  *   commands or credential stores; integer arrays and `N as char` sequences spelling such text; literals
- *   spelling it with `\x` escapes; long high-entropy literals (not in test code); XOR loops over literal data.
+ *   spelling it with `\x` escapes; long high-entropy literals (not in test code, not SSH public-key blobs);
+ *   XOR loops over literal data.
  * - `bidi`: bidirectional control characters anywhere in the source (one per line), and attributes
  *   allowing `text_direction_codepoint_in_literal` / `_in_comment`.
  * URLs: every URL in a string literal outside attributes (comments are not literals), plus URLs in decoded
@@ -286,7 +288,7 @@ export function fileIndicators(root: SyntaxNode, source: string, file: string, c
     }
     if (value.length >= ENTROPY_MIN_LEN && !/^b/.test(raw) && /^[\x21-\x7e]+$/.test(value) && !isTest(node)) {
       const bits = entropy(value);
-      if (bits >= ENTROPY_MIN_BITS && !looksLikeTable(value)) {
+      if (bits >= ENTROPY_MIN_BITS && !looksLikeTable(value) && !isSshPublicKey(value)) {
         add('obfuscation', line, `high-entropy literal: ${[...value].length} chars, ${bits.toFixed(2)} bits/char`);
       }
     }

@@ -147,6 +147,28 @@ export function decodeLayers(value: string): { encodings: string[]; text: string
   return { encodings: [first.encoding], text: first.text };
 }
 
+const SSH_KEY_TYPE = /^(?:ssh-(?:rsa|dss|ed25519|ed448)|ecdsa-sha2-[a-z0-9-]+|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)$/;
+
+/**
+ * A base64 SSH public-key blob (what `known_hosts` and `authorized_keys` lines carry after the key type):
+ * length-prefixed fields that fill the decoded bytes exactly, the first naming a key type. Public key
+ * material is high-entropy by nature and hides nothing (cargo pins GitHub's host keys this way).
+ */
+export function isSshPublicKey(value: string): boolean {
+  if (!value.startsWith('AAAA') || !B64_STD.test(value) || value.replace(/=+$/, '').length % 4 === 1) return false;
+  const buf = Buffer.from(value, 'base64');
+  const fields: Buffer[] = [];
+  for (let off = 0; off < buf.length; ) {
+    if (off + 4 > buf.length) return false;
+    const n = buf.readUInt32BE(off);
+    off += 4;
+    if (n > buf.length - off) return false;
+    fields.push(buf.subarray(off, off + n));
+    off += n;
+  }
+  return fields.length >= 2 && SSH_KEY_TYPE.test(fields[0]!.toString('latin1'));
+}
+
 /** Shannon entropy in bits per character. */
 export function entropy(s: string): number {
   const counts = new Map<string, number>();
