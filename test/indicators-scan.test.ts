@@ -19,7 +19,7 @@ describe('indicators in cfg(test) code', () => {
     const r = await scanCrateDir(FIXTURE, defaultScanOptions({ cache: false, allTargets: true }));
     expect(r.crates[0]!.indicators.map((i) => [i.line, i.detail])).toEqual([
       [2, 'bidirectional control characters U+202E U+2066 U+2069'],
-      [9, 'bidirectional control characters U+200E'],
+      [9, 'bidirectional control characters U+2067'],
     ]);
   });
 });

@@ -177,7 +177,7 @@ describe('obfuscation', () => {
 });
 
 describe('bidi', () => {
-  it('reports control characters per line and lint opt-outs in attributes only', () => {
+  it('reports control characters per line and lint opt-outs in attributes only; marks only outside literals and comments', () => {
     const b = (line: number, detail: string) => ({ id: 'bidi', file: 'src/lib.rs', line, detail });
     expect(scan('bidi', 'src/lib.rs')).toEqual({
       indicators: [
@@ -185,6 +185,7 @@ describe('bidi', () => {
         b(5, 'bidirectional control characters U+202E U+2066 U+2069'),
         b(9, 'lint allowed: text_direction_codepoint_in_comment'),
         b(10, 'bidirectional control characters U+202E'),
+        b(19, 'bidirectional control characters U+200F'),
       ],
       urls: [],
     });

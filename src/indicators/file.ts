@@ -63,6 +63,13 @@ const MAX_DETAIL = 120;
 
 const STRING_TYPES = new Set(['string_literal', 'raw_string_literal']);
 const BIDI_RE = /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/g;
+/**
+ * Directional marks (LRM, RLM, ALM) open no embedding, override or isolate: inside a string, char or comment
+ * they cannot reorder the code around them (rustc's text_direction_codepoint lints leave them out too). They
+ * count only elsewhere; text tables (HTML entities) and docs showing right-to-left text carry them.
+ */
+const BIDI_MARKS = new Set(['\u200e', '\u200f', '\u061c']);
+const TEXT_TOKENS = new Set(['string_literal', 'raw_string_literal', 'char_literal', 'line_comment', 'block_comment']);
 const BIDI_LINT_RE = /#!?\s*\[\s*(?:allow|expect)\s*\([^\]]*?\btext_direction_codepoint_in_(literal|comment)\b/g;
 
 // Candidate gates over the source text.
@@ -172,8 +179,9 @@ export function looksLikeTable(s: string): boolean {
  *   commands or credential stores; integer arrays and `N as char` sequences spelling such text; literals
  *   spelling it with `\x` escapes; long high-entropy literals (not in test code, not SSH public-key blobs);
  *   XOR loops over literal data.
- * - `bidi`: bidirectional control characters anywhere in the source (one per line), and attributes
- *   allowing `text_direction_codepoint_in_literal` / `_in_comment`.
+ * - `bidi`: bidirectional control characters anywhere in the source (one per line; the marks LRM, RLM and
+ *   ALM only outside literals and comments), and attributes allowing `text_direction_codepoint_in_literal`
+ *   / `_in_comment`.
  * URLs: every URL in a string literal outside attributes (comments are not literals), plus URLs in decoded
  * text. Indicators sorted by line, id, detail; URLs by line, url; duplicates removed.
  */
@@ -394,6 +402,7 @@ export function fileIndicators(root: SyntaxNode, source: string, file: string, c
     if (hasBidi) {
       const perLine = new Map<number, Set<string>>();
       for (const m of positions(BIDI_RE, source)) {
+        if (BIDI_MARKS.has(m[0]) && inTextToken(root, m.index)) continue;
         const line = lineAt(m.index);
         const set = perLine.get(line) ?? new Set<string>();
         set.add(`U+${m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
@@ -427,6 +436,13 @@ function sshDirJoinedWithPublicFile(value: string, end: number, source: string):
   NEXT_PATH_LITERAL.lastIndex = end;
   const m = NEXT_PATH_LITERAL.exec(source);
   return !!m && SSH_PUBLIC_FILE.test(`${value.replace(/[\\/]+$/, '')}/${m[1]}`);
+}
+
+/** Whether `index` lies inside a string/char literal or a comment (doc comments included). */
+function inTextToken(root: SyntaxNode, index: number): boolean {
+  let n: SyntaxNode | null = root.descendantForIndex(index);
+  for (let i = 0; n && i < 3; i++, n = n.parent) if (TEXT_TOKENS.has(n.type)) return true;
+  return false;
 }
 
 /** `N as char` values among a node's children, in order (expression casts or token-tree `N as char`). */
