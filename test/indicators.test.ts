@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Parser from 'tree-sitter';
@@ -238,6 +238,23 @@ describe('native-code', () => {
     const dir = path.join(FIX, 'native-code-negative');
     const build = readFileSync(path.join(dir, 'build.rs'), 'utf8');
     expect(await crateIndicators(dir, files(['Cargo.toml', 'build.rs', 'examples/ffi_demo.c', 'src/Foo.class', 'src/lib.rs']), build)).toEqual([]);
+  });
+
+  it('pkg-config finds a system library and compiles nothing; a header alone is not compiled code', async () => {
+    for (const crate of ['native-code-system-lib', 'native-code-header-only']) {
+      const dir = path.join(FIX, crate);
+      const all = (readdirSync(dir, { recursive: true }) as string[])
+        .filter((rel) => statSync(path.join(dir, rel)).isFile())
+        .map((rel) => rel.split(path.sep).join('/'))
+        .sort();
+      expect(all.some((f) => /\.(?:c|h)$/.test(f)), crate).toBe(true);
+      expect(await crateIndicators(dir, files(all), readFileSync(path.join(dir, 'build.rs'), 'utf8')), crate).toEqual([]);
+    }
+    // the same build script with the bundled sources shipped does compile them
+    const dir = path.join(FIX, 'native-code-header-only');
+    expect(await crateIndicators(dir, files(['build.rs', 'sqlite3/sqlite3.c', 'wrapper.h']), readFileSync(path.join(dir, 'build.rs'), 'utf8'))).toEqual([
+      { id: 'native-code', file: 'build.rs', line: 5, detail: 'native sources: 2 files (sqlite3/sqlite3.c, wrapper.h) compiled via cc::Build' },
+    ]);
   });
 
   it('recognizes executable formats by magic bytes', () => {

@@ -1,5 +1,6 @@
 // Package-level native-code indicators: shipped compiled binaries (by magic bytes or extension), C/C++/asm
-// sources compiled by the build script, and include_bytes! of binaries. Reads only the first bytes of files.
+// sources (not headers alone) compiled by the build script, and include_bytes! of binaries. Reads only the
+// first bytes of files.
 import { open, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import Parser from 'tree-sitter';
@@ -14,11 +15,16 @@ export const MAX_MAGIC_FILES = 5000;
 const EXAMPLES = 3;
 
 const BINARY_EXTS = new Set(['.a', '.so', '.dll', '.dylib', '.exe', '.o', '.lib', '.obj', '.node', '.wasm']);
-const NATIVE_SOURCE_EXTS = new Set(['.c', '.cc', '.cpp', '.cxx', '.c++', '.h', '.hh', '.hpp', '.hxx', '.s', '.asm', '.m', '.mm']);
+/** Files a C/C++/asm compiler compiles; headers are listed with them but are not compiled on their own. */
+const COMPILED_EXTS = new Set(['.c', '.cc', '.cpp', '.cxx', '.c++', '.s', '.asm', '.m', '.mm']);
+const HEADER_EXTS = new Set(['.h', '.hh', '.hpp', '.hxx']);
 
-/** Build-script use of a native compiler driver: `cc::Build`, `cmake::Config`, `pkg_config`, `autotools`, … */
+/**
+ * Build-script use of a native compiler driver: `cc::Build`, `cmake::Config`, `autotools`, … Not `pkg_config`
+ * (or system-deps): it finds an installed library and compiles nothing.
+ */
 const COMPILE_RE =
-  /\b(?:cc|gcc)::(?:Build|Config)\b|\bcmake::(?:Config|build)\b|\bpkg_config::|\bautotools::|\bcxx_build::|\bnasm_rs::|\bcc_version\b|\bBuild::new\(\)[\s\S]{0,400}?\.(?:file|files|compile)\(|Command::new\(\s*"(?:make|gmake|cmake|gcc|g\+\+|clang|clang\+\+|cc|c\+\+|nasm|yasm|\.\/configure|configure)"\s*\)/;
+  /\b(?:cc|gcc)::(?:Build|Config)\b|\bcmake::(?:Config|build)\b|\bautotools::|\bcxx_build::|\bnasm_rs::|\bcc_version\b|\bBuild::new\(\)[\s\S]{0,400}?\.(?:file|files|compile)\(|Command::new\(\s*"(?:make|gmake|cmake|gcc|g\+\+|clang|clang\+\+|cc|c\+\+|nasm|yasm|\.\/configure|configure)"\s*\)/;
 
 export interface IncludeBytesRef {
   /** The Rust file containing the macro, relative to the package dir. */
@@ -137,8 +143,10 @@ export async function crateIndicators(
 
   // native sources compiled by the build script
   if (buildScriptSource !== null && COMPILE_RE.test(buildScriptSource)) {
-    const sources = sorted.filter((rel) => NATIVE_SOURCE_EXTS.has(extOf(rel)));
-    if (sources.length > 0) {
+    // a header alone (a bindgen wrapper, the config.h of vendored sources a distribution stripped) is not
+    // compiled code
+    const sources = sorted.filter((rel) => COMPILED_EXTS.has(extOf(rel)) || HEADER_EXTS.has(extOf(rel)));
+    if (sources.some((rel) => COMPILED_EXTS.has(extOf(rel)))) {
       const tool = COMPILE_RE.exec(buildScriptSource)![0].replace(/\s+/g, ' ').slice(0, 40);
       out.push({
         id: 'native-code',
