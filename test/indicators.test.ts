@@ -291,6 +291,24 @@ describe('typosquat', () => {
     ]);
   });
 
+  it('real names that are other words are not typosquats (fixture lockfile of crates.io names and invented ones)', () => {
+    const negative = [...readFileSync(path.join(FIX, 'typosquat-negative/Cargo.lock'), 'utf8').matchAll(/^name = "([^"]+)"/gm)].map((m) => m[1]!);
+    expect(negative.length).toBe(8);
+    expect(typosquats(negative, popular)).toEqual([]);
+  });
+
+  it('word rules: first letters and short words; affixes only when the lockfile name carries them', () => {
+    const t = (lock: string, pop: string) => typosquats([lock], [pop]).map((x) => x.how);
+    // still typos: inside a word, doubled first letter, added affix or digit
+    expect([t('tokio-utils', 'tokio-util'), t('serde_jsn', 'serde_json'), t('sserde', 'serde'), t('memmap2', 'memmap'), t('serde1', 'serde')]).toEqual(
+      [['edit-distance'], ['edit-distance'], ['edit-distance'], ['affix'], ['affix']],
+    );
+    // other words: first letter added/dropped/replaced, a 3-letter word changed, an affix missing, a short digit swap
+    expect([t('inotify', 'notify'), t('notify', 'inotify'), t('teqwest', 'reqwest'), t('serde_hjson', 'serde_json'), t('glutin_wgl_sys', 'glutin_egl_sys'), t('encoding', 'encoding_rs'), t('tracing', 'rs-tracing'), t('memmap', 'memmap2'), t('sha1', 'sha2')]).toEqual(
+      [[], [], [], [], [], [], [], [], []],
+    );
+  });
+
   it('exceptions, lockfile presence and separator-equal names suppress hits', () => {
     expect(typosquats(['reqwests', 'tokio-rs'], ['reqwest', 'tokio'], ['Tokio_RS'])).toEqual([{ name: 'reqwests', similarTo: 'reqwest', how: 'edit-distance' }]);
     expect(typosquats(['reqwests', 'reqwest'], ['reqwest'])).toEqual([]);

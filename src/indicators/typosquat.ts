@@ -33,14 +33,16 @@ function sepless(norm: string): string {
 
 /**
  * The name without one of the bounded affixes: prefix `rust_` / `rs_`, suffix `_rs` / `_rust`, or a trailing
- * `1`/`2` (optionally after `_`). Null when none applies. Only these affixes: `serde_json` is not `serde`.
+ * `1`/`2` (optionally after `_`). Empty when none applies. Only these affixes: `serde_json` is not `serde`.
+ * A digit is a one-character edit, so it obeys the edit-distance length floor: `proc_macro1`/`proc_macro2`
+ * and `memmap2`/`memmap` share a base, `sha1`/`sha2` (base `sha`) do not.
  */
 function affixBases(norm: string): string[] {
   const out: string[] = [];
   for (const p of ['rust_', 'rs_']) if (norm.startsWith(p) && norm.length > p.length + 1) out.push(norm.slice(p.length));
   for (const s of ['_rs', '_rust']) if (norm.endsWith(s) && norm.length > s.length + 1) out.push(norm.slice(0, -s.length));
   const d = /^(.*[a-z_])_?[12]$/.exec(norm);
-  if (d && d[1]!.replace(/_$/, '').length > 1) out.push(d[1]!.replace(/_$/, ''));
+  if (d && sepless(d[1]!).length >= MIN_EDIT_LEN) out.push(d[1]!.replace(/_$/, ''));
   return out;
 }
 
@@ -52,7 +54,12 @@ function reorderKey(norm: string): string | null {
 
 /**
  * Optimal-string-alignment distance 1, with the length floors above applied to the names without their
- * shared trailing words (`gtk_sys`/`gdk_sys` compare as `gtk`/`gdk`: too short).
+ * shared trailing words (`gtk_sys`/`gdk_sys` compare as `gtk`/`gdk`: too short). Two more rules keep
+ * distinct words apart (typos keep a word's first letter and its shape):
+ * - a word's first letter added, dropped or replaced makes another word, not a typo (`notify`/`inotify`,
+ *   `bindgen`/`cbindgen`, `serde_json`/`serde_hjson`, `kstring`/`zstring`), unless it doubles the next letter;
+ * - a substitution inside a word of three letters or fewer, the other words shared, changes the word
+ *   (`glutin_egl_sys`/`glutin_wgl_sys`).
  */
 function withinOneEdit(fullA: string, fullB: string): boolean {
   if (fullA === fullB) return false;
@@ -62,6 +69,9 @@ function withinOneEdit(fullA: string, fullB: string): boolean {
     wa.pop();
     wb.pop();
   }
+  let lead = 0;
+  while (lead < wa.length - 1 && lead < wb.length - 1 && wa[lead] === wb[lead]) lead++;
+  const coreShort = Math.min(wa.slice(lead).join('_').length, wb.slice(lead).join('_').length);
   const a = wa.join('_');
   const b = wb.join('_');
   const short = Math.min(a.length, b.length);
@@ -73,14 +83,16 @@ function withinOneEdit(fullA: string, fullB: string): boolean {
   while (i < la && i < lb && a[i] === b[i]) i++;
   if (la === lb) {
     // substitution, or adjacent transposition
-    if (a.slice(i + 1) === b.slice(i + 1)) return short >= MIN_EDIT_LEN;
+    if (a.slice(i + 1) === b.slice(i + 1)) return short >= MIN_EDIT_LEN && coreShort >= MIN_SWAP_LEN && !(i === 0 || a[i - 1] === '_');
     return i + 1 < la && a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2);
   }
   // insertion/deletion; a doubled character (`libcc`, `rannd`) counts down to MIN_SWAP_LEN
   const [long, other] = la > lb ? [a, b] : [b, a];
   if (long.slice(i + 1) !== other.slice(i)) return false;
   const doubled = long[i] === long[i - 1] || long[i] === long[i + 1];
-  return short >= MIN_EDIT_LEN || doubled;
+  if (doubled) return true;
+  const wordStart = i === 0 || long[i - 1] === '_';
+  return short >= MIN_EDIT_LEN && !wordStart;
 }
 
 function deletions(s: string): string[] {
@@ -152,16 +164,18 @@ export function typosquats(lockNames: string[], popular: string[], exceptions: s
     const candidates = new Map<string, TyposquatHow>();
     const add = (target: string, how: TyposquatHow): void => {
       if (target === norm || lockNorms.has(target)) return;
+      // the popular name is this name plus an affix (`memmap2` for `memmap`): this is the plainer name
+      if (affixBases(target).includes(norm)) return;
       const prev = candidates.get(target);
       if (!prev || HOW_ORDER.indexOf(how) < HOW_ORDER.indexOf(prev)) candidates.set(target, how);
     };
 
     for (const t of idx.bySepless.get(sepless(norm)) ?? []) add(t, 'separator');
-    for (const base of [norm, ...affixBases(norm)]) {
-      for (const t of idx.byAffixBase.get(base) ?? []) {
-        // same base reached through at least one affix on either side
-        add(t, 'affix');
-      }
+    // the lockfile name carries the affix: a popular name plus an affix (`tokio-rs`, `memmap2`), or the
+    // popular name's base with another affix (`proc-macro1`). A name that merely lacks a popular crate's
+    // affix (`encoding` for `encoding_rs`, `tracing` for `rs-tracing`) is the plainer name, not a squat.
+    for (const base of affixBases(norm)) {
+      for (const t of idx.byAffixBase.get(base) ?? []) add(t, 'affix');
     }
     const rk = reorderKey(norm);
     if (rk) for (const t of idx.byReorder.get(rk) ?? []) add(t, 'reordered');
