@@ -276,7 +276,7 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
           if (found) break;
         }
         if (!found) {
-          if (!m.test || input.allTargets) unanalyzed.push({ file: p.rel, line: m.line, reason: `module file not found: ${posix(relative(dir, candidates[0]!))}` });
+          if ((!m.test || input.allTargets) && !m.macro) unanalyzed.push({ file: p.rel, line: m.line, reason: `module file not found: ${posix(relative(dir, candidates[0]!))}` });
           continue;
         }
         if ('problem' in found) {

@@ -170,7 +170,7 @@ const cases: { name: string; allTargets?: boolean; findings: Row[]; unanalyzed?:
     findings: [
       ['std-fs-read', 'src/bsd/pipe.rs', 2, 5, 'runtime'],
       ['std-env-write', 'src/legacy_impl.rs', 2, 5, 'runtime'],
-      ['std-process-spawn', 'src/lib.rs', 36, 5, 'runtime'],
+      ['std-process-spawn', 'src/lib.rs', 44, 5, 'runtime'],
       ['std-env-read', 'src/sys/unix.rs', 2, 5, 'runtime'],
       ['std-env-read', 'src/sys/windows.rs', 2, 5, 'runtime'],
     ],
@@ -182,7 +182,7 @@ const cases: { name: string; allTargets?: boolean; findings: Row[]; unanalyzed?:
     findings: [
       ['std-fs-read', 'src/bsd/pipe.rs', 2, 5, 'runtime'],
       ['std-env-write', 'src/legacy_impl.rs', 2, 5, 'runtime'],
-      ['std-process-spawn', 'src/lib.rs', 36, 5, 'runtime'],
+      ['std-process-spawn', 'src/lib.rs', 44, 5, 'runtime'],
       ['std-env-read', 'src/sys/unix.rs', 2, 5, 'runtime'],
       ['std-env-read', 'src/sys/windows.rs', 2, 5, 'runtime'],
       ['std-fs-delete', 'src/tests.rs', 3, 13, 'runtime', 'test'],

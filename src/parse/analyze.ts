@@ -355,7 +355,7 @@ function bindItems(toks: Token[], scope0: number, summary: FileSummary, pos: (o:
     }
     const modIndex = summary.mods.length;
     for (const pathAttr of attrs.paths.length > 0 && !inlineBody ? attrs.paths : [null]) {
-      summary.mods.push(test ? { name, scope, body, pathAttr, line, test: true } : { name, scope, body, pathAttr, line });
+      summary.mods.push(test ? { name, scope, body, pathAttr, line, test: true, macro: true } : { name, scope, body, pathAttr, line, macro: true });
     }
     if (!test) summary.bindings.push({ scope, name, kind: 'mod', target: null, global: false, line, mod: modIndex });
   }

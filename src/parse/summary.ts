@@ -46,6 +46,12 @@ export interface ModDecl {
   line: number;
   /** Declared under cfg(test): its file is test code (followed only with --all-targets). */
   test?: boolean;
+  /**
+   * Found in a macro invocation's tokens (`cfg_if! { mod unix; }`): followed when its file exists, but
+   * a missing file is not reported, since the macro may turn the declaration into something else
+   * (snafu's generate_guide! makes doc modules of `pub mod failure;`).
+   */
+  macro?: true;
 }
 
 /** Where a fact sits, when not plain compiled code. */
