@@ -75,6 +75,15 @@ interface Target {
   root: string; // relative path
 }
 
+/** Role of a file no target reaches, from the directory cargo's target discovery would give it. */
+function strayRole(rel: string): FileRole {
+  if (rel.startsWith('tests/')) return 'test';
+  if (rel.startsWith('benches/')) return 'bench';
+  if (rel.startsWith('examples/')) return 'example';
+  if (rel.startsWith('src/bin/')) return 'bin';
+  return 'unreferenced';
+}
+
 export function targetsOf(dir: string, manifest: Manifest | null, allTargets: boolean, exists: (rel: string) => boolean): Target[] {
   const out: Target[] = [];
   const lib = manifest ? manifest.lib?.path ?? null : exists('src/lib.rs') ? 'src/lib.rs' : null;
@@ -320,14 +329,17 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
     if (visited.has(abs) || testFiles.has(abs) || visited.size >= MAX_FILES_PER_CRATE) continue;
     if (testDirs.some((d) => abs.startsWith(d))) continue;
     visited.add(abs);
-    const summary = await analyzeUnit(abs, 'unreferenced', false);
+    // (--all-targets) a stray file in a target directory that is not a declared target (autobenches = false)
+    // is that kind of code, tests and benches included, not library code
+    const role = strayRole(posix(rel));
+    const summary = await analyzeUnit(abs, role, false);
     if (summary.testOnly && !input.allTargets) continue;
     const root = new ModuleNode('crate', null);
     const resolver = new Resolver(root, { edition, externs: input.externs, unknownAsExtern: true, isKnownPrefix: (p) => index.isKnownPrefix(p), isKnownSegment: (n) => index.isKnownSegment(n) });
     const unit = placeUnit(posix(rel), summary, root, false);
-    if (nearestTargetIsBuild(posix(rel))) unreferencedBuild.add(unit.rel);
-    files.push({ rel: posix(rel), role: 'unreferenced' });
-    applyRules(unit, 'unreferenced', resolver);
+    if (role === 'unreferenced' && nearestTargetIsBuild(posix(rel))) unreferencedBuild.add(unit.rel);
+    files.push({ rel: posix(rel), role });
+    applyRules(unit, role, resolver);
   }
 
   // crate-level facts

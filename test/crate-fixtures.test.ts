@@ -43,7 +43,7 @@ function copyFixture(name: string): string {
   return dir;
 }
 
-const cases: { name: string; allTargets?: boolean; findings: Row[]; unanalyzed?: CrateReport['unanalyzed']; phases?: CrateReport['phases'] }[] = [
+const cases: { name: string; allTargets?: boolean; findings: Row[]; unanalyzed?: CrateReport['unanalyzed']; phases?: CrateReport['phases']; indicators?: CrateReport['indicators'] }[] = [
   // ---- a capability per rule file
   {
     name: 'cap-fs',
@@ -163,6 +163,10 @@ const cases: { name: string; allTargets?: boolean; findings: Row[]; unanalyzed?:
     ],
   },
   { name: 'unreferenced-files', findings: [['std-process-spawn', 'src/old.rs', 2, 5, 'runtime', 'unreferenced']] },
+  // (--all-targets) a file in benches/ that is not a bench target is bench code, not unreferenced library code
+  { name: 'autobenches-off', findings: [] },
+  // and its high-entropy sample data is test data, not an obfuscation indicator
+  { name: 'autobenches-off', allTargets: true, findings: [['std-fs-read', 'benches/decode.rs', 5, 5, 'runtime', 'bench']], indicators: [] },
   // mod/use inside cfg_if! and a crate's own cfg_* macro, an inline module in a macro, #[cfg_attr(.., path)]:
   // part of the module tree (not unreferenced), and `Shell` resolves through the glob re-export in cfg_if!
   {
@@ -282,6 +286,7 @@ describe('fixture crates: exact findings', () => {
       expect(rows(report)).toEqual(c.findings);
       expect(report.unanalyzed).toEqual(c.unanalyzed ?? []);
       if (c.phases) expect(report.phases).toEqual(c.phases);
+      if (c.indicators) expect(report.indicators).toEqual(c.indicators);
     });
   }
 
