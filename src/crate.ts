@@ -1,7 +1,7 @@
 // Scan one crate: find the files a dependent compiles (module tree of each target, include!, #[path]),
 // analyse them, resolve names across the crate and apply the rules. Produces findings as data.
 
-import { promises as fsp, realpathSync } from 'node:fs';
+import { promises as fsp, realpathSync, statSync } from 'node:fs';
 import { join, dirname, basename, relative, resolve as resolvePath, sep } from 'node:path';
 import fg from 'fast-glob';
 import type { FileOptions } from './parse/analyze.js';
@@ -56,17 +56,20 @@ function posix(p: string): string {
   return p.split(sep).join('/');
 }
 
-/** A file the crate's code points at, constrained to the package directory. */
+/**
+ * A file the crate's code points at, constrained to the package directory. Synchronous: one call per
+ * module file, and the promise API's thread-pool round trips cost more than the lookups.
+ */
 async function locateInside(root: string, abs: string): Promise<{ abs: string } | { problem: string } | null> {
   let real: string;
   try {
-    real = await fsp.realpath(abs);
+    real = realpathSync.native(abs);
   } catch {
     return null;
   }
   if (real !== root && !real.startsWith(root + sep)) return { problem: 'path outside the package' };
-  const st = await fsp.stat(real);
-  if (!st.isFile()) return { problem: 'not a regular file' };
+  const st = statSync(real, { throwIfNoEntry: false });
+  if (!st?.isFile()) return { problem: 'not a regular file' };
   return { abs: real };
 }
 
@@ -100,7 +103,7 @@ export function targetsOf(dir: string, manifest: Manifest | null, allTargets: bo
 }
 
 export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: FileAnalyzer): Promise<CrateScan> {
-  const dir = realpathSync(input.dir);
+  const dir = realpathSync.native(input.dir);
   const manifest = input.manifest;
   const procMacro = manifest?.lib?.procMacro ?? false;
   const edition = manifest?.package?.edition ?? '2015';
