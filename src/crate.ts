@@ -24,6 +24,8 @@ export interface CrateInput {
   /** Extern prelude of the crate: name used in code → canonical crate name. */
   externs: Map<string, string>;
   allTargets: boolean;
+  /** The package's files (listPackage), when the caller already lists them. */
+  listing?: Promise<string[]>;
 }
 
 /** Analyse one file (in-thread, in a worker, or from the cache). */
@@ -39,6 +41,21 @@ export interface CrateScan {
   unanalyzed: Unanalyzed[];
   /** Every analysed file (relative path) with its role. */
   files: { rel: string; role: FileRole }[];
+}
+
+/**
+ * Every file of a package (relative, `/`-separated, sorted), dotfiles included, without `target/` and
+ * `.git/`: one walk serves the prefetch, the unreferenced-file pass and the native-code check.
+ */
+export async function listPackage(dir: string): Promise<string[]> {
+  return (await fg('**/*', { cwd: dir, ignore: ['target/**', '.git/**'], onlyFiles: true, followSymbolicLinks: false, dot: true })).sort(cmp);
+}
+
+const TARGET_DIRS = /^(?:tests|examples|benches|src\/bin)\//;
+
+/** The Rust files of a package listing a scan considers: no dot paths or node_modules, target dirs only with allTargets. */
+export function rustFilesOf(all: string[], allTargets: boolean): string[] {
+  return all.filter((f) => f.endsWith('.rs') && !/(?:^|\/)(?:\.|node_modules\/)/.test(f) && (allTargets || !TARGET_DIRS.test(f)));
 }
 
 /** Upper bound on files analysed per crate (hostile input). */
@@ -322,10 +339,8 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
   for (const t of targets) await scanTarget(t);
 
   // files no module reaches are still scanned, marked unreferenced
-  const ignore = ['target/**', '.git/**', '**/node_modules/**'];
-  if (!input.allTargets) ignore.push('tests/**', 'examples/**', 'benches/**', 'src/bin/**');
-  const rest = (await fg('**/*.rs', { cwd: dir, ignore, onlyFiles: true, followSymbolicLinks: false, dot: false })).sort();
-  for (const rel of rest) {
+  const listing = await (input.listing ?? listPackage(dir));
+  for (const rel of rustFilesOf(listing, input.allTargets)) {
     const loc = await locateInside(dir, join(dir, rel));
     if (!loc || 'problem' in loc) continue;
     const abs = loc.abs;
@@ -377,10 +392,7 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
   }
 
   // package-level indicators: shipped binaries, compiled native sources, include_bytes! of binaries
-  const allFiles = (await fg('**/*', { cwd: dir, ignore: ['target/**', '.git/**'], onlyFiles: true, followSymbolicLinks: false, dot: true }))
-    .sort()
-    .slice(0, 20000)
-    .map((path) => ({ path }));
+  const allFiles = listing.slice(0, 20000).map((path) => ({ path }));
   const build = manifest?.package?.build ?? null;
   const buildLoc = build ? await locateInside(dir, join(dir, build)) : null;
   const buildSource = buildLoc && 'abs' in buildLoc ? await fsp.readFile(buildLoc.abs, 'utf8') : null;

@@ -3,11 +3,10 @@
 import { readFileSync, existsSync, statSync, realpathSync, promises as fsp } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
-import fg from 'fast-glob';
 import { join, resolve, dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import { analyzeFile, type FileOptions } from './parse/analyze.js';
-import { scanCrate, cmp, type CrateInput, type CrateScan, type FileAnalyzer } from './crate.js';
+import { scanCrate, cmp, listPackage, rustFilesOf, type CrateInput, type CrateScan, type FileAnalyzer } from './crate.js';
 import { createPool, poolSize, RUNNING_FROM_SOURCE, type AnalyzerPool, type PoolStats } from './parse/pool.js';
 import { cacheKey, codeFingerprint, contentHash, ResultCache, type CacheStats, type SourceIdentity } from './cache.js';
 import { loadProject } from './project.js';
@@ -229,16 +228,10 @@ export class ScanSession {
   async prefetchCrate(dir: string, o: { procMacro: boolean; build: string | null; allTargets: boolean; lib?: string | null }, group: string): Promise<void> {
     if (this.pool.size === 0 || this.finished.has(group)) return;
     let real: string;
-    try {
-      real = await fsp.realpath(dir);
-    } catch {
-      return;
-    }
-    const ignore = ['target/**', '.git/**', '**/node_modules/**'];
-    if (!o.allTargets) ignore.push('tests/**', 'examples/**', 'benches/**', 'src/bin/**');
     let files: string[];
     try {
-      files = (await fg('**/*.rs', { cwd: real, ignore, onlyFiles: true, followSymbolicLinks: false, dot: false })).sort();
+      real = realpathSync.native(dir);
+      files = rustFilesOf(await this.listing(real), o.allTargets);
     } catch {
       return;
     }
@@ -288,7 +281,13 @@ export class ScanSession {
     );
     let scan: CrateScan;
     try {
-      scan = await scanCrate(input, this.index, (abs, o) => {
+      let listing: Promise<string[]> | undefined;
+      try {
+        listing = this.listing(realpathSync.native(input.dir));
+      } catch {
+        // scanCrate reports the directory
+      }
+      scan = await scanCrate(listing ? { ...input, listing } : input, this.index, (abs, o) => {
         this.analysed++;
         return this.pool.analyze(abs, o);
       });
@@ -304,8 +303,23 @@ export class ScanSession {
     return scan;
   }
 
+  /** A package's file listing, shared by its prefetch and its scan (kept while the crate is in flight). */
+  private listings = new Map<string, Promise<string[]>>();
+  private listing(realDir: string): Promise<string[]> {
+    let l = this.listings.get(realDir);
+    if (!l) this.listings.set(realDir, (l = listPackage(realDir)));
+    return l;
+  }
+
   /** No more prefetching for this group: drop what it holds, and ignore prewarms still listing files. */
   finishGroup(group: string): void {
+    if (group.startsWith('dir:')) {
+      try {
+        this.listings.delete(realpathSync.native(group.slice(4)));
+      } catch {
+        // gone: nothing was listed
+      }
+    }
     this.finished.add(group);
     this.pool.dropGroup(group);
   }
