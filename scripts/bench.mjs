@@ -3,7 +3,8 @@
 //
 // Scans every crate directory under /usr/share/cargo/registry (Debian's packaged crate sources) with the
 // compiled scanner (dist/), cold (fresh temporary cache) then warm (same cache), and parses exactly the
-// files the scan analysed with a bare single-thread tree-sitter parser as the reference. Each measurement
+// files the scan analysed with a bare single-thread tree-sitter parser as the reference (and, for context,
+// the same bare parse split over --jobs concurrent processes: the floor of any cold scan). Each measurement
 // runs in its own child process so wall time and peak RSS (process.resourceUsage().maxRSS, which covers
 // the worker threads) are clean. Then it times the ~117-package real workspace (scripts/setup-corpus.sh)
 // cold and warm.
@@ -19,7 +20,7 @@
 //                      are printed
 //   --keep             keep the temporary caches (printed)
 
-import { spawnSync, execFileSync } from 'node:child_process';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -130,6 +131,21 @@ function runChild(args) {
   return JSON.parse(lines[lines.length - 1]);
 }
 
+/** The same child run as `n` concurrent processes, one per argument list; wall time of the whole. */
+async function runChildrenConcurrently(argLists) {
+  const t0 = process.hrtime.bigint();
+  await Promise.all(
+    argLists.map(
+      (args) =>
+        new Promise((ok, fail) => {
+          const c = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+          c.on('exit', (code) => (code === 0 ? ok() : fail(new Error(`bench child ${args[0]} failed (exit ${code})`))));
+        }),
+    ),
+  );
+  return { wallMs: Number(process.hrtime.bigint() - t0) / 1e6 };
+}
+
 // ------------------------------------------------------------------ main
 
 function crateDirs(registry) {
@@ -188,23 +204,38 @@ async function main(argv) {
   const colds = [];
   const warms = [];
   const raws = [];
+  const rawsParallel = [];
   for (let r = 0; r < opt.rounds; r++) {
     const c = join(work, `cache-${r}`);
     colds.push(runChild(['scan-dirs', listFile, c, String(jobs), r === 0 ? filesFile : '']));
     warms.push(runChild(['scan-dirs', listFile, c, String(jobs), '']));
     raws.push(runChild(['raw', filesFile]));
+    if (jobs > 1) {
+      // the same files split round-robin over `jobs` processes parsing at once: what 2 cores can parse
+      const all = readFileSync(filesFile, 'utf8').split('\n').filter(Boolean);
+      const parts = Array.from({ length: jobs }, (_, k) => {
+        const f = join(work, `files-${k}.txt`);
+        writeFileSync(f, all.filter((_, i) => i % jobs === k).join('\n'));
+        return ['raw', f];
+      });
+      rawsParallel.push(await runChildrenConcurrently(parts));
+    }
   }
   const fastest = (xs) => xs.reduce((a, b) => (b.wallMs < a.wallMs ? b : a));
   const rounds = (xs) => (xs.length > 1 ? `; rounds ${xs.map((x) => s(x.wallMs)).join(', ')}` : '');
   const cold = { ...fastest(colds), files: colds[0].files, bytes: colds[0].bytes, maxRssKb: Math.max(...colds.map((x) => x.maxRssKb)) };
   const warm = { ...fastest(warms), maxRssKb: Math.max(...warms.map((x) => x.maxRssKb)) };
   const raw = fastest(raws);
+  const rawParallel = rawsParallel.length ? fastest(rawsParallel) : null;
   const engine = opt.engine ? runChild(['engine', filesFile]) : null;
   const rows = [
     ['files analysed', `${cold.files}`],
     ['size', mb(cold.bytes)],
     ['crates', `${cold.crates} (${cold.findings} findings)`],
     ['raw parse, 1 thread', `${s(raw.wallMs)}${rounds(raws)}`],
+    ...(rawParallel
+      ? [[`raw parse, ${jobs} processes`, `${s(rawParallel.wallMs)}  (${(rawParallel.wallMs / raw.wallMs).toFixed(3)} x raw: the parser alone on ${jobs} cores, the floor of any cold scan${rounds(rawsParallel)})`]]
+      : []),
     ...(engine
       ? [['engine, 1 thread', `${s(engine.wallMs)}  (${(engine.wallMs / raw.wallMs).toFixed(2)} x raw parse: read + parse + queries + facts per file; ideal cold on ${jobs} cores = ${s(engine.wallMs / jobs)})`]]
       : []),
