@@ -210,7 +210,7 @@ async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<v
 }
 
 /** Applies workspace inheritance to a non-member manifest when it needs it; failures leave it as read. */
-async function inheritOutsideWorkspace(m: Manifest): Promise<Manifest> {
+export async function inheritOutsideWorkspace(m: Manifest): Promise<Manifest> {
   if (!usesWorkspaceInheritance(m)) return m;
   try {
     const root = await findWorkspaceRoot(m);

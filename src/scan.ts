@@ -9,7 +9,7 @@ import { analyzeFile, type FileOptions } from './parse/analyze.js';
 import { scanCrate, cmp, listPackage, rustFilesOf, type CrateInput, type CrateScan, type FileAnalyzer } from './crate.js';
 import { createPool, poolSize, RUNNING_FROM_SOURCE, type AnalyzerPool, type PoolStats } from './parse/pool.js';
 import { cacheKey, codeFingerprint, contentHash, ResultCache, type CacheStats, type SourceIdentity } from './cache.js';
-import { loadProject } from './project.js';
+import { inheritOutsideWorkspace, loadProject } from './project.js';
 import { readManifest } from './manifest.js';
 import { defaultCargoHome, defaultProviders } from './sources/index.js';
 import { builtinRulesDir, loadRules } from './rules/load.js';
@@ -458,7 +458,8 @@ async function crateDirInput(dir: string, allTargets: boolean): Promise<{ abs: s
   const abs = resolve(dir);
   if (!existsSync(abs) || !statSync(abs).isDirectory()) throw new UserError(`not a directory: ${dir}`);
   const manifestPath = join(abs, 'Cargo.toml');
-  const manifest = existsSync(manifestPath) ? await readManifest(manifestPath) : null;
+  // a workspace member's `version.workspace = true` and inherited dependencies come from its workspace root
+  const manifest = existsSync(manifestPath) ? await inheritOutsideWorkspace(await readManifest(manifestPath)) : null;
   const externs = new Map<string, string>();
   for (const d of manifest?.dependencies ?? []) externs.set(d.key.replace(/-/g, '_'), d.package.replace(/-/g, '_'));
   const procMacro = manifest?.lib?.procMacro ?? false;

@@ -157,6 +157,12 @@ describe('cap-scan on the demo workspace', () => {
     expect(doc.crates[0].name).toBe('shellout');
     expect(doc.crates[0].capabilities).toEqual(['process']);
   });
+
+  it('crate <dir> of a workspace member takes what it inherits (version.workspace = true) from the workspace root', async () => {
+    const r = await run(['crate', join(ROOT, 'fixtures/demo/crates/app-utils')], { env: isolated() });
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(r.stdout.split('\n')[0]).toBe('app-utils 0.1.0  runtime: -  build: -');
+  });
 });
 
 describe('rules and help', () => {
