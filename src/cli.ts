@@ -197,7 +197,6 @@ export function buildProgram(outputs: { result?: CommandOutput; raw?: RawOptions
   return program;
 }
 
-/** Entry point. Sets process.exitCode; never exits mid-output. */
 /**
  * The one-line message of an error the user can act on: our own UserErrors, network failures, and the
  * operating system refusing a file operation (a missing directory for --output, a full disk). Anything
@@ -211,6 +210,7 @@ function userMessage(err: unknown): string | null {
   return null;
 }
 
+/** Entry point. Sets process.exitCode; never exits mid-output. */
 export async function main(argv: string[], env: { cargoSubcommand?: boolean } = {}): Promise<void> {
   const args = env.cargoSubcommand && argv[0] === 'cap-scan' ? argv.slice(1) : argv;
   const outputs: { result?: CommandOutput; raw?: RawOptions } = {};

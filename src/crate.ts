@@ -6,7 +6,7 @@ import { join, dirname, basename, relative, resolve as resolvePath, sep } from '
 import fg from 'fast-glob';
 import type { FileOptions } from './parse/analyze.js';
 import type { FactContext, FileSummary } from './parse/summary.js';
-import { ModuleNode, Resolver, placeUnit, type Unit } from './resolve.js';
+import { ModuleNode, Resolver, placeUnit, type ResolverOptions, type Unit } from './resolve.js';
 import type { RuleIndex } from './rules/engine.js';
 import type { Rule } from './rules/load.js';
 import { crateIndicators, type IncludeBytesRef } from './indicators/crate.js';
@@ -136,6 +136,13 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
   const testDirs: string[] = []; // directories of cfg(test) modules' children
   const { existsSync } = await import('node:fs');
   const targets = targetsOf(dir, manifest, input.allTargets, (rel) => existsSync(join(dir, rel)));
+  const resolverOptions: ResolverOptions = {
+    edition,
+    externs: input.externs,
+    unknownAsExtern: true,
+    isKnownPrefix: (p) => index.isKnownPrefix(p),
+    isKnownSegment: (n) => index.isKnownSegment(n),
+  };
 
   // An unreferenced file belongs with the target whose directory holds it most specifically: a stray
   // build_helper.rs next to build.rs (outside src/) is build-side code, src/unused.rs is library code.
@@ -242,13 +249,7 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
 
   const scanTarget = async (target: Target) => {
     const root = new ModuleNode('crate', null);
-    const resolver = new Resolver(root, {
-      edition,
-      externs: input.externs,
-      unknownAsExtern: true,
-      isKnownPrefix: (p) => index.isKnownPrefix(p),
-      isKnownSegment: (n) => index.isKnownSegment(n),
-    });
+    const resolver = new Resolver(root, resolverOptions);
     const units: { unit: Unit; role: FileRole }[] = [];
     interface Pending {
       abs: string;
@@ -353,7 +354,7 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
     const summary = await analyzeUnit(abs, role, false);
     if (summary.testOnly && !input.allTargets) continue;
     const root = new ModuleNode('crate', null);
-    const resolver = new Resolver(root, { edition, externs: input.externs, unknownAsExtern: true, isKnownPrefix: (p) => index.isKnownPrefix(p), isKnownSegment: (n) => index.isKnownSegment(n) });
+    const resolver = new Resolver(root, resolverOptions);
     const unit = placeUnit(posix(rel), summary, root, false);
     if (role === 'unreferenced' && nearestTargetIsBuild(posix(rel))) unreferencedBuild.add(unit.rel);
     files.push({ rel: posix(rel), role });

@@ -231,7 +231,7 @@ export class ScanSession {
     let files: string[];
     try {
       real = realpathSync.native(dir);
-      files = rustFilesOf(await this.listing(real), o.allTargets);
+      files = rustFilesOf(await this.listing(group, real), o.allTargets);
     } catch {
       return;
     }
@@ -283,7 +283,7 @@ export class ScanSession {
     try {
       let listing: Promise<string[]> | undefined;
       try {
-        listing = this.listing(realpathSync.native(input.dir));
+        listing = this.listing(group, realpathSync.native(input.dir));
       } catch {
         // scanCrate reports the directory
       }
@@ -303,23 +303,17 @@ export class ScanSession {
     return scan;
   }
 
-  /** A package's file listing, shared by its prefetch and its scan (kept while the crate is in flight). */
+  /** A package's file listing by group, shared by its prefetch and its scan (kept while the crate is in flight). */
   private listings = new Map<string, Promise<string[]>>();
-  private listing(realDir: string): Promise<string[]> {
-    let l = this.listings.get(realDir);
-    if (!l) this.listings.set(realDir, (l = listPackage(realDir)));
+  private listing(group: string, realDir: string): Promise<string[]> {
+    let l = this.listings.get(group);
+    if (!l) this.listings.set(group, (l = listPackage(realDir)));
     return l;
   }
 
   /** No more prefetching for this group: drop what it holds, and ignore prewarms still listing files. */
   finishGroup(group: string): void {
-    if (group.startsWith('dir:')) {
-      try {
-        this.listings.delete(realpathSync.native(group.slice(4)));
-      } catch {
-        // gone: nothing was listed
-      }
-    }
+    this.listings.delete(group);
     this.finished.add(group);
     this.pool.dropGroup(group);
   }

@@ -43,6 +43,15 @@ function copyFixture(name: string): string {
   return dir;
 }
 
+/** mods-in-macros without --all-targets; --all-targets adds its cfg(test) module. */
+const MODS_IN_MACROS: Row[] = [
+  ['std-fs-read', 'src/bsd/pipe.rs', 2, 5, 'runtime'],
+  ['std-env-write', 'src/legacy_impl.rs', 2, 5, 'runtime'],
+  ['std-process-spawn', 'src/lib.rs', 44, 5, 'runtime'],
+  ['std-env-read', 'src/sys/unix.rs', 2, 5, 'runtime'],
+  ['std-env-read', 'src/sys/windows.rs', 2, 5, 'runtime'],
+];
+
 const cases: { name: string; allTargets?: boolean; findings: Row[]; unanalyzed?: CrateReport['unanalyzed']; phases?: CrateReport['phases']; indicators?: CrateReport['indicators'] }[] = [
   // ---- a capability per rule file
   {
@@ -169,26 +178,12 @@ const cases: { name: string; allTargets?: boolean; findings: Row[]; unanalyzed?:
   { name: 'autobenches-off', allTargets: true, findings: [['std-fs-read', 'benches/decode.rs', 5, 5, 'runtime', 'bench']], indicators: [] },
   // mod/use inside cfg_if! and a crate's own cfg_* macro, an inline module in a macro, #[cfg_attr(.., path)]:
   // part of the module tree (not unreferenced), and `Shell` resolves through the glob re-export in cfg_if!
-  {
-    name: 'mods-in-macros',
-    findings: [
-      ['std-fs-read', 'src/bsd/pipe.rs', 2, 5, 'runtime'],
-      ['std-env-write', 'src/legacy_impl.rs', 2, 5, 'runtime'],
-      ['std-process-spawn', 'src/lib.rs', 44, 5, 'runtime'],
-      ['std-env-read', 'src/sys/unix.rs', 2, 5, 'runtime'],
-      ['std-env-read', 'src/sys/windows.rs', 2, 5, 'runtime'],
-    ],
-    unanalyzed: [],
-  },
+  { name: 'mods-in-macros', findings: MODS_IN_MACROS, unanalyzed: [] },
   {
     name: 'mods-in-macros',
     allTargets: true,
     findings: [
-      ['std-fs-read', 'src/bsd/pipe.rs', 2, 5, 'runtime'],
-      ['std-env-write', 'src/legacy_impl.rs', 2, 5, 'runtime'],
-      ['std-process-spawn', 'src/lib.rs', 44, 5, 'runtime'],
-      ['std-env-read', 'src/sys/unix.rs', 2, 5, 'runtime'],
-      ['std-env-read', 'src/sys/windows.rs', 2, 5, 'runtime'],
+      ...MODS_IN_MACROS,
       ['std-fs-delete', 'src/tests.rs', 3, 13, 'runtime', 'test'],
     ],
     unanalyzed: [],

@@ -292,15 +292,20 @@ function enclosingItem(n: Node): Node {
   }
 }
 
+/** The bindings of the `use` tree at toks[i] (the `use` keyword), in `scope`. */
+function bindUseAt(toks: Token[], i: number, scope: number, summary: FileSummary, line: number): void {
+  for (const b of parseUseTree(toks, i + 1).bindings) {
+    summary.bindings.push({ scope, name: b.name, kind: b.glob ? 'glob' : 'use', target: b.target, global: b.global, line });
+  }
+}
+
 /** `use` declarations found in a token sequence bind names in `scope`. */
 function bindUses(toks: Token[], scope: number, summary: FileSummary, pos: (o: number) => { line: number }): void {
   for (let i = 0; i < toks.length; i++) {
     const t = toks[i]!;
     const prev = toks[i - 1]?.v;
     if (t.t === Tok.Ident && t.v === 'use' && (i === 0 || prev === ';' || prev === '}' || prev === '{' || prev === 'pub' || prev === ')')) {
-      for (const b of parseUseTree(toks, i + 1).bindings) {
-        summary.bindings.push({ scope, name: b.name, kind: b.glob ? 'glob' : 'use', target: b.target, global: b.global, line: pos(t.s).line });
-      }
+      bindUseAt(toks, i, scope, summary, pos(t.s).line);
     }
   }
 }
@@ -335,9 +340,7 @@ function bindItems(toks: Token[], scope0: number, summary: FileSummary, pos: (o:
     const inner = open[open.length - 1];
     const scope = inner ? inner.scope : scope0;
     if (t.v === 'use') {
-      for (const b of parseUseTree(toks, i + 1).bindings) {
-        summary.bindings.push({ scope, name: b.name, kind: b.glob ? 'glob' : 'use', target: b.target, global: b.global, line: pos(t.s).line });
-      }
+      bindUseAt(toks, i, scope, summary, pos(t.s).line);
       continue;
     }
     if (t.v !== 'mod' || toks[i + 1]?.t !== Tok.Ident) continue;
@@ -631,10 +634,7 @@ export function analyzeSource(source: string, cfg: AnalyzerConfig, opts: FileOpt
         const toks = tokensOf(source, c.start, c.end);
         const u = toks.findIndex((t) => t.t === Tok.Ident && t.v === 'use');
         if (u < 0) break;
-        const line = pos(c.start).line;
-        for (const b of parseUseTree(toks, u + 1).bindings) {
-          summary.bindings.push({ scope, name: b.name, kind: b.glob ? 'glob' : 'use', target: b.target, global: b.global, line });
-        }
+        bindUseAt(toks, u, scope, summary, pos(c.start).line);
         break;
       }
       case 'extern_crate': {

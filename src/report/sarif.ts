@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Finding } from '../types.js';
+import type { Finding, Indicator } from '../types.js';
 import { CAPABILITY_KINDS } from '../types.js';
 import { advisoryIndicators, describeKind, findPackage, packageLocation, policyFile, type ReportInput, type Reporter } from './common.js';
 
@@ -78,6 +78,19 @@ function evidenceText(fs: Finding[]): string {
   return ` Evidence: ${shown.join('; ')}${more}.`;
 }
 
+/** An indicator of a crate, at the crate's location in the user's repository. */
+function indicatorResult(i: Indicator, crate: { name: string; version: string }, loc: { file: string; line: number | null }, level: Level): SarifResult {
+  return {
+    ruleId: `indicator.${i.id}`,
+    level,
+    message: `${crate.name} ${crate.version}: ${i.id} indicator at ${i.file}:${i.line}: ${i.detail}`,
+    ...loc,
+    evidence: [{ file: i.file, line: i.line, column: 1, text: `${i.id}: ${i.detail}` }],
+    crate,
+    fingerprint: fingerprint(['indicator', i.id, crate.name, i.file, i.detail]),
+  };
+}
+
 function checkResults(input: ReportInput): SarifResult[] {
   const out: SarifResult[] = [];
   const v = input.violations;
@@ -109,32 +122,12 @@ function checkResults(input: ReportInput): SarifResult[] {
         fingerprint: fingerprint(['url', cv.name, u.value]),
       });
     }
-    for (const i of cv.indicators) {
-      out.push({
-        ruleId: `indicator.${i.id}`,
-        level: 'error',
-        message: `${cv.name} ${cv.version}: ${i.id} indicator at ${i.file}:${i.line}: ${i.detail}`,
-        ...loc,
-        evidence: [{ file: i.file, line: i.line, column: 1, text: `${i.id}: ${i.detail}` }],
-        crate,
-        fingerprint: fingerprint(['indicator', i.id, cv.name, i.file, i.detail]),
-      });
-    }
+    for (const i of cv.indicators) out.push(indicatorResult(i, crate, loc, 'error'));
   }
   // not denied: still reported, as warnings that do not fail the check
   for (const cr of advisoryIndicators(input)) {
     const loc = packageLocation(input, cr.name, cr.version);
-    for (const i of cr.indicators) {
-      out.push({
-        ruleId: `indicator.${i.id}`,
-        level: 'warning',
-        message: `${cr.name} ${cr.version}: ${i.id} indicator at ${i.file}:${i.line}: ${i.detail}`,
-        ...loc,
-        evidence: [{ file: i.file, line: i.line, column: 1, text: `${i.id}: ${i.detail}` }],
-        crate: { name: cr.name, version: cr.version },
-        fingerprint: fingerprint(['indicator', i.id, cr.name, i.file, i.detail]),
-      });
-    }
+    for (const i of cr.indicators) out.push(indicatorResult(i, { name: cr.name, version: cr.version }, loc, 'warning'));
   }
   const policy = policyFile(input);
   for (const u of v.unused) {
