@@ -213,6 +213,10 @@ function userMessage(err: unknown): string | null {
 /** Entry point. Sets process.exitCode; never exits mid-output. */
 export async function main(argv: string[], env: { cargoSubcommand?: boolean } = {}): Promise<void> {
   const args = env.cargoSubcommand && argv[0] === 'cap-scan' ? argv.slice(1) : argv;
+  // `cap-scan … | head`: a reader that stops early is not an error (Node would throw EPIPE with a stack)
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
   const outputs: { result?: CommandOutput; raw?: RawOptions } = {};
   const debug = args.includes('--debug');
   try {

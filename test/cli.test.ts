@@ -1,6 +1,6 @@
 // The CLI as a user runs it: the built bin, real fixtures, exact output, exit codes and error lines.
 import { describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -192,6 +192,19 @@ describe('errors: one line on stderr, exit 2, no stack trace', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   };
+
+  it('a reader that closes the pipe early (| head) ends the output quietly, no stack trace', async () => {
+    for (const args of [['--help'], ['--manifest-path', DEMO, '--offline', '-v']]) {
+      const stderr = await new Promise<string>((done) => {
+        const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', ...isolated() } });
+        let err = '';
+        child.stderr.on('data', (d) => (err += d));
+        child.stdout.destroy(); // the reader is gone before the first write
+        child.on('close', () => done(err));
+      });
+      expect(stderr).toBe('');
+    }
+  });
 
   it('missing manifest', async () => {
     const r = await run(['--manifest-path', '/nonexistent/Cargo.toml']);
