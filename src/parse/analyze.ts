@@ -34,6 +34,11 @@ export interface FileOptions {
   buildScript: boolean;
   /** The whole file is test code (a tests/ or benches/ target, or a cfg(test) module). */
   test: boolean;
+  /**
+   * Analyse the file as tokens only (no syntax tree), listing this reason as unanalyzed: the fallback
+   * for a file a limit keeps off the tree path (nothing is dropped, it is only analysed more cheaply).
+   */
+  tokensOnly?: string;
 }
 
 /** Files larger than this are not parsed (reported as unanalyzed). */
@@ -421,10 +426,10 @@ export function analyzeSource(source: string, cfg: AnalyzerConfig, opts: FileOpt
   summary.problems.push(...problems);
   const lines = new LineIndex(source);
   // nesting deeper than MAX_NESTING needs more opening brackets than a shorter file has characters
-  const depth = source.length > MAX_NESTING ? maxNesting(source) : 0;
-  if (depth > MAX_NESTING) {
+  const depth = opts.tokensOnly || source.length <= MAX_NESTING ? 0 : maxNesting(source);
+  if (opts.tokensOnly || depth > MAX_NESTING) {
     // token-level analysis of the whole file: paths, macros, unsafe, extern blocks, attributes, uses
-    summary.problems.push({ line: 1, reason: `nesting-too-deep (${depth} levels): analysed as tokens` });
+    summary.problems.push({ line: 1, reason: opts.tokensOnly ?? `nesting-too-deep (${depth} levels): analysed as tokens` });
     const toks = lex(source);
     const pos = (o: number) => lines.pos(o);
     bindUses(toks, 0, summary, pos);

@@ -44,7 +44,7 @@ function firstLine(e: unknown): string {
 
 /** Stable key of the analysis options (every field of FileOptions, fixed order). */
 export function optionsKey(o: FileOptions): string {
-  return `${+o.keepTests}${+o.procMacro}${+o.buildScript}${+o.test}`;
+  return `${+o.keepTests}${+o.procMacro}${+o.buildScript}${+o.test}${o.tokensOnly ? `:${o.tokensOnly}` : ''}`;
 }
 
 export interface PoolStats {
