@@ -106,14 +106,18 @@ export function cacheKey(k: CacheKeyInput): string {
 
 /** Top-level directories left out of content hashes (build output, VCS data); crate scans ignore them too. */
 const SKIP_TOP = new Set(['target', '.git']);
-/** Bound on files hashed per crate (hostile input); over it the hash covers the first ones and the count. */
+/**
+ * Bound on directory entries hashed per crate (hostile input). Over it there is no hash (null): a hash of
+ * the first entries would let a change past them serve a stale cached result, so such a crate is not cached.
+ */
 export const MAX_HASHED_FILES = 50_000;
 
 /**
  * Hash of a directory's content: every regular file's relative path, size and bytes, and symlinks' targets,
- * in sorted order (top-level target/ and .git/ excluded). Symlinked directories are not followed.
+ * in sorted order (top-level target/ and .git/ excluded). Symlinked directories are not followed. Null
+ * when the directory holds more than MAX_HASHED_FILES entries (no hash covers it all: uncacheable).
  */
-export async function contentHash(dir: string): Promise<string> {
+export async function contentHash(dir: string, maxEntries = MAX_HASHED_FILES): Promise<string | null> {
   const h = createHash('sha256');
   const entries: { rel: string; abs: string; link: boolean }[] = [];
   let total = 0;
@@ -129,14 +133,14 @@ export async function contentHash(dir: string): Promise<string> {
       if (rel === '' && SKIP_TOP.has(e.name)) continue;
       const r = rel === '' ? e.name : `${rel}/${e.name}`;
       const p = join(abs, e.name);
-      total++;
-      if (total > MAX_HASHED_FILES) return;
+      if (++total > maxEntries) return;
       if (e.isDirectory()) await walk(p, r);
       else if (e.isFile()) entries.push({ rel: r, abs: p, link: false });
       else if (e.isSymbolicLink()) entries.push({ rel: r, abs: p, link: true });
     }
   };
   await walk(dir, '');
+  if (total > maxEntries) return null;
   h.update(`files:${entries.length}:${total}\0`);
   // Synchronous reads: far cheaper per small file than the promise API's open/stat/read/close round trips
   // through the thread pool (crates are mostly many small files).

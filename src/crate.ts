@@ -1,9 +1,8 @@
 // Scan one crate: find the files a dependent compiles (module tree of each target, include!, #[path]),
 // analyse them, resolve names across the crate and apply the rules. Produces findings as data.
 
-import { promises as fsp, realpathSync, statSync } from 'node:fs';
+import { promises as fsp, readdirSync, realpathSync, statSync, type Dirent } from 'node:fs';
 import { join, dirname, basename, relative, resolve as resolvePath, sep } from 'node:path';
-import fg from 'fast-glob';
 import type { FileOptions } from './parse/analyze.js';
 import type { FactContext, FileSummary } from './parse/summary.js';
 import { ModuleNode, Resolver, placeUnit, type ResolverOptions, type Unit } from './resolve.js';
@@ -25,7 +24,7 @@ export interface CrateInput {
   externs: Map<string, string>;
   allTargets: boolean;
   /** The package's files (listPackage), when the caller already lists them. */
-  listing?: Promise<string[]>;
+  listing?: Promise<PackageListing>;
 }
 
 /** Analyse one file (in-thread, in a worker, or from the cache). */
@@ -43,12 +42,53 @@ export interface CrateScan {
   files: { rel: string; role: FileRole }[];
 }
 
+/** Upper bound on the directory entries a package listing walks (hostile input: a crate with 1M files). */
+export const MAX_LISTED_ENTRIES = 200_000;
+
+export interface PackageListing {
+  /** Every regular file (relative, `/`-separated, sorted). */
+  files: string[];
+  /** The first entry (in walk order) the listing cap left out, or null when the listing is complete. */
+  truncatedAt: string | null;
+  /** Directories that could not be read (relative; `.` for the package directory), with the error code. */
+  unreadable: { dir: string; code: string }[];
+}
+
 /**
- * Every file of a package (relative, `/`-separated, sorted), dotfiles included, without `target/` and
- * `.git/`: one walk serves the prefetch, the unreferenced-file pass and the native-code check.
+ * Every file of a package (relative, `/`-separated, sorted), dotfiles included, without the top-level
+ * `target/` and `.git/`, symlinks neither listed nor followed: one walk serves the prefetch, the
+ * unreferenced-file pass and the native-code check. The walk visits directories depth-first in name order
+ * and stops after MAX_LISTED_ENTRIES entries, so what a truncated listing holds is the same on every run.
+ * Synchronous: one readdir per directory, far cheaper than the promise API's round trips, and bounded.
  */
-export async function listPackage(dir: string): Promise<string[]> {
-  return (await fg('**/*', { cwd: dir, ignore: ['target/**', '.git/**'], onlyFiles: true, followSymbolicLinks: false, dot: true })).sort(cmp);
+export async function listPackage(dir: string, maxEntries = MAX_LISTED_ENTRIES): Promise<PackageListing> {
+  const files: string[] = [];
+  const unreadable: PackageListing['unreadable'] = [];
+  let seen = 0;
+  let truncatedAt: string | null = null;
+  const walk = (abs: string, rel: string): void => {
+    let list: Dirent[];
+    try {
+      list = readdirSync(abs, { withFileTypes: true });
+    } catch (e) {
+      unreadable.push({ dir: rel === '' ? '.' : rel, code: (e as NodeJS.ErrnoException).code ?? 'error' });
+      return;
+    }
+    list.sort((a, b) => cmp(a.name, b.name));
+    for (const e of list) {
+      if (truncatedAt !== null) return;
+      if (rel === '' && (e.name === 'target' || e.name === '.git')) continue;
+      const r = rel === '' ? e.name : `${rel}/${e.name}`;
+      if (++seen > maxEntries) {
+        truncatedAt = r;
+        return;
+      }
+      if (e.isDirectory()) walk(join(abs, e.name), r);
+      else if (e.isFile()) files.push(r);
+    }
+  };
+  walk(dir, '');
+  return { files: files.sort(cmp), truncatedAt, unreadable };
 }
 
 const TARGET_DIRS = /^(?:tests|examples|benches|src\/bin)\//;
@@ -58,8 +98,11 @@ export function rustFilesOf(all: string[], allTargets: boolean): string[] {
   return all.filter((f) => f.endsWith('.rs') && !/(?:^|\/)(?:\.|node_modules\/)/.test(f) && (allTargets || !TARGET_DIRS.test(f)));
 }
 
-/** Upper bound on files analysed per crate (hostile input). */
+/** Upper bound on files given the full (syntax-tree) analysis per crate (hostile input). */
 export const MAX_FILES_PER_CRATE = 5000;
+/** Past MAX_FILES_PER_CRATE, files get the linear token-level pass within these budgets; the rest is skipped. */
+export const MAX_TOKEN_FILES_PER_CRATE = 50_000;
+export const MAX_TOKEN_BYTES_PER_CRATE = 64 * 1024 * 1024;
 
 const ROLE_CONTEXT: Partial<Record<FileRole, FindingContext>> = {
   bin: 'bin',
@@ -77,7 +120,7 @@ function posix(p: string): string {
  * A file the crate's code points at, constrained to the package directory. Synchronous: one call per
  * module file, and the promise API's thread-pool round trips cost more than the lookups.
  */
-async function locateInside(root: string, abs: string): Promise<{ abs: string } | { problem: string } | null> {
+async function locateInside(root: string, abs: string): Promise<{ abs: string; size: number } | { problem: string } | null> {
   let real: string;
   try {
     real = realpathSync.native(abs);
@@ -87,7 +130,7 @@ async function locateInside(root: string, abs: string): Promise<{ abs: string } 
   if (real !== root && !real.startsWith(root + sep)) return { problem: 'path outside the package' };
   const st = statSync(real, { throwIfNoEntry: false });
   if (!st?.isFile()) return { problem: 'not a regular file' };
-  return { abs: real };
+  return { abs: real, size: st.size };
 }
 
 interface Target {
@@ -183,13 +226,41 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
     if (!findings.has(key)) findings.set(key, f);
   };
 
-  const analyzeUnit = async (abs: string, role: FileRole, test: boolean): Promise<FileSummary> => {
+  // Budgets (hostile input: a crate with 5,000+ files). The first MAX_FILES_PER_CRATE files get the full
+  // analysis; the next ones the linear token-level pass (findings still reported, each file listed as
+  // unanalyzed), within a file and byte budget; past it files are skipped (nothing analysed), counted in one
+  // unanalyzed entry per crate. Order is the scan order: module trees target by target, then the sorted
+  // unreferenced files, so the same files are cut on every run.
+  let fullFiles = 0;
+  let tokenFiles = 0;
+  let tokenBytes = 0;
+  const skipped = { files: 0, bytes: 0, first: null as string | null };
+  const TOKENS_REASON = `files-per-crate-cap (${MAX_FILES_PER_CRATE}): analysed as tokens`;
+  /** How a newly reached file is analysed: '' in full, a tokensOnly reason, or null (skipped). */
+  const budget = (rel: string, size: number): string | null => {
+    if (fullFiles < MAX_FILES_PER_CRATE) {
+      fullFiles++;
+      return '';
+    }
+    if (tokenFiles < MAX_TOKEN_FILES_PER_CRATE && tokenBytes + size <= MAX_TOKEN_BYTES_PER_CRATE) {
+      tokenFiles++;
+      tokenBytes += size;
+      return TOKENS_REASON;
+    }
+    skipped.files++;
+    skipped.bytes += size;
+    skipped.first ??= rel;
+    return null;
+  };
+
+  const analyzeUnit = async (abs: string, role: FileRole, test: boolean, tokensOnly: string): Promise<FileSummary> => {
     const opts: FileOptions = {
       keepTests: input.allTargets,
       procMacro: procMacro && role !== 'build',
       buildScript: role === 'build',
       test: test || role === 'test' || role === 'bench' || role === 'example',
     };
+    if (tokensOnly) opts.tokensOnly = tokensOnly;
     return analyze(abs, opts);
   };
 
@@ -253,6 +324,7 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
     const units: { unit: Unit; role: FileRole }[] = [];
     interface Pending {
       abs: string;
+      size: number;
       rel: string;
       module: ModuleNode;
       /** Directory where child modules of this file live. */
@@ -269,12 +341,14 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
       unanalyzed.push({ file: target.root, line: 1, reason: located.problem });
       return;
     }
-    const queue: Pending[] = [{ abs: located.abs, rel: posix(relative(dir, located.abs)), module: root, modDir: dirname(located.abs), test: false }];
+    const queue: Pending[] = [{ abs: located.abs, size: located.size, rel: posix(relative(dir, located.abs)), module: root, modDir: dirname(located.abs), test: false }];
     while (queue.length) {
       const p = queue.shift()!;
-      if (visited.has(p.abs) || visited.size >= MAX_FILES_PER_CRATE) continue;
+      if (visited.has(p.abs)) continue;
       visited.add(p.abs);
-      const summary = await analyzeUnit(p.abs, target.role, p.test);
+      const how = budget(p.rel, p.size);
+      if (how === null) continue;
+      const summary = await analyzeUnit(p.abs, target.role, p.test, how);
       if (summary.testOnly && !input.allTargets) {
         testFiles.add(p.abs);
         continue;
@@ -322,7 +396,7 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
           continue;
         }
         const childModule = unit.moduleOf[m.scope]!.child(m.name);
-        queue.push({ abs: found.abs, rel: posix(relative(dir, found.abs)), module: childModule, modDir, test: p.test || !!m.test });
+        queue.push({ abs: found.abs, size: found.size, rel: posix(relative(dir, found.abs)), module: childModule, modDir, test: p.test || !!m.test });
       }
       for (const inc of summary.includes) {
         const found = await locateInside(dir, resolvePath(fileDir, inc.path));
@@ -331,7 +405,7 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
           continue;
         }
         // the included code lands in the module of the include! site
-        queue.push({ abs: found.abs, rel: posix(relative(dir, found.abs)), module: unit.moduleOf[inc.scope]!, modDir: p.modDir, test: p.test });
+        queue.push({ abs: found.abs, size: found.size, rel: posix(relative(dir, found.abs)), module: unit.moduleOf[inc.scope]!, modDir: p.modDir, test: p.test });
       }
     }
     for (const { unit, role } of units) applyRules(unit, role, resolver);
@@ -340,18 +414,20 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
   for (const t of targets) await scanTarget(t);
 
   // files no module reaches are still scanned, marked unreferenced
-  const listing = await (input.listing ?? listPackage(dir));
+  const { files: listing, truncatedAt, unreadable } = await (input.listing ?? listPackage(dir));
   for (const rel of rustFilesOf(listing, input.allTargets)) {
     const loc = await locateInside(dir, join(dir, rel));
     if (!loc || 'problem' in loc) continue;
     const abs = loc.abs;
-    if (visited.has(abs) || testFiles.has(abs) || visited.size >= MAX_FILES_PER_CRATE) continue;
+    if (visited.has(abs) || testFiles.has(abs)) continue;
     if (testDirs.some((d) => abs.startsWith(d))) continue;
     visited.add(abs);
+    const how = budget(posix(rel), loc.size);
+    if (how === null) continue;
     // (--all-targets) a stray file in a target directory that is not a declared target (autobenches = false)
     // is that kind of code, tests and benches included, not library code
     const role = strayRole(posix(rel));
-    const summary = await analyzeUnit(abs, role, false);
+    const summary = await analyzeUnit(abs, role, false, how);
     if (summary.testOnly && !input.allTargets) continue;
     const root = new ModuleNode('crate', null);
     const resolver = new Resolver(root, resolverOptions);
@@ -359,6 +435,27 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
     if (role === 'unreferenced' && nearestTargetIsBuild(posix(rel))) unreferencedBuild.add(unit.rel);
     files.push({ rel: posix(rel), role });
     applyRules(unit, role, resolver);
+  }
+
+  // what the limits left out, never silently
+  if (skipped.first !== null) {
+    unanalyzed.push({
+      file: skipped.first,
+      line: 1,
+      reason:
+        `skipped: ${skipped.files} file${skipped.files === 1 ? '' : 's'} (${skipped.bytes} bytes) not analysed, past the files-per-crate cap ` +
+        `(${MAX_FILES_PER_CRATE}) and the token-pass budget (${MAX_TOKEN_FILES_PER_CRATE} files, ${MAX_TOKEN_BYTES_PER_CRATE} bytes)`,
+    });
+  }
+  if (truncatedAt !== null) {
+    unanalyzed.push({
+      file: truncatedAt,
+      line: 1,
+      reason: `skipped: package listing stopped at the entry cap (${MAX_LISTED_ENTRIES}): from this path on, files no module reaches were not analysed and no file was checked for native code`,
+    });
+  }
+  for (const u of unreadable) {
+    unanalyzed.push({ file: u.dir, line: 1, reason: `skipped: directory not readable (${u.code}): files no module reaches in it were not analysed` });
   }
 
   // crate-level facts
@@ -393,11 +490,11 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
   }
 
   // package-level indicators: shipped binaries, compiled native sources, include_bytes! of binaries
-  const allFiles = listing.slice(0, 20000).map((path) => ({ path }));
+  const allFiles = listing.map((path) => ({ path }));
   const build = manifest?.package?.build ?? null;
   const buildLoc = build ? await locateInside(dir, join(dir, build)) : null;
   const buildSource = buildLoc && 'abs' in buildLoc ? await fsp.readFile(buildLoc.abs, 'utf8') : null;
-  indicators.push(...(await crateIndicators(dir, allFiles, buildSource, includeBytes, build ?? 'build.rs')));
+  indicators.push(...(await crateIndicators(dir, allFiles, buildSource, includeBytes, build ?? 'build.rs', unanalyzed)));
   const seenInd = new Set<string>();
   const sortedIndicators = indicators
     .filter((i) => {

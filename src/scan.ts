@@ -6,7 +6,7 @@ import { homedir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import { analyzeFile, type FileOptions } from './parse/analyze.js';
-import { scanCrate, cmp, listPackage, rustFilesOf, type CrateInput, type CrateScan, type FileAnalyzer } from './crate.js';
+import { scanCrate, cmp, listPackage, rustFilesOf, type CrateInput, type CrateScan, type FileAnalyzer, type PackageListing } from './crate.js';
 import { createPool, poolSize, RUNNING_FROM_SOURCE, type AnalyzerPool, type PoolStats } from './parse/pool.js';
 import { cacheKey, codeFingerprint, contentHash, ResultCache, type CacheStats, type SourceIdentity } from './cache.js';
 import { inheritOutsideWorkspace, loadProject } from './project.js';
@@ -231,7 +231,7 @@ export class ScanSession {
     let files: string[];
     try {
       real = realpathSync.native(dir);
-      files = rustFilesOf(await this.listing(group, real), o.allTargets);
+      files = rustFilesOf((await this.listing(group, real)).files, o.allTargets);
     } catch {
       return;
     }
@@ -256,10 +256,15 @@ export class ScanSession {
     let key: string | null = null;
     let identity: SourceIdentity | null = null;
     if (this.cache) {
-      identity =
-        checksum && SHA256.test(checksum)
-          ? { kind: 'checksum', checksum, dir: input.dir }
-          : { kind: 'content', hash: await contentHash(realpathSync(input.dir)) };
+      if (checksum && SHA256.test(checksum)) identity = { kind: 'checksum', checksum, dir: input.dir };
+      else {
+        // null: more files than the hash covers; a file it does not cover could change unseen, so the
+        // crate is neither looked up nor stored (never a stale result)
+        const hash = await contentHash(realpathSync(input.dir));
+        if (hash !== null) identity = { kind: 'content', hash };
+      }
+    }
+    if (this.cache && identity) {
       key = cacheKey({
         toolVersion: this.version,
         rulesHash: this.index.hash,
@@ -281,7 +286,7 @@ export class ScanSession {
     );
     let scan: CrateScan;
     try {
-      let listing: Promise<string[]> | undefined;
+      let listing: Promise<PackageListing> | undefined;
       try {
         listing = this.listing(group, realpathSync.native(input.dir));
       } catch {
@@ -304,8 +309,8 @@ export class ScanSession {
   }
 
   /** A package's file listing by group, shared by its prefetch and its scan (kept while the crate is in flight). */
-  private listings = new Map<string, Promise<string[]>>();
-  private listing(group: string, realDir: string): Promise<string[]> {
+  private listings = new Map<string, Promise<PackageListing>>();
+  private listing(group: string, realDir: string): Promise<PackageListing> {
     let l = this.listings.get(group);
     if (!l) this.listings.set(group, (l = listPackage(realDir)));
     return l;

@@ -6,12 +6,15 @@ import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import Parser from 'tree-sitter';
 import Rust from 'tree-sitter-rust';
-import type { Indicator } from '../types.js';
+import type { Indicator, Unanalyzed } from '../types.js';
 import { unescapeRustString } from './strings.js';
 
 type SyntaxNode = Parser.SyntaxNode;
 
-/** At most this many files are opened for magic bytes per package. */
+/**
+ * At most this many files are opened for magic bytes per package; the others are judged by extension only,
+ * and one `unanalyzed` entry says so.
+ */
 export const MAX_MAGIC_FILES = 5000;
 const EXAMPLES = 3;
 
@@ -119,7 +122,8 @@ function summary(kind: string, items: string[]): string {
  * - `includeBytes`: `include_bytes!` literals found in the package's Rust files.
  * Emits at most one indicator for prebuilt binaries (file: first binary, line 1), one for compiled native
  * sources (file: the build script, line of the compiler use), and one per binary `include_bytes!`. Line 1
- * stands for "the whole file" where a file has no lines. Sorted by file, line, detail.
+ * stands for "the whole file" where a file has no lines. Sorted by file, line, detail. Files past
+ * MAX_MAGIC_FILES are checked by extension only: one entry pushed to `unanalyzed` names the first and the count.
  */
 export async function crateIndicators(
   dir: string,
@@ -127,6 +131,7 @@ export async function crateIndicators(
   buildScriptSource: string | null,
   includeBytes: IncludeBytesRef[] = [],
   buildScriptPath = 'build.rs',
+  unanalyzed: Unanalyzed[] = [],
 ): Promise<Indicator[]> {
   const out: Indicator[] = [];
   const sorted = [...new Set(files.map((f) => f.path.replace(/\\/g, '/')))].sort();
@@ -142,6 +147,14 @@ export async function crateIndicators(
     }
     if (kind) binaries.push(`${rel} [${kind}]`);
     else if (BINARY_EXTS.has(ext)) binaries.push(`${rel} [${ext}]`);
+  }
+  if (sorted.length > MAX_MAGIC_FILES) {
+    const n = sorted.length - MAX_MAGIC_FILES;
+    unanalyzed.push({
+      file: sorted[MAX_MAGIC_FILES]!,
+      line: 1,
+      reason: `magic-bytes-cap (${MAX_MAGIC_FILES}): ${n} file${n === 1 ? '' : 's'} from this one on not opened to look for binaries (checked by extension only)`,
+    });
   }
   if (binaries.length > 0) {
     out.push({ id: 'native-code', file: binaries[0]!.replace(/ \[[^\]]*\]$/, ''), line: 1, detail: summary('prebuilt binaries', binaries) });
