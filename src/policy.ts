@@ -2,7 +2,7 @@
 //
 // [workspace.metadata.cap-scan]            ([package.metadata.cap-scan] for a single-package project)
 // deny-indicators = false                  # indicators fail `check` (same as --deny-indicators)
-// deny-unscanned = false                   # crates that could not be scanned fail `check` (--deny-unscanned)
+// deny-unscanned = false                   # crates that could not be scanned, or only in part, fail `check` (--deny-unscanned)
 // typosquat-exceptions = ["crate", …]      # crates never reported as typosquats
 // [workspace.metadata.cap-scan.allow]
 // name = ["fs", "net.connect"]             # plain list: allowed in every phase
@@ -26,6 +26,7 @@ import {
   type Phase,
   type Project,
   type ScanResult,
+  type Unanalyzed,
   UserError,
 } from './types.js';
 import { findKeyLine } from './toml-edit.js';
@@ -279,17 +280,43 @@ export interface UnusedEntry {
   all: string[];
 }
 
+/**
+ * `unanalyzed` entries that left code entirely unanalysed ("skipped"): files a limit kept from every
+ * analysis (`skipped: …` entries of the crate scan: files past the per-crate budgets, a truncated
+ * listing, unreadable directories) and files no analysis could read or finish. Not the entries of code
+ * still analysed as tokens (`…: analysed as tokens`, findings reported), parse errors (the rest of the
+ * file is analysed), nor missing or outside-the-package module files (nothing in the package to analyse).
+ */
+const SKIPPED_REASON = /^(?:skipped:|file-too-large|read-failed|analysis-timeout|analysis-crashed|analysis-failed)/;
+
+export function isSkipped(u: Unanalyzed): boolean {
+  return SKIPPED_REASON.test(u.reason) && !u.reason.includes('analysed as tokens');
+}
+
+/** A scanned crate with parts left entirely unanalysed: `check --deny-unscanned` treats it as unscanned. */
+export interface SkippedCrate {
+  name: string;
+  version: string;
+  /** Its skipped entries (isSkipped), in the crate's order. */
+  unanalyzed: Unanalyzed[];
+}
+
 export interface Violations {
   /** Path of the manifest the policy came from. */
   policy: string;
   strict: boolean;
   denyIndicators: boolean;
-  /** Unscanned crates fail the check (they are listed in the scan result either way). */
+  /** Unscanned crates and crates with skipped parts fail the check (they are listed either way). */
   denyUnscanned: boolean;
-  /** True when check passes (no crate violation; with strict, no unused entry; with denyUnscanned, none unscanned). */
+  /**
+   * True when check passes (no crate violation; with strict, no unused entry; with denyUnscanned, none
+   * unscanned and none with skipped parts).
+   */
   ok: boolean;
   crates: CrateViolation[];
   unused: UnusedEntry[];
+  /** Dependencies (not members) with parts left entirely unanalysed, sorted by name and version. */
+  skipped: SkippedCrate[];
 }
 
 export interface EvaluateOptions {
@@ -411,6 +438,13 @@ export function evaluatePolicy(policy: Policy, result: ScanResult, project: Proj
     if (v.disallowed.length || v.urls.length || v.indicators.length) crates.push(v);
   }
 
+  const skipped: SkippedCrate[] = [];
+  for (const crate of result.crates) {
+    if (members.has(`${crate.name}@${crate.version}`)) continue;
+    const parts = crate.unanalyzed.filter(isSkipped);
+    if (parts.length) skipped.push({ name: crate.name, version: crate.version, unanalyzed: parts });
+  }
+
   const unused: UnusedEntry[] = [];
   const scannedNames = new Set(result.crates.filter((c) => !members.has(`${c.name}@${c.version}`)).map((c) => `${c.name}@${c.version}`));
   const unscannedKeys = result.unscanned.map((u) => ({ name: u.name, version: u.version }));
@@ -420,6 +454,8 @@ export function evaluatePolicy(policy: Policy, result: ScanResult, project: Proj
     const applies = result.crates.some((c) => scannedNames.has(`${c.name}@${c.version}`) && entryFor(policy, c.name, c.version) === e);
     // an entry for a crate that could not be scanned is not known to be unused
     if (unscannedKeys.some((u) => matchesCrate(u.name, u.version))) continue;
+    // nor is one whose crate had parts skipped: the skipped code may use the capabilities
+    if (skipped.some((u) => entryFor(policy, u.name, u.version) === e)) continue;
     if (!applies) {
       unused.push({ entry: e.key, line: e.line, reason: 'matches-no-crate', runtime: [], build: [], all: [] });
       continue;
@@ -436,14 +472,16 @@ export function evaluatePolicy(policy: Policy, result: ScanResult, project: Proj
   }
   crates.sort((a, b) => cmp(a.name, b.name) || semverCmp(a.version, b.version));
   unused.sort((a, b) => cmp(a.entry, b.entry));
+  skipped.sort((a, b) => cmp(a.name, b.name) || semverCmp(a.version, b.version));
   return {
     policy: policy.path,
     strict,
     denyIndicators,
     denyUnscanned,
-    ok: crates.length === 0 && (!strict || unused.length === 0) && (!denyUnscanned || result.unscanned.length === 0),
+    ok: crates.length === 0 && (!strict || unused.length === 0) && (!denyUnscanned || (result.unscanned.length === 0 && skipped.length === 0)),
     crates,
     unused,
+    skipped,
   };
 }
 

@@ -103,7 +103,7 @@ describe('evaluatePolicy', () => {
   it('is clean when everything is allowed', () => {
     const p = parsePolicy(ws('a = ["net", "fs.read"]\nb = { build = ["env"] }'), 'Cargo.toml');
     const v = evaluatePolicy(p, result([crate('a', '1.0.0', [net, fsRead]), crate('b', '0.1.0', [envBuild]), crate('c', '1.0.0', [])]), null);
-    expect(v).toEqual({ policy: 'Cargo.toml', strict: false, denyIndicators: false, denyUnscanned: false, ok: true, crates: [], unused: [] });
+    expect(v).toEqual({ policy: 'Cargo.toml', strict: false, denyIndicators: false, denyUnscanned: false, ok: true, crates: [], unused: [], skipped: [] });
   });
 
   it('reports capabilities, phases, new crates, URLs, and ignores workspace members', () => {

@@ -136,6 +136,8 @@ export function violationsJson(v: Violations, workspaceRoot: string | null): Rec
     ok: v.ok,
     crates: v.crates.map(crateViolationJson),
     unused: v.unused.map(unusedJson),
+    // only when some crate had parts skipped: check output of fully analysed scans is unchanged
+    ...(v.skipped.length ? { skipped: v.skipped.map((k) => ({ name: k.name, version: k.version, unanalyzed: k.unanalyzed.map((u) => ({ file: u.file, line: u.line, reason: u.reason })) })) } : {}),
   };
 }
 

@@ -53,6 +53,11 @@ function renderCheck(input: ReportInput): string[] {
     const loc = packageLocation(input, u.name, u.version);
     out.push(command(v.denyUnscanned ? 'error' : 'warning', { ...loc, title: `cap-scan: ${u.name} ${u.version}` }, `not scanned: ${u.reason}`));
   }
+  for (const k of v.skipped) {
+    const loc = packageLocation(input, k.name, k.version);
+    const u = k.unanalyzed[0]!;
+    out.push(command(v.denyUnscanned ? 'error' : 'warning', { ...loc, title: `cap-scan: ${k.name} ${k.version}` }, `not scanned in full: ${u.file}:${u.line}: ${u.reason}`));
+  }
   return out;
 }
 

@@ -2,7 +2,7 @@
 
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { PackageChange } from '../diff.js';
-import type { CrateViolation } from '../policy.js';
+import type { CrateViolation, SkippedCrate } from '../policy.js';
 import type { CrateReport, Finding, Phase, Unscanned } from '../types.js';
 import { advisoryIndicators, displayPath, phaseList, plural, type ReportCommand, type ReportInput, type Reporter } from './common.js';
 
@@ -29,6 +29,21 @@ function unscannedLines(unscanned: Unscanned[], c: ChalkInstance, title: string)
   return ['', c.yellow.bold(`${title} (${unscanned.length}):`), ...unscanned.map((u) => `  ${pad(`${u.name} ${u.version}`, w)}  ${u.reason}`)];
 }
 
+/** Crates with parts left entirely unanalysed (check): one line each, naming the first skipped part. */
+function skippedLines(skipped: SkippedCrate[], c: ChalkInstance, title: string): string[] {
+  if (skipped.length === 0) return [];
+  const w = Math.max(...skipped.map((s) => `${s.name} ${s.version}`.length));
+  return [
+    '',
+    c.yellow.bold(`${title} (${skipped.length}):`),
+    ...skipped.map((s) => {
+      const u = s.unanalyzed[0]!;
+      const more = s.unanalyzed.length > 1 ? ` (+${s.unanalyzed.length - 1} more)` : '';
+      return `  ${pad(`${s.name} ${s.version}`, w)}  ${c.cyan(`${u.file}:${u.line}`)}  ${u.reason}${more}`;
+    }),
+  ];
+}
+
 // ---------------------------------------------------------------- scan / crate
 
 function renderScan(input: ReportInput, c: ChalkInstance): string[] {
@@ -50,6 +65,8 @@ function renderScan(input: ReportInput, c: ChalkInstance): string[] {
       for (const u of cr.urls) lines.push(`  ${c.yellow('url')}  ${u}`);
       for (const h of cr.hosts) lines.push(`  ${c.yellow('host')}  ${h}`);
       for (const u of cr.unanalyzed) lines.push(`  ${c.dim('unanalyzed')}  ${c.cyan(`${u.file}:${u.line}`)}  ${u.reason}`);
+    } else if (cr.unanalyzed.length > 0) {
+      lines.push(`  ${c.dim(`unanalyzed: ${plural(cr.unanalyzed.length, 'part')} (-v lists them)`)}`);
     }
   }
   lines.push(...unscannedLines(unscanned, c, 'Unscanned'));
@@ -57,6 +74,8 @@ function renderScan(input: ReportInput, c: ChalkInstance): string[] {
   const withInd = crates.filter((x) => x.indicators.length > 0).length;
   let summary = `${plural(crates.length, 'crate')}, ${withCaps} with capabilities, ${unscanned.length} unscanned`;
   if (withInd > 0) summary += `, ${withInd} with indicators`;
+  const withUn = crates.filter((x) => x.unanalyzed.length > 0).length;
+  if (withUn > 0) summary += `, ${withUn} with unanalyzed parts`;
   lines.push('', c.bold(summary));
   return lines;
 }
@@ -114,11 +133,13 @@ function renderCheck(input: ReportInput, c: ChalkInstance): string[] {
     for (const cr of advisory) lines.push(`${c.bold(cr.name)} ${cr.version}`, ...indicatorLines(cr, c, '  '));
   }
   lines.push(...unscannedLines(input.result.unscanned, c, v.denyUnscanned ? 'Not allowed: unscanned (deny-unscanned)' : 'Not checked (unscanned)'));
+  lines.push(...skippedLines(v.skipped, c, v.denyUnscanned ? 'Not allowed: parts skipped, not analysed (deny-unscanned)' : 'Not checked in full (parts skipped, not analysed)'));
   const newCount = v.crates.filter((x) => x.new).length;
   let summary = `${plural(checked, 'crate')} checked, ${v.crates.length} not allowed`;
   if (newCount) summary += ` (${newCount} new)`;
   summary += `, ${plural(v.unused.length, 'unused entry', 'unused entries')}`;
   if (input.result.unscanned.length) summary += `, ${input.result.unscanned.length} unscanned`;
+  if (v.skipped.length) summary += `, ${plural(v.skipped.length, 'crate')} with skipped parts`;
   if (advisory.length) summary += `, ${plural(advisory.length, 'crate')} with indicators`;
   lines.push('', (v.ok ? c.green.bold : c.red.bold)(`${v.ok ? 'ok' : 'FAILED'}: ${summary}`));
   return lines;

@@ -106,6 +106,10 @@ function renderCheck(input: ReportInput): string[] {
     lines.push('', v.denyUnscanned ? '**Not allowed: unscanned (deny-unscanned):**' : '**Not checked (unscanned):**', '');
     for (const u of input.result.unscanned) lines.push(`- ${cell(u.name)} ${cell(u.version)}: ${cell(u.reason)}`);
   }
+  if (v.skipped.length) {
+    lines.push('', v.denyUnscanned ? '**Not allowed: parts skipped, not analysed (deny-unscanned):**' : '**Not checked in full (parts skipped, not analysed):**', '');
+    for (const k of v.skipped) lines.push(`- ${cell(k.name)} ${cell(k.version)}: \`${cell(`${k.unanalyzed[0]!.file}:${k.unanalyzed[0]!.line}`)}\` ${cell(k.unanalyzed[0]!.reason)}`);
+  }
   return lines;
 }
 

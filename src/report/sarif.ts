@@ -157,6 +157,18 @@ function checkResults(input: ReportInput): SarifResult[] {
       fingerprint: fingerprint(['unscanned', u.name, u.version]),
     });
   }
+  for (const k of v.skipped) {
+    const u = k.unanalyzed[0]!;
+    out.push({
+      ruleId: 'crate.unscanned',
+      level: v.denyUnscanned ? 'error' : 'warning',
+      message: `${k.name} ${k.version} was not scanned in full: ${u.file}:${u.line}: ${u.reason}.`,
+      ...packageLocation(input, k.name, k.version),
+      evidence: [],
+      crate: { name: k.name, version: k.version },
+      fingerprint: fingerprint(['skipped', k.name, k.version]),
+    });
+  }
   return out;
 }
 
