@@ -1,7 +1,7 @@
 // Scan one crate: find the files a dependent compiles (module tree of each target, include!, #[path]),
 // analyse them, resolve names across the crate and apply the rules. Produces findings as data.
 
-import { promises as fsp, realpathSync, statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { join, dirname, basename, relative, resolve as resolvePath, sep } from 'node:path';
 import fg from 'fast-glob';
 import type { FileOptions } from './parse/analyze.js';
@@ -11,6 +11,7 @@ import type { RuleIndex } from './rules/engine.js';
 import type { Rule } from './rules/load.js';
 import { crateIndicators, type IncludeBytesRef } from './indicators/crate.js';
 import { hostPortLiteral } from './indicators/strings.js';
+import { fileKind, MAX_TOML_BYTES, readRegularText } from './fs-safe.js';
 import type { Finding, FindingContext, Indicator, Manifest, Phase, Unanalyzed } from './types.js';
 
 export type FileRole = 'lib' | 'build' | 'bin' | 'test' | 'example' | 'bench' | 'unreferenced';
@@ -84,9 +85,11 @@ async function locateInside(root: string, abs: string): Promise<{ abs: string } 
   } catch {
     return null;
   }
-  if (real !== root && !real.startsWith(root + sep)) return { problem: 'path outside the package' };
+  // a FIFO, socket or device (also through a symlink, to /dev/zero say) is refused by kind
   const st = statSync(real, { throwIfNoEntry: false });
-  if (!st?.isFile()) return { problem: 'not a regular file' };
+  if (st && !st.isFile()) return { problem: `not-a-regular-file (${fileKind(st)})` };
+  if (real !== root && !real.startsWith(root + sep)) return { problem: 'path outside the package' };
+  if (!st) return { problem: 'not-a-regular-file (vanished)' };
   return { abs: real };
 }
 
@@ -377,7 +380,7 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
       });
     }
     if (rule.crate === 'proc-macro' && procMacro) {
-      const text = await fsp.readFile(join(dir, 'Cargo.toml'), 'utf8').catch(() => '');
+      const text = await readRegularText(join(dir, 'Cargo.toml'), { maxBytes: MAX_TOML_BYTES }).catch(() => '');
       const idx = text.split('\n').findIndex((l) => /^\s*proc[-_]macro\s*=\s*true/.test(l));
       findings.set(`crate-proc-macro`, {
         capability: rule.capability,
@@ -396,7 +399,14 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
   const allFiles = listing.slice(0, 20000).map((path) => ({ path }));
   const build = manifest?.package?.build ?? null;
   const buildLoc = build ? await locateInside(dir, join(dir, build)) : null;
-  const buildSource = buildLoc && 'abs' in buildLoc ? await fsp.readFile(buildLoc.abs, 'utf8') : null;
+  const buildSource = buildLoc && 'abs' in buildLoc ? await readRegularText(buildLoc.abs, { maxBytes: MAX_TOML_BYTES }).catch(() => null) : null;
+  // an include_bytes! of a FIFO or device is not read (the indicator pass skips it): say so
+  for (const ref of includeBytes) {
+    const loc = await locateInside(dir, resolvePath(dir, dirname(ref.file), ref.path));
+    if (loc && 'problem' in loc && loc.problem.startsWith('not-a-regular-file')) {
+      unanalyzed.push({ file: ref.file, line: ref.line, reason: `include_bytes not analysed: ${ref.path} (${loc.problem})` });
+    }
+  }
   indicators.push(...(await crateIndicators(dir, allFiles, buildSource, includeBytes, build ?? 'build.rs')));
   const seenInd = new Set<string>();
   const sortedIndicators = indicators
