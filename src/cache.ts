@@ -14,6 +14,7 @@ import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import type { CrateScan } from './crate.js';
+import { hashRegularFileSync, NotRegularFileError } from './fs-safe.js';
 
 export const CACHE_FORMAT = 1;
 
@@ -144,15 +145,24 @@ export async function contentHash(dir: string, maxEntries = MAX_HASHED_FILES): P
   h.update(`files:${entries.length}:${total}\0`);
   // Synchronous reads: far cheaper per small file than the promise API's open/stat/read/close round trips
   // through the thread pool (crates are mostly many small files).
+  // Files are hashed in chunks (memory bounded whatever their size), and only while still regular files:
+  // one swapped for a FIFO or device after the walk is hashed as such, never read (a FIFO would block).
   for (const e of entries) {
-    let part: Buffer | string;
+    let part: string;
+    let digest: string | null = null;
     try {
-      part = e.link ? `link:${readlinkSync(e.abs)}` : readFileSync(e.abs);
+      if (e.link) {
+        part = `link:${readlinkSync(e.abs)}`;
+      } else {
+        const fh = createHash('sha256');
+        part = `${hashRegularFileSync(e.abs, fh)}`;
+        digest = fh.digest('hex');
+      }
     } catch (err) {
-      part = `unreadable:${(err as NodeJS.ErrnoException).code ?? '?'}`;
+      part = err instanceof NotRegularFileError ? `special:${err.kind}` : `unreadable:${(err as NodeJS.ErrnoException).code ?? '?'}`;
     }
-    h.update(`${e.rel}\0${typeof part === 'string' ? part : `${part.length}`}\0`);
-    if (typeof part !== 'string') h.update(sha256(part));
+    h.update(`${e.rel}\0${part}\0`);
+    if (digest !== null) h.update(digest);
   }
   return h.digest('hex');
 }

@@ -10,6 +10,7 @@ import type { RuleIndex } from './rules/engine.js';
 import type { Rule } from './rules/load.js';
 import { crateIndicators, type IncludeBytesRef } from './indicators/crate.js';
 import { hostPortLiteral } from './indicators/strings.js';
+import { fileKind, MAX_TOML_BYTES, readRegularText } from './fs-safe.js';
 import type { Finding, FindingContext, Indicator, Manifest, Phase, Unanalyzed } from './types.js';
 
 export type FileRole = 'lib' | 'build' | 'bin' | 'test' | 'example' | 'bench' | 'unreferenced';
@@ -127,9 +128,11 @@ async function locateInside(root: string, abs: string): Promise<{ abs: string; s
   } catch {
     return null;
   }
-  if (real !== root && !real.startsWith(root + sep)) return { problem: 'path outside the package' };
+  // a FIFO, socket or device (also through a symlink, to /dev/zero say) is refused by kind
   const st = statSync(real, { throwIfNoEntry: false });
-  if (!st?.isFile()) return { problem: 'not a regular file' };
+  if (st && !st.isFile()) return { problem: `not-a-regular-file (${fileKind(st)})` };
+  if (real !== root && !real.startsWith(root + sep)) return { problem: 'path outside the package' };
+  if (!st) return { problem: 'not-a-regular-file (vanished)' };
   return { abs: real, size: st.size };
 }
 
@@ -474,7 +477,7 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
       });
     }
     if (rule.crate === 'proc-macro' && procMacro) {
-      const text = await fsp.readFile(join(dir, 'Cargo.toml'), 'utf8').catch(() => '');
+      const text = await readRegularText(join(dir, 'Cargo.toml'), { maxBytes: MAX_TOML_BYTES }).catch(() => '');
       const idx = text.split('\n').findIndex((l) => /^\s*proc[-_]macro\s*=\s*true/.test(l));
       findings.set(`crate-proc-macro`, {
         capability: rule.capability,
@@ -493,7 +496,14 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
   const allFiles = listing.map((path) => ({ path }));
   const build = manifest?.package?.build ?? null;
   const buildLoc = build ? await locateInside(dir, join(dir, build)) : null;
-  const buildSource = buildLoc && 'abs' in buildLoc ? await fsp.readFile(buildLoc.abs, 'utf8') : null;
+  const buildSource = buildLoc && 'abs' in buildLoc ? await readRegularText(buildLoc.abs, { maxBytes: MAX_TOML_BYTES }).catch(() => null) : null;
+  // an include_bytes! of a FIFO or device is not read (the indicator pass skips it): say so
+  for (const ref of includeBytes) {
+    const loc = await locateInside(dir, resolvePath(dir, dirname(ref.file), ref.path));
+    if (loc && 'problem' in loc && loc.problem.startsWith('not-a-regular-file')) {
+      unanalyzed.push({ file: ref.file, line: ref.line, reason: `include_bytes not analysed: ${ref.path} (${loc.problem})` });
+    }
+  }
   indicators.push(...(await crateIndicators(dir, allFiles, buildSource, includeBytes, build ?? 'build.rs', unanalyzed)));
   const seenInd = new Set<string>();
   const sortedIndicators = indicators

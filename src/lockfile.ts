@@ -7,9 +7,8 @@
 //     (source)` only when the shorter form is ambiguous.
 // v3: `version = 3`, same encoding as v2.  v4: `version = 4` (only git source URL encoding changed).
 
-import * as fsp from 'node:fs/promises';
 import * as nodePath from 'node:path';
-import { isTable, parseToml, scanTomlKeys, TomlLineIndex, type TomlTable } from './manifest.js';
+import { isTable, parseToml, readTomlFile, scanTomlKeys, TomlLineIndex, type TomlTable } from './manifest.js';
 import { UserError, type LockDependencyRef, type Lockfile, type LockPackage } from './types.js';
 
 const SUPPORTED = [1, 2, 3, 4];
@@ -24,18 +23,80 @@ export function parseLockDependency(s: string): LockDependencyRef | null {
   return ref;
 }
 
+/**
+ * A package name as cargo accepts it: a Unicode identifier start or `_`, then identifier characters or
+ * `-` (never `/`, `.`, NUL or whitespace), and not `_` alone. Capped at 256 characters (a path component).
+ */
+export function isValidCrateName(name: string): boolean {
+  return name.length <= 256 && name !== '_' && /^[\p{XID_Start}_][\p{XID_Continue}-]*$/u.test(name);
+}
+
+// semver 2.0: numeric identifiers without leading zeros, pre-release and build identifiers [0-9A-Za-z-].
+const NUM = '(?:0|[1-9][0-9]*)';
+const PRE_ID = `(?:${NUM}|[0-9]*[A-Za-z-][0-9A-Za-z-]*)`;
+const SEMVER_RE = new RegExp(`^${NUM}\\.${NUM}\\.${NUM}(?:-${PRE_ID}(?:\\.${PRE_ID})*)?(?:\\+[0-9A-Za-z-]+(?:\\.[0-9A-Za-z-]+)*)?$`);
+
+/** A semver version as cargo writes it in Cargo.lock (no `v` prefix, no spaces). */
+export function isValidVersion(v: string): boolean {
+  return v.length <= 256 && SEMVER_RE.test(v);
+}
+
+/** `registry+URL`, `sparse+URL`, `git+URL[?query]#rev` or `path+URL`: the source kinds cargo reads. */
+export function isValidSource(s: string): boolean {
+  // a lock file names a handful of sources thousands of times: URL parsing once per distinct source
+  let ok = validSources.get(s);
+  if (ok === undefined) {
+    ok = checkSource(s);
+    if (validSources.size > 10_000) validSources.clear();
+    validSources.set(s, ok);
+  }
+  return ok;
+}
+
+const validSources = new Map<string, boolean>();
+
+function checkSource(s: string): boolean {
+  const m = /^(registry|sparse|git|path)\+(\S+)$/.exec(s);
+  if (!m || s.length > 4096 || /[\u0000-\u001f\u007f]/.test(s)) return false;
+  try {
+    new URL(m[2]!);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function shown(s: string): string {
+  return JSON.stringify(s.length > 80 ? `${s.slice(0, 80)}…` : s);
+}
+
 function fail(path: string, line: number | null, msg: string): never {
   throw new UserError(`${path}${line ? `:${line}` : ''}: ${msg}`);
 }
 
 export function parseLockfile(text: string, path: string): Lockfile {
   const doc = parseToml(text, path);
-  const lines = new TomlLineIndex(text);
+  // key lines are needed only for messages: indexed on first use (a lock file has 100k keys or more)
+  let lineIndex: TomlLineIndex | null = null;
+  const lines = {
+    exact: (p: string[]) => (lineIndex ??= new TomlLineIndex(text)).exact(p),
+    lineOf: (p: string[]) => (lineIndex ??= new TomlLineIndex(text)).lineOf(p),
+  };
 
-  // `[[package]]` headers in document order give each package its line.
-  const headerLines = scanTomlKeys(text)
-    .filter((k) => k.header && k.path.length === 1 && k.path[0] === 'package')
-    .map((k) => k.line);
+  // `[[package]]` headers in document order give each package its line, and the keys under each header
+  // their own lines (for messages about one value).
+  const headerLines: number[] = [];
+  const keyLines: Array<Map<string, number>> = [];
+  for (const k of scanTomlKeys(text)) {
+    if (k.path[0] !== 'package') continue;
+    if (k.header && k.path.length === 1) {
+      headerLines.push(k.line);
+      keyLines.push(new Map());
+    } else if (!k.header && k.path.length === 2 && keyLines.length > 0) {
+      const m = keyLines[keyLines.length - 1]!;
+      if (!m.has(k.path[1]!)) m.set(k.path[1]!, k.line);
+    }
+  }
 
   let version: number | null = null;
   if (doc.version !== undefined) {
@@ -46,10 +107,15 @@ export function parseLockfile(text: string, path: string): Lockfile {
     version = doc.version;
   }
 
-  const rawPackages: Array<{ table: TomlTable; line: number | null; where: string }> = [];
+  const rawPackages: Array<{ table: TomlTable; line: number | null; where: string; keys?: Map<string, number> }> = [];
   if (doc.root !== undefined) {
     if (!isTable(doc.root)) fail(path, lines.exact(['root']), '`root` must be a table');
-    rawPackages.push({ table: doc.root, line: lines.exact(['root']), where: '[root]' });
+    const keys = new Map<string, number>();
+    for (const k of ['name', 'version', 'source']) {
+      const at = lines.exact(['root', k]);
+      if (at !== null) keys.set(k, at);
+    }
+    rawPackages.push({ table: doc.root, line: lines.exact(['root']), where: '[root]', keys });
   }
   if (doc.package !== undefined) {
     if (!Array.isArray(doc.package)) fail(path, lines.exact(['package']), '`package` must be an array of tables');
@@ -57,14 +123,14 @@ export function parseLockfile(text: string, path: string): Lockfile {
     doc.package.forEach((t: unknown, idx: number) => {
       const line = sameCount ? headerLines[idx]! : (lines.exact(['package']) ?? null);
       if (!isTable(t)) fail(path, line, `package #${idx + 1} must be a table`);
-      rawPackages.push({ table: t, line, where: `package #${idx + 1}` });
+      rawPackages.push({ table: t, line, where: `package #${idx + 1}`, keys: sameCount ? keyLines[idx] : undefined });
     });
   }
 
   const packages: LockPackage[] = [];
   let inlineChecksums = false;
   let shortDeps = false;
-  for (const { table, line, where } of rawPackages) {
+  for (const { table, line, where, keys } of rawPackages) {
     const str = (key: string, required: boolean): string | null => {
       const v = table[key];
       if (v === undefined) {
@@ -77,6 +143,11 @@ export function parseLockfile(text: string, path: string): Lockfile {
     const name = str('name', true)!;
     const pkgVersion = str('version', true)!;
     const source = str('source', false);
+    // Names and versions become directory names in the source providers: only what cargo accepts.
+    const keyLine = (key: string) => keys?.get(key) ?? line;
+    if (!isValidCrateName(name)) fail(path, keyLine('name'), `invalid package name ${shown(name)}`);
+    if (!isValidVersion(pkgVersion)) fail(path, keyLine('version'), `invalid version ${shown(pkgVersion)} of package ${name} (not semver)`);
+    if (source !== null && !isValidSource(source)) fail(path, keyLine('source'), `invalid source ${shown(source)} of package ${name} ${pkgVersion}`);
     const checksum = str('checksum', false);
     if (checksum !== null) inlineChecksums = true;
     const deps: LockDependencyRef[] = [];
@@ -95,11 +166,12 @@ export function parseLockfile(text: string, path: string): Lockfile {
   // v1 checksums: `"checksum name version (source)" = "hex"` (`<none>` when unknown).
   if (doc.metadata !== undefined) {
     if (!isTable(doc.metadata)) fail(path, lines.exact(['metadata']), '`metadata` must be a table');
+    const byId = new Map(packages.map((p) => [`${p.name} ${p.version} ${p.source ?? ''}`, p]));
     for (const [key, value] of Object.entries(doc.metadata)) {
       if (!key.startsWith('checksum ')) continue;
       const ref = parseLockDependency(key.slice('checksum '.length));
       if (!ref || typeof value !== 'string') fail(path, lines.lineOf(['metadata', key]), `malformed checksum entry ${JSON.stringify(key)}`);
-      const pkg = packages.find((p) => p.name === ref.name && p.version === ref.version && p.source === (ref.source ?? null));
+      const pkg = byId.get(`${ref.name} ${ref.version} ${ref.source ?? ''}`);
       if (pkg && value !== '<none>') pkg.checksum = value;
     }
   }
@@ -134,13 +206,14 @@ export async function readLockfile(path: string): Promise<Lockfile> {
   const abs = nodePath.resolve(path);
   let text: string;
   try {
-    text = await fsp.readFile(abs, 'utf8');
+    // a regular file of at most 32 MiB, refused with one line otherwise
+    text = await readTomlFile(abs);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       throw new UserError(`Cargo.lock not found at ${abs}; run \`cargo generate-lockfile\``);
     }
-    throw new UserError(`${abs}: cannot read: ${(e as Error).message}`);
+    throw e;
   }
   return parseLockfile(text, abs);
 }

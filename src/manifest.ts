@@ -5,9 +5,9 @@
 // UserError naming the file, line (when known) and key — never a crash.
 
 import * as fs from 'node:fs';
-import * as fsp from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import TOML from '@iarna/toml';
+import { MAX_TOML_BYTES, readRegularText, refusal } from './fs-safe.js';
 import {
   UserError,
   type DepKind,
@@ -30,6 +30,7 @@ export function isTable(v: unknown): v is TomlTable {
  */
 export function parseToml(text: string, path: string): TomlTable {
   const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  checkTomlDepth(body, path);
   try {
     return TOML.parse(body) as TomlTable;
   } catch (e) {
@@ -40,6 +41,79 @@ export function parseToml(text: string, path: string): TomlTable {
       throw new UserError(`${path}:${err.line + 1}: invalid TOML: ${first}`);
     }
     throw new UserError(`${path}: invalid TOML: ${first}`);
+  }
+}
+
+/**
+ * Deepest nesting a TOML file may have. Real manifests and lock files stay under 10 (`[target.'cfg(…)'.
+ * dependencies.x]` with an inline table is 6); the parsed value is walked recursively later (cache key
+ * hashing, JSON), so a 100k-deep array must be refused before it is parsed.
+ */
+export const MAX_TOML_DEPTH = 100;
+
+/**
+ * Upper bound of the nesting a TOML text produces, checked in one linear pass before parsing: open
+ * brackets and braces plus the dots of the dotted key being read (`[a.b.c]`, `a.b = …`), strings and
+ * comments skipped. Over MAX_TOML_DEPTH: a UserError `path:line: …` at the line where it got too deep.
+ */
+export function checkTomlDepth(text: string, path: string): void {
+  const n = text.length;
+  let line = 1;
+  let depth = 0;
+  let dots = 0;
+  let i = 0;
+  const too = (): never => {
+    throw new UserError(`${path}:${line}: invalid TOML: nested deeper than ${MAX_TOML_DEPTH} levels`);
+  };
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 0x0a) {
+      line++;
+      dots = 0;
+      i++;
+    } else if (c === 0x23) {
+      // # comment
+      while (i < n && text.charCodeAt(i) !== 0x0a) i++;
+    } else if (c === 0x22 || c === 0x27) {
+      // strings: "…", '…', """…""", '''…'''
+      const q = text[i]!;
+      const triple = text.startsWith(q + q + q, i);
+      i += triple ? 3 : 1;
+      while (i < n) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c && q === '"') {
+          if (text.charCodeAt(i + 1) === 0x0a) line++;
+          i += 2;
+          continue;
+        }
+        if (d === 0x0a) {
+          if (!triple) break; // unterminated: the parser reports it
+          line++;
+        }
+        if (text[i] === q && (!triple || text.startsWith(q + q + q, i))) {
+          i += triple ? 3 : 1;
+          // up to two more quotes may close a multi-line string
+          if (triple) while (text[i] === q) i++;
+          break;
+        }
+        i++;
+      }
+    } else {
+      if (c === 0x5b || c === 0x7b) {
+        // [ {
+        depth++;
+        if (c === 0x7b) dots = 0;
+      } else if (c === 0x5d || c === 0x7d) {
+        if (depth > 0) depth--;
+      } else if (c === 0x2e) {
+        dots++;
+      } else if (c === 0x3d || c === 0x2c) {
+        // = ,
+        dots = 0;
+      }
+      if (depth + dots > MAX_TOML_DEPTH) too();
+      i++;
+    }
   }
 }
 
@@ -314,12 +388,16 @@ export interface ManifestFs {
   list?(relDir: string): ManifestDirEntry[];
 }
 
-/** A real directory as a ManifestFs. Symlinks are followed; unreadable entries are skipped. */
+/**
+ * A real directory as a ManifestFs. Symlinks are followed; unreadable entries are skipped. Anything that
+ * is not a directory counts as a file — a FIFO, socket or device `src/lib.rs` is still the target cargo
+ * would build, and the crate scan reports it as not analysed instead of it silently not existing.
+ */
 export function dirFs(dir: string): ManifestFs {
   return {
     exists(rel) {
       try {
-        return fs.statSync(nodePath.join(dir, rel)).isFile();
+        return !fs.statSync(nodePath.join(dir, rel)).isDirectory();
       } catch {
         return false;
       }
@@ -335,8 +413,7 @@ export function dirFs(dir: string): ManifestFs {
       for (const name of entries) {
         try {
           const st = fs.statSync(nodePath.join(dir, rel, name));
-          if (st.isDirectory()) out.push({ name, isDir: true });
-          else if (st.isFile()) out.push({ name, isDir: false });
+          out.push({ name, isDir: st.isDirectory() });
         } catch {
           // dangling symlink or unreadable: not a target
         }
@@ -587,13 +664,30 @@ export async function readManifest(path: string): Promise<Manifest> {
   const abs = nodePath.resolve(path);
   let text: string;
   try {
-    text = await fsp.readFile(abs, 'utf8');
+    text = await readTomlFile(abs);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new UserError(`Cargo.toml not found at ${abs}`);
-    throw new UserError(`${abs}: cannot read: ${(e as Error).message}`);
+    throw e;
   }
   return parseManifest(text, abs, dirFs(nodePath.dirname(abs)));
+}
+
+/**
+ * Text of a Cargo.toml, Cargo.lock or cargo config: a regular file of at most MAX_TOML_BYTES, else a
+ * one-line UserError (`<path>: refused: …`). Other read errors (ENOENT…) are thrown unchanged for the
+ * caller's own message.
+ */
+export async function readTomlFile(abs: string): Promise<string> {
+  try {
+    return await readRegularText(abs, { maxBytes: MAX_TOML_BYTES });
+  } catch (e) {
+    const refused = refusal(e);
+    if (refused) throw new UserError(`${abs}: ${refused}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw e;
+    throw new UserError(`${abs}: cannot read: ${(e as Error).message}`);
+  }
 }
 
 // ---------------------------------------------------------------- workspace inheritance

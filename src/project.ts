@@ -104,6 +104,70 @@ function isGlob(pattern: string): boolean {
   return /[*?[\]{}]/.test(pattern);
 }
 
+/** Directories (and symlinks) one workspace member glob may match before the run is refused. */
+export const MAX_MEMBER_GLOB_DIRS = 50_000;
+
+/**
+ * Directories a `members` glob matches, sorted. The walk never goes through a symlink (`crates/**` with a
+ * link to `/` would walk the whole file system), so it is bounded by the workspace's own tree; a symlink
+ * the pattern itself matches is a member candidate when it resolves to a directory inside the workspace
+ * root. Over MAX_MEMBER_GLOB_DIRS matched directories: a UserError.
+ */
+async function globMemberDirs(root: Manifest, pattern: string): Promise<string[]> {
+  const realRoot = fs.realpathSync.native(root.dir);
+  const glob = pattern.replace(/\\/g, '/').replace(/\/$/, '');
+  // fast-glob reads the pattern's literal leading directories as given, symlinks included: a base that
+  // leads out of the workspace (`crates/**` with crates -> /) matches nothing instead of being walked
+  const segs = glob.split('/');
+  const firstGlob = segs.findIndex((s) => isGlob(s));
+  const base = nodePath.resolve(root.dir, segs.slice(0, firstGlob < 0 ? segs.length : firstGlob).join('/'));
+  try {
+    if (!isWithin(fs.realpathSync.native(base), realRoot)) return [];
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  let seen = 0;
+  const stream = fg.stream(glob, {
+    cwd: root.dir,
+    onlyFiles: false,
+    absolute: true,
+    dot: true,
+    followSymbolicLinks: false,
+    objectMode: true,
+  });
+  for await (const item of stream) {
+    const entry = item as unknown as fg.Entry;
+    const isLink = entry.dirent.isSymbolicLink();
+    if (!entry.dirent.isDirectory() && !isLink) continue;
+    if (++seen > MAX_MEMBER_GLOB_DIRS) {
+      (stream as unknown as { destroy(): void }).destroy();
+      throw new UserError(`${root.path}: workspace member glob \`${pattern}\` matches more than ${MAX_MEMBER_GLOB_DIRS} directories`);
+    }
+    const dir = nodePath.resolve(entry.path);
+    if (isLink) {
+      let real: string;
+      try {
+        real = fs.realpathSync.native(dir);
+      } catch {
+        continue; // dangling
+      }
+      if (!isWithin(real, realRoot) || !fs.statSync(real).isDirectory()) continue;
+    } else {
+      // the glob's static part may itself be a symlink (`crates/*` with crates -> /): stay inside too
+      let real: string;
+      try {
+        real = fs.realpathSync.native(dir);
+      } catch {
+        continue;
+      }
+      if (!isWithin(real, realRoot)) continue;
+    }
+    out.push(dir);
+  }
+  return out.sort(cmp);
+}
+
 /**
  * The workspace members of a root manifest (which must have `[workspace]`), by directory, with workspace
  * inheritance applied: the root when it is a package, `members` (globs expanded; glob matches without a
@@ -127,15 +191,7 @@ export async function workspaceMembers(root: Manifest): Promise<Map<string, Mani
       candidates.push(dir);
       continue;
     }
-    const matches = await fg(m.replace(/\\/g, '/').replace(/\/$/, ''), {
-      cwd: root.dir,
-      onlyDirectories: true,
-      absolute: true,
-      dot: true,
-      followSymbolicLinks: true,
-    });
-    for (const match of matches.sort()) {
-      const dir = nodePath.resolve(match);
+    for (const dir of await globMemberDirs(root, m)) {
       if (hasManifest(dir)) candidates.push(dir);
     }
   }

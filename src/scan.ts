@@ -1,16 +1,17 @@
 // The pipeline: project (lockfile + manifests + sources) → per-crate scan → ScanResult.
 
-import { readFileSync, existsSync, statSync, realpathSync, promises as fsp } from 'node:fs';
+import { readFileSync, existsSync, statSync, realpathSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { createRequire } from 'node:module';
-import { analyzeFile, type FileOptions } from './parse/analyze.js';
+import type { FileOptions } from './parse/analyze.js';
 import { scanCrate, cmp, listPackage, rustFilesOf, type CrateInput, type CrateScan, type FileAnalyzer, type PackageListing } from './crate.js';
-import { createPool, poolSize, RUNNING_FROM_SOURCE, type AnalyzerPool, type PoolStats } from './parse/pool.js';
+import { analyzePathSync, createPool, poolSize, RUNNING_FROM_SOURCE, type AnalyzerPool, type PoolStats } from './parse/pool.js';
 import { cacheKey, codeFingerprint, contentHash, ResultCache, type CacheStats, type SourceIdentity } from './cache.js';
 import { inheritOutsideWorkspace, loadProject } from './project.js';
 import { readManifest } from './manifest.js';
+import { MAX_TOML_BYTES, readRegularText } from './fs-safe.js';
 import { defaultCargoHome, defaultProviders } from './sources/index.js';
 import { builtinRulesDir, loadRules } from './rules/load.js';
 import { parsePopularList, typosquats } from './indicators/typosquat.js';
@@ -64,7 +65,7 @@ export function sourceContext(opts: ScanOptions, workspaceRoot: string): SourceC
 /** The in-thread file analyzer. */
 export function localAnalyzer(index: RuleIndex): FileAnalyzer {
   const cfg = index.analyzerConfig();
-  return async (abs, opts) => analyzeFile(readFileSync(abs), cfg, opts);
+  return async (abs, opts) => analyzePathSync(abs, cfg, opts);
 }
 
 function sortedUnique<T extends string>(xs: Iterable<T>): T[] {
@@ -214,7 +215,7 @@ export class ScanSession {
     if (this.cache && this.cache.hasMarker(this.markerOf(checksum, dir))) return;
     let text = '';
     try {
-      text = await fsp.readFile(join(dir, 'Cargo.toml'), 'utf8');
+      text = await readRegularText(join(dir, 'Cargo.toml'), { maxBytes: MAX_TOML_BYTES });
     } catch {
       return;
     }

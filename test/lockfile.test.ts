@@ -123,11 +123,11 @@ describe('readLockfile', () => {
     expect(await userError(() => parseLockfile('[[package]]\nname = "a"\nversion = 1\n', 'L'))).toBe(
       'L:1: package #1: `version` must be a string',
     );
-    expect(await userError(() => parseLockfile('[[package]]\nname = "a"\nversion = "1"\ndependencies = "b"\n', 'L'))).toBe(
-      'L:1: a 1: `dependencies` must be an array',
+    expect(await userError(() => parseLockfile('[[package]]\nname = "a"\nversion = "1.0.0"\ndependencies = "b"\n', 'L'))).toBe(
+      'L:1: a 1.0.0: `dependencies` must be an array',
     );
-    expect(await userError(() => parseLockfile('[[package]]\nname = "a"\nversion = "1"\ndependencies = [3]\n', 'L'))).toBe(
-      'L:1: a 1: malformed dependency 3',
+    expect(await userError(() => parseLockfile('[[package]]\nname = "a"\nversion = "1.0.0"\ndependencies = [3]\n', 'L'))).toBe(
+      'L:1: a 1.0.0: malformed dependency 3',
     );
   });
 
@@ -178,5 +178,39 @@ describe('resolveLockDep', () => {
   it('resolves v1 path references (no source) to the path package', async () => {
     const lock = await readLockfile(fx('v1.lock'));
     expect(resolveLockDep(lock, { name: 'local', version: '0.1.0' })?.line).toBe(29);
+  });
+});
+
+describe('names, versions and sources are validated as cargo does', () => {
+  const lock = (name: string, version = '1.0.0', source = 'registry+https://github.com/rust-lang/crates.io-index') =>
+    `version = 3\n\n[[package]]\nname = "a"\nversion = "0.1.0"\n\n[[package]]\nname = ${JSON.stringify(name)}\nversion = ${JSON.stringify(version)}\nsource = ${JSON.stringify(source)}\n`;
+
+  it('refuses a name that is a path, at the line of the name', async () => {
+    expect(await userError(() => parseLockfile(lock('../../../../tmp/x/which'), 'Cargo.lock'))).toBe('Cargo.lock:8: invalid package name "../../../../tmp/x/which"');
+    for (const bad of ['..', '.', 'a/b', 'a\\b', 'a.b', 'a\u0000b', '', '_', '1abc', 'a b']) {
+      expect(await userError(() => parseLockfile(lock(bad), 'L'))).toBe(`L:8: invalid package name ${JSON.stringify(bad)}`);
+    }
+  });
+
+  it('refuses a version that is not semver, at its line', async () => {
+    for (const bad of ['1', '1.0', 'v1.0.0', '1.0.0/../x', '../1.0.0', '01.0.0', '1.0.0 ', '1.0.0-', '1.0.0+']) {
+      expect(await userError(() => parseLockfile(lock('b', bad), 'L'))).toBe(`L:9: invalid version ${JSON.stringify(bad)} of package b (not semver)`);
+    }
+  });
+
+  it('refuses a source of an unknown kind, at its line', async () => {
+    for (const bad of ['https://example.com', 'registry+', 'registry+not a url', 'file+/tmp/x', 'directory+/tmp']) {
+      expect(await userError(() => parseLockfile(lock('b', '1.0.0', bad), 'L'))).toBe(`L:10: invalid source ${JSON.stringify(bad)} of package b 1.0.0`);
+    }
+  });
+
+  it('accepts what cargo writes', () => {
+    const ok: Array<[string, string, string]> = [
+      ['serde_json', '1.0.140', 'registry+https://github.com/rust-lang/crates.io-index'],
+      ['windows-sys', '0.59.0-rc.1+build.01', 'sparse+https://index.crates.io/'],
+      ['_priv', '0.0.0-alpha', 'git+https://github.com/a/b?branch=main#0123456789abcdef'],
+      ['naïve', '2.0.0', 'registry+https://my.registry/index'],
+    ];
+    for (const [name, version, source] of ok) expect(parseLockfile(lock(name, version, source), 'L').packages[1]).toMatchObject({ name, version, source });
   });
 });

@@ -1,4 +1,6 @@
 import path from 'node:path';
+import { mkdirSync, mkdtempSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadCargoConfig } from '../src/sources/cargo-config.js';
@@ -287,6 +289,36 @@ describe('provider list', () => {
     });
     expect(await locateSource(providers, req('odd', '1.0.0', 'path+file:///somewhere'), c)).toEqual({
       unavailable: 'no source provider handles path+file:///somewhere',
+    });
+  });
+});
+
+describe('providers never leave their source root', () => {
+  const vendored = (): { ws: string; vendor: string; outside: string } => {
+    const ws = realpathSync(mkdtempSync(path.join(tmpdir(), 'cap-scan-contain-')));
+    const vendor = path.join(ws, 'vendor');
+    const outside = path.join(ws, 'outside');
+    mkdirSync(vendor);
+    mkdirSync(path.join(ws, '.cargo'));
+    writeFileSync(path.join(ws, '.cargo', 'config.toml'), '[source.crates-io]\nreplace-with = "v"\n\n[source.v]\ndirectory = "vendor"\n');
+    return { ws, vendor, outside };
+  };
+
+  it('a directory source refuses a name or version that is a path, without looking', async () => {
+    const { ws } = vendored();
+    const p = directorySourceProvider(await loadCargoConfig(ws, HOME));
+    expect(await p.locate(req('../outside/x', '1.0.0', CRATES_GIT), ctx(ws))).toEqual({ unavailable: 'invalid package name or version "../outside/x 1.0.0"' });
+    expect(await p.locate(req('x', '1.0.0/../../y', CRATES_GIT), ctx(ws))).toEqual({ unavailable: 'invalid package name or version "x 1.0.0/../../y"' });
+  });
+
+  it('a directory source entry symlinked out of the source root is refused', async () => {
+    const { ws, vendor, outside } = vendored();
+    mkdirSync(outside);
+    writeFileSync(path.join(outside, 'Cargo.toml'), '[package]\nname = "which"\nversion = "1.0.0"\n');
+    symlinkSync(outside, path.join(vendor, 'which-1.0.0'));
+    const p = directorySourceProvider(await loadCargoConfig(ws, HOME));
+    expect(await p.locate(req('which', '1.0.0', CRATES_GIT), ctx(ws))).toEqual({
+      unavailable: `${path.join(vendor, 'which-1.0.0')} leads outside directory source \`v\` (${vendor})`,
     });
   });
 });

@@ -1,11 +1,11 @@
 // `cap-scan check`: scan the workspace, compare with the allowlist policy, report what is not allowed.
 
-import { readFile } from 'node:fs/promises';
 import { isAbsolute, relative } from 'node:path';
 import type { CommandOutput, CommonOptions } from '../options.js';
 import { evaluatePolicy, parsePolicy, type Policy } from '../policy.js';
 import { getReporter } from '../report/index.js';
 import { scanWorkspace } from '../scan.js';
+import { readTomlFile } from '../manifest.js';
 import type { Project } from '../types.js';
 import { UserError } from '../types.js';
 
@@ -26,8 +26,9 @@ export async function readPolicy(project: Project): Promise<{ policy: Policy; te
   const path = project.rootManifest.path;
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readTomlFile(path);
   } catch (e) {
+    if (e instanceof UserError) throw e;
     throw new UserError(`${shownPath(path)}: cannot read: ${(e as Error).message}`);
   }
   const policy = parsePolicy(text, shownPath(path));

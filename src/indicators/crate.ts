@@ -1,7 +1,7 @@
 // Package-level native-code indicators: shipped compiled binaries (by magic bytes or extension), C/C++/asm
 // sources (not headers alone) compiled by the build script, and include_bytes! of binaries. Reads only the
 // first bytes of files.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { readHeadSync } from '../fs-safe.js';
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import Parser from 'tree-sitter';
@@ -81,18 +81,11 @@ export function binaryMagic(head: Buffer): string | null {
  * (2.2 s of main-thread CPU on the 227-crate corpus; 0.2 s now).
  */
 function readHead(file: string, bytes: number): Buffer | null {
-  let fd: number | null = null;
   try {
-    fd = openSync(file, 'r');
-    const st = fstatSync(fd);
-    if (!st.isFile()) return null;
-    const buf = Buffer.alloc(Math.min(bytes, st.size));
-    const n = readSync(fd, buf, 0, buf.length, 0);
-    return buf.subarray(0, n);
+    // regular files only: a FIFO include_bytes! target or a listed device must not block the scan
+    return readHeadSync(file, bytes);
   } catch {
     return null;
-  } finally {
-    if (fd !== null) closeSync(fd);
   }
 }
 

@@ -9,20 +9,22 @@
 // `unanalyzed`; the worker is replaced. A worker that cannot start at all is a clear error, never a hang.
 
 import { Worker } from 'node:worker_threads';
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { analyzeFile, type AnalyzerConfig, type FileOptions } from './analyze.js';
+import { analyzeFile, MAX_FILE_BYTES, type AnalyzerConfig, type FileOptions } from './analyze.js';
+import { readFailureReason, readRegularFileSync } from '../fs-safe.js';
 import { emptySummary, type FileSummary } from './summary.js';
 
 /** Analyse one file: read it and reduce it to a summary. Failures become a summary with a problem. */
 export function analyzePathSync(abs: string, cfg: AnalyzerConfig, opts: FileOptions): FileSummary {
   let buf: Buffer;
   try {
-    buf = readFileSync(abs);
+    // regular files only (a FIFO or device never blocks or streams), and a too-large file is not read
+    buf = readRegularFileSync(abs, { maxBytes: MAX_FILE_BYTES });
   } catch (e) {
-    return failedSummary(`read-failed (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    return failedSummary(readFailureReason(e));
   }
   try {
     return analyzeFile(buf, cfg, opts);

@@ -9,7 +9,8 @@
 //
 // Not read: `--config` arguments and `CARGO_*` environment overrides.
 
-import { readFile } from 'node:fs/promises';
+import { MAX_TOML_BYTES, NotRegularFileError, readRegularText, refusal } from '../fs-safe.js';
+import { checkTomlDepth } from '../manifest.js';
 import os from 'node:os';
 import path from 'node:path';
 import TOML from '@iarna/toml';
@@ -53,8 +54,11 @@ async function readConfigIn(dir: string): Promise<{ file: string; text: string }
   for (const base of ['config', 'config.toml']) {
     const file = path.join(dir, base);
     try {
-      return { file, text: await readFile(file, 'utf8') };
+      return { file, text: await readRegularText(file, { maxBytes: MAX_TOML_BYTES }) };
     } catch (err) {
+      if (err instanceof NotRegularFileError && err.kind === 'directory') continue;
+      const refused = refusal(err);
+      if (refused) throw new UserError(`${file}: ${refused}`);
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') continue;
       throw new UserError(`${file}: cannot read cargo config (${code ?? String(err)})`);
@@ -64,6 +68,7 @@ async function readConfigIn(dir: string): Promise<{ file: string; text: string }
 }
 
 function parseToml(file: string, text: string): Record<string, unknown> {
+  checkTomlDepth(text, file);
   try {
     return TOML.parse(text) as Record<string, unknown>;
   } catch (err) {

@@ -4,7 +4,8 @@
 // (as `cargo install name@1.2.3` does), yanked or not.
 
 import { existsSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { MAX_CRATE_FILE_BYTES, MAX_TOML_BYTES, readRegularFile, readRegularText, refusal } from '../fs-safe.js';
+import { checkTomlDepth } from '../manifest.js';
 import path from 'node:path';
 import semver from 'semver';
 import { Parser } from 'tar';
@@ -119,7 +120,7 @@ async function registryEntries(name: string, ctx: SourceContext, provider: Downl
     const file = path.join(route.path, 'index', indexPathOf(name));
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      text = await readRegularText(file, { maxBytes: MAX_TOML_BYTES });
     } catch {
       return [];
     }
@@ -155,7 +156,9 @@ export async function resolveCrateSpecWith(
     let name = path.basename(s.path);
     let version = '0.0.0';
     try {
-      const doc = TOML.parse(await readFile(manifest, 'utf8')) as { package?: { name?: unknown; version?: unknown } };
+      const text = await readRegularText(manifest, { maxBytes: MAX_TOML_BYTES });
+      checkTomlDepth(text, manifest);
+      const doc = TOML.parse(text) as { package?: { name?: unknown; version?: unknown } };
       if (typeof doc.package?.name === 'string') name = doc.package.name;
       if (typeof doc.package?.version === 'string') version = doc.package.version;
     } catch {
@@ -164,7 +167,14 @@ export async function resolveCrateSpecWith(
     return { dir: s.path, name, version, checksum: null, source: null };
   }
   if (s.kind === 'file') {
-    const data = await readFile(s.path);
+    let data: Buffer;
+    try {
+      data = await readRegularFile(s.path, { maxBytes: MAX_CRATE_FILE_BYTES });
+    } catch (e) {
+      const refused = refusal(e);
+      if (refused) throw new UserError(`${s.path}: ${refused}`);
+      throw new UserError(`${s.path}: cannot read: ${(e as Error).message}`);
+    }
     const { name, version } = await crateFileIdentity(data, s.path);
     assertSafeNameVersion(name, version);
     const cache = new SourceCache(ctx.cacheDir);

@@ -2,12 +2,15 @@
 // registry/src and git/checkouts). Crate contents are hostile input: nothing here follows symlinks while
 // searching, directory walks are bounded, and a malformed file only makes that candidate not match.
 
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import type { Dirent } from 'node:fs';
 import path from 'node:path';
 import TOML from '@iarna/toml';
 import type { LocateResult, SourceContext, SourceProvider, SourceRequest } from '../types.js';
 import { type CargoConfig, parseGitSource, resolveReplacement } from './cargo-config.js';
+import { MAX_TOML_BYTES, readRegularText } from '../fs-safe.js';
+import { isValidCrateName, isValidVersion } from '../lockfile.js';
+import { checkTomlDepth } from '../manifest.js';
 
 // ---------------------------------------------------------------- helpers
 
@@ -25,6 +28,25 @@ async function isFile(p: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * Whether `dir` (after resolving symlinks) is `root` or below it: a directory a provider found for a
+ * package must not lead out of the source it was found in.
+ */
+async function staysInside(root: string, dir: string): Promise<boolean> {
+  try {
+    const [r, d] = await Promise.all([realpath(root), realpath(dir)]);
+    return d === r || d.startsWith(r.endsWith(path.sep) ? r : r + path.sep);
+  } catch {
+    return false;
+  }
+}
+
+/** A name and version a provider may build a path from (the lock file parser checks them too). */
+function unsafeRequest(pkg: SourceRequest): string | null {
+  if (isValidCrateName(pkg.name) && isValidVersion(pkg.version)) return null;
+  return `invalid package name or version ${JSON.stringify(`${pkg.name} ${pkg.version}`)}`;
 }
 
 async function listDir(dir: string): Promise<Dirent[]> {
@@ -51,12 +73,13 @@ export interface ManifestIdentity {
 export async function readManifestIdentity(dir: string): Promise<ManifestIdentity | null> {
   let text: string;
   try {
-    text = await readFile(path.join(dir, 'Cargo.toml'), 'utf8');
+    text = await readRegularText(path.join(dir, 'Cargo.toml'), { maxBytes: MAX_TOML_BYTES });
   } catch {
     return null;
   }
   let doc: Record<string, unknown>;
   try {
+    checkTomlDepth(text, 'Cargo.toml');
     doc = TOML.parse(text) as Record<string, unknown>;
   } catch {
     return null;
@@ -91,9 +114,10 @@ async function readCargoChecksum(dir: string): Promise<CargoChecksum | undefined
   const file = path.join(dir, '.cargo-checksum.json');
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    return undefined;
+    text = await readRegularText(file, { maxBytes: MAX_TOML_BYTES });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    return { error: `${file} cannot be read (${(e as { reason?: string }).reason ?? (e as NodeJS.ErrnoException).code ?? 'error'})` };
   }
   try {
     const doc = JSON.parse(text) as unknown;
@@ -145,6 +169,8 @@ export function directorySourceProvider(cfg: CargoConfig): SourceProvider {
       if (!(await isDir(root))) {
         return { unavailable: `directory source \`${rep.name}\` (${root}) does not exist` };
       }
+      const bad = unsafeRequest(pkg);
+      if (bad) return { unavailable: bad };
       let found: string | null = null;
       // Debian's /usr/share/cargo/registry drops semver build metadata from directory names.
       const bare = pkg.version.split('+')[0];
@@ -159,6 +185,9 @@ export function directorySourceProvider(cfg: CargoConfig): SourceProvider {
       if (found === null) found = (await indexOf(root)).get(`${pkg.name}@${pkg.version}`) ?? null;
       if (found === null) {
         return { unavailable: `${pkg.name} ${pkg.version} is not in directory source \`${rep.name}\` (${root})` };
+      }
+      if (!(await staysInside(root, found))) {
+        return { unavailable: `${found} leads outside directory source \`${rep.name}\` (${root})` };
       }
       const sum = await readCargoChecksum(found);
       if (sum !== undefined && 'error' in sum) return { unavailable: sum.error };
@@ -184,6 +213,8 @@ export function localRegistryProvider(cfg: CargoConfig): SourceProvider {
       if (pkg.source === null) return null;
       const rep = resolveReplacement(cfg, pkg.source);
       if (rep.kind !== 'local-registry' || rep.path === undefined) return null;
+      const bad = unsafeRequest(pkg);
+      if (bad) return { unavailable: bad };
       const file = path.join(rep.path, `${pkg.name}-${pkg.version}.crate`);
       if (!(await isFile(file))) {
         return { unavailable: `${pkg.name}-${pkg.version}.crate is not in local registry \`${rep.name}\` (${rep.path})` };
@@ -229,14 +260,26 @@ function preferredHosts(cfg: CargoConfig, source: string): Set<string> {
  * tried first. Cargo writes `.cargo-ok` once an unpack is complete; a directory without it is skipped.
  */
 export function registrySrcProvider(cfg: CargoConfig): SourceProvider {
+  // index directories of registry/src, listed once per run (not once per package)
+  const listings = new Map<string, Promise<string[]>>();
+  const indexDirsOf = (srcRoot: string): Promise<string[]> => {
+    let p = listings.get(srcRoot);
+    if (!p) {
+      p = listDir(srcRoot).then((es) => es.filter((e) => e.isDirectory()).map((e) => e.name));
+      listings.set(srcRoot, p);
+    }
+    return p;
+  };
   return {
     name: 'cargo-registry-src',
     async locate(pkg: SourceRequest, ctx: SourceContext): Promise<LocateResult> {
       if (pkg.source === null || !/^(registry|sparse)\+/.test(pkg.source)) return null;
+      const bad = unsafeRequest(pkg);
+      if (bad) return { unavailable: bad };
       const home = ctx.cargoHome;
       const srcRoot = path.join(home, 'registry', 'src');
       const hosts = preferredHosts(cfg, pkg.source);
-      const indexDirs = (await listDir(srcRoot)).filter((e) => e.isDirectory()).map((e) => e.name);
+      const indexDirs = [...(await indexDirsOf(srcRoot))];
       const hostOfDir = (d: string): string => d.replace(/-[0-9a-f]{16}$/, '');
       indexDirs.sort((a, b) => {
         const pa = hosts.has(hostOfDir(a)) ? 0 : 1;
@@ -251,6 +294,7 @@ export function registrySrcProvider(cfg: CargoConfig): SourceProvider {
           partial ??= dir;
           continue;
         }
+        if (!(await staysInside(srcRoot, dir))) continue;
         return { dir };
       }
       if (partial !== null) return { unavailable: `${partial} is incompletely unpacked (no .cargo-ok)` };

@@ -17,7 +17,7 @@
 //  5. download `config.json`, then the `.crate` from its `dl` template, verify (mismatch: UserError),
 //     unpack, publish in the cache.
 
-import { readFile } from 'node:fs/promises';
+import { MAX_CRATE_FILE_BYTES, readRegularFile } from '../fs-safe.js';
 import path from 'node:path';
 import type { LocateResult, SourceContext, SourceProvider, SourceRequest } from '../types.js';
 import { UserError } from '../types.js';
@@ -299,8 +299,10 @@ export function downloadProvider(opts: DownloadProviderOptions = {}): DownloadPr
       const file = path.join(route.path, `${pkg.name}-${pkg.version}.crate`);
       let data: Buffer;
       try {
-        data = await readFile(file);
-      } catch {
+        data = await readRegularFile(file, { maxBytes: MAX_CRATE_FILE_BYTES });
+      } catch (e) {
+        const reason = (e as { reason?: string }).reason;
+        if (reason) return { unavailable: `${file}: ${reason}` };
         return { unavailable: `${pkg.name}-${pkg.version}.crate is not in local registry \`${route.name}\` (${route.path})` };
       }
       const dir = await install(data, pkg, cache);
