@@ -46,8 +46,10 @@ afterAll(async () => {
 
 function opts(over: Record<string, unknown> = {}) {
   const cwd = mkdtempSync(path.join(work, 'cwd-'));
+  const cacheDir = path.join(cwd, '.cache');
   return {
-    ...defaultScanOptions({ cacheDir: path.join(cwd, '.cache'), registryUrl: server.indexUrl }),
+    ...defaultScanOptions({ cacheDir, registryUrl: server.indexUrl }),
+    cacheDir,
     cwd,
     provider: downloadProvider({ progress: false, http: { backoffMs: 5 } }),
     ...over,

@@ -42,7 +42,7 @@ describe('sarif reporter', () => {
   });
 
   it('check on the demo: indicators that do not fail the check are warning-level results at the Cargo.lock line', async () => {
-    const out = await runCheck({ ...common('fixtures/demo/Cargo.toml'), strict: false, denyIndicators: false });
+    const out = await runCheck({ ...common('fixtures/demo/Cargo.toml'), strict: false, denyIndicators: false, denyUnscanned: false });
     expect(out.exitCode).toBe(1); // new crates, not the indicators
     const run = expectValid(out.text)['runs'][0];
     const ind = run.results.filter((r: { ruleId: string }) => r.ruleId.startsWith('indicator.'));
@@ -54,13 +54,13 @@ describe('sarif reporter', () => {
       ['indicator.secrets', 'warning', 'Cargo.lock', 48],
     ]);
     expect(ind[1].message.text).toBe('envlogger 0.3.0: obfuscation indicator at build.rs:10: 3 joined base64 fragments decode to url: "http://203.0.113.7:9089/stage2?k="');
-    const denied = await runCheck({ ...common('fixtures/demo/Cargo.toml'), strict: false, denyIndicators: true });
+    const denied = await runCheck({ ...common('fixtures/demo/Cargo.toml'), strict: false, denyIndicators: true, denyUnscanned: false });
     const levels = expectValid(denied.text)['runs'][0].results.filter((r: { ruleId: string }) => r.ruleId.startsWith('indicator.')).map((r: { level: string }) => r.level);
     expect(levels).toEqual(['error', 'error', 'error', 'error', 'error']);
   });
 
   it('check on a fixture: valid SARIF 2.1.0, one rule per kind, one result per violation at the Cargo.lock line', async () => {
-    const out = await runCheck({ ...common('fixtures/check/grows/Cargo.toml'), strict: false, denyIndicators: false });
+    const out = await runCheck({ ...common('fixtures/check/grows/Cargo.toml'), strict: false, denyIndicators: false, denyUnscanned: false });
     expect(out.exitCode).toBe(1);
     const doc = expectValid(out.text);
     const run = doc['runs'][0];
@@ -98,9 +98,9 @@ describe('sarif reporter', () => {
   });
 
   it('clean check: valid, no results; unused entries are notes (errors with --strict) at the Cargo.toml line', async () => {
-    const clean = expectValid((await runCheck({ ...common('fixtures/check/clean/Cargo.toml'), strict: false, denyIndicators: false })).text);
+    const clean = expectValid((await runCheck({ ...common('fixtures/check/clean/Cargo.toml'), strict: false, denyIndicators: false, denyUnscanned: false })).text);
     expect(clean['runs'][0].results).toEqual([]);
-    const strict = expectValid((await runCheck({ ...common('fixtures/check/unused/Cargo.toml'), strict: true, denyIndicators: false })).text);
+    const strict = expectValid((await runCheck({ ...common('fixtures/check/unused/Cargo.toml'), strict: true, denyIndicators: false, denyUnscanned: false })).text);
     expect(
       strict['runs'][0].results.map((r: any) => [r.ruleId, r.level, r.locations[0].physicalLocation.artifactLocation.uri, r.locations[0].physicalLocation.region.startLine, r.message.text]),
     ).toEqual([
@@ -131,7 +131,7 @@ describe('sarif reporter', () => {
     ]);
     const proj = project('/tmp/ws space', [pkg('w', '1.0.0', { lockLine: 7, dir: '/tmp/vendor/w-1.0.0' })]);
     const policy = parsePolicy('[workspace]\n[workspace.metadata.cap-scan.allow]\nw = { runtime = ["fs"], urls = ["https://ok.example/*"] }\n', '/tmp/ws space/Cargo.toml');
-    const v = evaluatePolicy(policy, res, proj, { denyIndicators: true });
+    const v = evaluatePolicy(policy, res, proj, { denyIndicators: true, denyUnscanned: false });
     const input = { command: 'check' as const, result: res, project: proj, violations: v, verbose: false, color: false, workspaceRoot: '/tmp/ws space' };
     const doc = expectValid(reporters['sarif']!(input));
     const results = doc['runs'][0].results;
