@@ -9,7 +9,8 @@
 
 import * as fsp from 'node:fs/promises';
 import * as nodePath from 'node:path';
-import { isTable, parseToml, scanTomlKeys, TomlLineIndex, type TomlTable } from './manifest.js';
+import { scanTomlKeys, TomlLineIndex } from './manifest.js';
+import { isTable, parseToml, type TomlTable } from './util/toml.js';
 import { UserError, type LockDependencyRef, type Lockfile, type LockPackage } from './types.js';
 
 const SUPPORTED = [1, 2, 3, 4];

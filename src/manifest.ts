@@ -7,7 +7,6 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as nodePath from 'node:path';
-import TOML from '@iarna/toml';
 import {
   UserError,
   type DepKind,
@@ -15,33 +14,9 @@ import {
   type ManifestDependency,
   type TargetSpec,
 } from './types.js';
-
-export type TomlTable = Record<string, unknown>;
-
-export function isTable(v: unknown): v is TomlTable {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
-}
+import { isTable, parseToml, type TomlTable } from './util/toml.js';
 
 // ---------------------------------------------------------------- TOML parsing
-
-/**
- * Parses TOML text; a syntax error becomes a UserError `path:line: message` (@iarna/toml reports 0-based
- * lines and appends a source excerpt to its message, which we drop to keep one line).
- */
-export function parseToml(text: string, path: string): TomlTable {
-  const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
-  try {
-    return TOML.parse(body) as TomlTable;
-  } catch (e) {
-    const err = e as { message?: unknown; line?: unknown };
-    const raw = typeof err.message === 'string' ? err.message : String(e);
-    const first = raw.split('\n')[0]!.replace(/ at row \d+, col \d+, pos \d+:?$/, '').trim();
-    if (typeof err.line === 'number') {
-      throw new UserError(`${path}:${err.line + 1}: invalid TOML: ${first}`);
-    }
-    throw new UserError(`${path}: invalid TOML: ${first}`);
-  }
-}
 
 /** A table header or a key/value statement and its 1-based line. */
 export interface TomlKeyLine {

@@ -2,11 +2,10 @@
 
 import { readFileSync, existsSync, statSync, realpathSync, promises as fsp } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { homedir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import { analyzeFile, type FileOptions } from './parse/analyze.js';
-import { scanCrate, cmp, listPackage, rustFilesOf, type CrateInput, type CrateScan, type FileAnalyzer } from './crate.js';
+import { scanCrate, listPackage, rustFilesOf, type CrateInput, type CrateScan, type FileAnalyzer } from './crate.js';
 import { createPool, poolSize, RUNNING_FROM_SOURCE, type AnalyzerPool, type PoolStats } from './parse/pool.js';
 import { cacheKey, codeFingerprint, contentHash, ResultCache, type CacheStats, type SourceIdentity } from './cache.js';
 import { inheritOutsideWorkspace, loadProject } from './project.js';
@@ -14,7 +13,6 @@ import { readManifest } from './manifest.js';
 import { defaultCargoHome, defaultProviders } from './sources/index.js';
 import { builtinRulesDir, loadRules } from './rules/load.js';
 import { parsePopularList, typosquats } from './indicators/typosquat.js';
-import { hostOfUrl } from './indicators/strings.js';
 import { downloadProvider } from './sources/registry.js';
 import { RuleIndex } from './rules/engine.js';
 import type { ScanOptions } from './options.js';
@@ -32,6 +30,10 @@ import {
   type SourceContext,
   type SourceProvider,
 } from './types.js';
+import { mapLimit } from './util/async.js';
+import { defaultCacheDir } from './util/cache-dir.js';
+import { cmp } from './util/compare.js';
+import { hostOfUrl } from './util/url.js';
 
 const require = createRequire(import.meta.url);
 
@@ -43,11 +45,6 @@ let cachedIndex: RuleIndex | null = null;
 export function ruleIndex(): RuleIndex {
   if (!cachedIndex) cachedIndex = new RuleIndex(loadRules());
   return cachedIndex;
-}
-
-export function defaultCacheDir(): string {
-  const xdg = process.env.XDG_CACHE_HOME;
-  return join(xdg && xdg.length > 0 ? xdg : join(homedir(), '.cache'), 'cap-scan');
 }
 
 export function sourceContext(opts: ScanOptions, workspaceRoot: string): SourceContext {
@@ -332,27 +329,6 @@ export class ScanSession {
   close(): Promise<void> {
     return this.pool.close();
   }
-}
-
-/** Run `fn` over `items` with at most `limit` in flight; results in input order. */
-async function mapLimit<T, R>(items: T[], limit: number, fn: (x: T, i: number) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  let failed: unknown = null;
-  const run = async () => {
-    while (failed === null) {
-      const i = next++;
-      if (i >= items.length) return;
-      try {
-        out[i] = await fn(items[i]!, i);
-      } catch (e) {
-        failed ??= e;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
-  if (failed !== null) throw failed;
-  return out;
 }
 
 /** The Cargo.lock checksum of a registry crate: its content identity for the cache (null otherwise). */

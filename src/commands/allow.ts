@@ -1,6 +1,6 @@
 // `cap-scan allow`: generate the allowlist from the current findings; `--write` updates Cargo.toml in place.
 
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import type { CommandOutput, CommonOptions } from '../options.js';
 import { splitEntryKey } from '../policy.js';
 import { scanWorkspace } from '../scan.js';

@@ -4,8 +4,8 @@ import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, dirname, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import TOML from '@iarna/toml';
 import { CAPABILITY_KINDS, UserError, type Capability, type Phase } from '../types.js';
+import { parseToml } from '../util/toml.js';
 
 export interface Rule {
   id: string;
@@ -63,13 +63,7 @@ function strList(v: unknown, where: string): string[] {
 }
 
 export function parseRuleFile(text: string, file: string): { rules: Rule[]; capability: Capability; excludes: string[] } {
-  let doc: Record<string, unknown>;
-  try {
-    doc = TOML.parse(text) as Record<string, unknown>;
-  } catch (e) {
-    const err = e as { line?: number; message: string };
-    throw new UserError(`${file}:${(err.line ?? 0) + 1}: invalid TOML: ${err.message.split('\n')[0]}`);
-  }
+  const doc = parseToml(text, file);
   for (const k of Object.keys(doc)) if (!FILE_KEYS.has(k)) throw new UserError(`${file}: unknown key \`${k}\``);
   const capability = doc.capability as Capability;
   if (typeof capability !== 'string' || !(capability in CAPABILITY_KINDS)) {

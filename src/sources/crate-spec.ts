@@ -14,6 +14,7 @@ import { UserError } from '../types.js';
 import { SourceCache, assertSafeNameVersion } from './cache.js';
 import { loadCargoConfig } from './cargo-config.js';
 import { CRATES_IO_GIT_INDEX, type DownloadProvider, type IndexEntry, indexPathOf, routeFor } from './registry.js';
+import { cargoReqToRange } from '../util/semver.js';
 
 export type CrateSpec =
   | { kind: 'dir'; path: string }
@@ -39,19 +40,6 @@ export function parseCrateSpec(spec: string, cwd = process.cwd()): CrateSpec {
   if (!NAME_RE.test(name)) throw new UserError(`not a directory, .crate file or NAME@VERSION: ${spec}`);
   if (req === '') throw new UserError(`missing version after @ in ${spec}`);
   return { kind: 'registry', name, req };
-}
-
-/** Cargo requirement syntax → node-semver range (`1.2` means `^1.2` in cargo; commas are ANDs). */
-export function cargoReqToRange(req: string): string {
-  const parts = req.split(',').map((p) => p.trim());
-  const out: string[] = [];
-  for (const p of parts) {
-    if (p === '') throw new UserError(`invalid version requirement ${JSON.stringify(req)}`);
-    out.push(/^\d/.test(p) ? `^${p}` : p.replace(/^(>=|<=|>|<|=|\^|~)\s+/, '$1'));
-  }
-  const range = out.join(' ');
-  if (semver.validRange(range) === null) throw new UserError(`invalid version requirement ${JSON.stringify(req)}`);
-  return range;
 }
 
 /**

@@ -8,6 +8,7 @@ import path from 'node:path';
 import TOML from '@iarna/toml';
 import type { LocateResult, SourceContext, SourceProvider, SourceRequest } from '../types.js';
 import { type CargoConfig, parseGitSource, resolveReplacement } from './cargo-config.js';
+import { isTable } from '../util/toml.js';
 
 // ---------------------------------------------------------------- helpers
 
@@ -33,10 +34,6 @@ async function listDir(dir: string): Promise<Dirent[]> {
   } catch {
     return [];
   }
-}
-
-function isTable(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
 }
 
 export interface ManifestIdentity {
