@@ -337,15 +337,12 @@ function registryChecksum(pkg: ResolvedPackage): string | null {
   return s.startsWith('registry+') || s.startsWith('sparse+') ? pkg.checksum : null;
 }
 
-/** Last scan's statistics (for -v, the benchmark and tests). */
-export let lastScanStats: ScanStats | null = null;
-
 export interface ScanHooks {
   /** Replace the file analyzer (tests count calls); runs in-thread. */
   analyzer?: FileAnalyzer;
 }
 
-export async function scanWorkspace(opts: ScanOptions, hooks: ScanHooks = {}): Promise<{ project: Project; result: ScanResult }> {
+export async function scanWorkspace(opts: ScanOptions, hooks: ScanHooks = {}): Promise<{ project: Project; result: ScanResult; stats: ScanStats }> {
   const manifestPath = resolve(opts.manifestPath);
   if (!existsSync(manifestPath)) throw new UserError(`manifest not found: ${opts.manifestPath} (run inside a Cargo project or pass --manifest-path)`);
   const startDir = statSync(manifestPath).isDirectory() ? manifestPath : dirname(manifestPath);
@@ -417,8 +414,7 @@ export async function scanWorkspace(opts: ScanOptions, hooks: ScanHooks = {}): P
     addTyposquats(project, crates);
     crates.sort((a, b) => cmp(a.name, b.name) || cmp(a.version, b.version));
     unscanned.sort((a, b) => cmp(a.name, b.name) || cmp(a.version, b.version));
-    lastScanStats = session.stats();
-    return { project, result: { schemaVersion: 1, tool: { name: 'cap-scan', version: toolVersion() }, crates, unscanned } };
+    return { project, result: { schemaVersion: 1, tool: { name: 'cap-scan', version: toolVersion() }, crates, unscanned }, stats: session.stats() };
   } finally {
     await session.close();
   }
@@ -482,7 +478,6 @@ export async function scanCrateDirs(
     crates.sort((a, b) => cmp(a.name, b.name) || cmp(a.version, b.version));
     files.sort(cmp);
     const stats = session.stats();
-    lastScanStats = stats;
     return { result: { schemaVersion: 1, tool: { name: 'cap-scan', version: toolVersion() }, crates, unscanned: [] }, files, stats };
   } finally {
     await session.close();

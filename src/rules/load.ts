@@ -24,8 +24,6 @@ export interface Rule {
   attributes: string[];
   /** Build-script directives (`rustc-link-lib`; a trailing `*` matches a prefix). */
   directives: string[];
-  /** A tree-sitter query with a `@match` capture. */
-  query: string | null;
   /** Crate-level fact: the crate has a build script / is a proc-macro. */
   crate: 'build-script' | 'proc-macro' | null;
   /** Findings of this rule are in this phase whatever the file (compile-time environment reads). */
@@ -45,7 +43,7 @@ export interface RuleSet {
 }
 
 const RULE_KEYS = new Set([
-  'id', 'kind', 'description', 'paths', 'methods', 'syntax', 'foreign_fns', 'attributes', 'directives', 'query',
+  'id', 'kind', 'description', 'paths', 'methods', 'syntax', 'foreign_fns', 'attributes', 'directives',
   'crate', 'phase', 'unless_arg',
 ]);
 const FILE_KEYS = new Set(['capability', 'description', 'rule', 'exclude']);
@@ -108,7 +106,6 @@ export function parseRuleFile(text: string, file: string): { rules: Rule[]; capa
       foreignFns: strList(r.foreign_fns, where),
       attributes: strList(r.attributes, where),
       directives: strList(r.directives, where),
-      query: typeof r.query === 'string' ? r.query : null,
       crate: (r.crate as Rule['crate']) ?? null,
       phase: (r.phase as Phase | undefined) ?? null,
       unlessArg,
@@ -124,27 +121,22 @@ export function parseRuleFile(text: string, file: string): { rules: Rule[]; capa
   return { rules, capability, excludes };
 }
 
-/**
- * Load the built-in rules, then each extra directory over them (capslock-style: a user rule with the same
- * id replaces the built-in one; exclusions add up).
- */
-export function loadRules(extraDirs: string[] = []): RuleSet {
+/** Load the built-in rules (every `*.toml` of the rules directory, in name order). */
+export function loadRules(): RuleSet {
   const byId = new Map<string, Rule>();
   const excludes = new Map<Capability, string[]>();
   const hash = createHash('sha256');
   const files: string[] = [];
-  for (const dir of [builtinRulesDir(), ...extraDirs]) {
-    if (!existsSync(dir)) throw new UserError(`rules directory not found: ${dir}`);
-    const names = readdirSync(dir).filter((f) => f.endsWith('.toml')).sort();
-    for (const name of names) {
-      const path = join(dir, name);
-      const text = readFileSync(path, 'utf8');
-      hash.update(name).update('\0').update(text).update('\0');
-      files.push(path);
-      const parsed = parseRuleFile(text, basename(dir) === 'rules' && dir === builtinRulesDir() ? `rules/${name}` : path);
-      for (const r of parsed.rules) byId.set(r.id, r);
-      excludes.set(parsed.capability, [...(excludes.get(parsed.capability) ?? []), ...parsed.excludes]);
-    }
+  const dir = builtinRulesDir();
+  if (!existsSync(dir)) throw new UserError(`rules directory not found: ${dir}`);
+  for (const name of readdirSync(dir).filter((f) => f.endsWith('.toml')).sort()) {
+    const path = join(dir, name);
+    const text = readFileSync(path, 'utf8');
+    hash.update(name).update('\0').update(text).update('\0');
+    files.push(path);
+    const parsed = parseRuleFile(text, basename(dir) === 'rules' ? `rules/${name}` : path);
+    for (const r of parsed.rules) byId.set(r.id, r);
+    excludes.set(parsed.capability, [...(excludes.get(parsed.capability) ?? []), ...parsed.excludes]);
   }
   const rules = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   return { rules, excludes, hash: hash.digest('hex').slice(0, 16), files };
