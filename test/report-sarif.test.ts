@@ -9,7 +9,7 @@ import { runDiff } from '../src/commands/diff.js';
 import { diffScans } from '../src/diff.js';
 import { defaultScanOptions } from '../src/options.js';
 import { evaluatePolicy, parsePolicy } from '../src/policy.js';
-import { reporters } from '../src/report/index.js';
+import { render } from '../src/report/index.js';
 import { CAPABILITY_KINDS } from '../src/types.js';
 import { crate, finding, pkg, project, result } from './policy-helpers.js';
 
@@ -133,14 +133,14 @@ describe('sarif reporter', () => {
     const policy = parsePolicy('[workspace]\n[workspace.metadata.cap-scan.allow]\nw = { runtime = ["fs"], urls = ["https://ok.example/*"] }\n', '/tmp/ws space/Cargo.toml');
     const v = evaluatePolicy(policy, res, proj, { denyIndicators: true, denyUnscanned: false });
     const input = { command: 'check' as const, result: res, project: proj, violations: v, verbose: false, color: false, workspaceRoot: '/tmp/ws space' };
-    const doc = expectValid(reporters['sarif']!(input));
+    const doc = expectValid(render('sarif', input));
     const results = doc['runs'][0].results;
     expect(results.map((r: any) => r.ruleId)).toEqual(['unsafe.block', 'url', 'indicator.secret', 'policy.unused-entry']);
     expect(results[0].relatedLocations[0].physicalLocation.artifactLocation.uri).toBe('file:///tmp/vendor/w-1.0.0/src/a%20b%23c.rs');
     expect(doc['runs'][0].originalUriBaseIds.WORKSPACE.uri).toBe('file:///tmp/ws%20space/');
-    expectValid(reporters['sarif']!({ ...input, command: 'scan', violations: undefined }));
-    expectValid(reporters['sarif']!({ ...input, command: 'diff', violations: undefined, diff: diffScans('x', result([]), res) }));
-    expectValid(reporters['sarif']!({ ...input, project: null, workspaceRoot: null }));
+    expectValid(render('sarif', { ...input, command: 'scan' }));
+    expectValid(render('sarif', { ...input, command: 'diff', diff: diffScans('x', result([]), res) }));
+    expectValid(render('sarif', { ...input, project: null, workspaceRoot: null }));
   });
 
   it('unscanned crates: a warning each, an error with deny-unscanned; valid either way', () => {
@@ -153,7 +153,7 @@ describe('sarif reporter', () => {
       const policy = parsePolicy(`[workspace]\n[workspace.metadata.cap-scan]\n${text}`, '/tmp/ws/Cargo.toml');
       const v = evaluatePolicy(policy, res, proj);
       expect(v.ok).toBe(ok);
-      const doc = expectValid(reporters['sarif']!({ command: 'check', result: res, project: proj, violations: v, verbose: false, color: false, workspaceRoot: '/tmp/ws' }));
+      const doc = expectValid(render('sarif', { command: 'check', result: res, project: proj, violations: v, verbose: false, color: false, workspaceRoot: '/tmp/ws' }));
       const run = doc['runs'][0];
       expect(run.results.map((r: any) => [r.ruleId, r.level, run.tool.driver.rules[r.ruleIndex].id, r.locations[0].physicalLocation.region.startLine, r.message.text])).toEqual([
         ['crate.unscanned', level, 'crate.unscanned', 9, 'gone 2.0.0 was not scanned: not in the vendor directory.'],
