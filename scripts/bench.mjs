@@ -61,18 +61,17 @@ async function childScanDirs(listFile, cacheDir, jobs, filesOut) {
 }
 
 async function childWorkspace(manifest, cacheDir, jobs) {
-  const { scanWorkspace, lastScanStats } = await import(pathToFileURL(join(dist, 'scan.js')).href);
+  const { scanWorkspace } = await import(pathToFileURL(join(dist, 'scan.js')).href);
   const { defaultScanOptions } = await import(pathToFileURL(join(dist, 'options.js')).href);
   const t0 = process.hrtime.bigint();
-  const { result } = await scanWorkspace(defaultScanOptions({ manifestPath: manifest, jobs, cache: true, cacheDir, offline: true }));
+  const { result, stats } = await scanWorkspace(defaultScanOptions({ manifestPath: manifest, jobs, cache: true, cacheDir, offline: true }));
   const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  const mod = await import(pathToFileURL(join(dist, 'scan.js')).href);
   return {
     wallMs,
     maxRssKb: process.resourceUsage().maxRSS,
     crates: result.crates.length,
     unscanned: result.unscanned.length,
-    stats: mod.lastScanStats ?? lastScanStats,
+    stats,
   };
 }
 

@@ -12,6 +12,7 @@ import { crateIndicators, type IncludeBytesRef } from './indicators/crate.js';
 import { hostPortLiteral } from './indicators/strings.js';
 import { fileKind, MAX_TOML_BYTES, readRegularText } from './fs-safe.js';
 import type { Finding, FindingContext, Indicator, Manifest, Phase, Unanalyzed } from './types.js';
+import { cmp } from './util/compare.js';
 
 export type FileRole = 'lib' | 'build' | 'bin' | 'test' | 'example' | 'bench' | 'unreferenced';
 
@@ -531,6 +532,3 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
   return { findings: sortedFindings, indicators: sortedIndicators, urls, hosts, unanalyzed: un, files };
 }
 
-export function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}

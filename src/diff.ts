@@ -2,6 +2,7 @@
 
 import semver from 'semver';
 import type { Capability, CrateReport, Finding, Phase, ScanResult } from './types.js';
+import { cmp } from './util/compare.js';
 
 export interface CapabilitySet {
   runtime: Capability[];
@@ -40,10 +41,6 @@ export interface DiffResult {
 }
 
 type Side = { version: string; crate: CrateReport | null; source: string | null; reason: string | null };
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 function vcmp(a: string, b: string): number {
   const va = semver.valid(a);

@@ -8,7 +8,8 @@
 // v3: `version = 3`, same encoding as v2.  v4: `version = 4` (only git source URL encoding changed).
 
 import * as nodePath from 'node:path';
-import { isTable, parseToml, readTomlFile, scanTomlKeys, TomlLineIndex, type TomlTable } from './manifest.js';
+import { readTomlFile, scanTomlKeys, TomlLineIndex } from './manifest.js';
+import { isTable, parseToml, type TomlTable } from './util/toml.js';
 import { UserError, type LockDependencyRef, type Lockfile, type LockPackage } from './types.js';
 
 const SUPPORTED = [1, 2, 3, 4];

@@ -14,7 +14,6 @@
 // entries, the one whose requirement has the highest minimum version wins (`memchr@2.7` beats
 // `memchr@2` for 2.7.1); remaining ties go to the entry written first. Entries are not merged.
 
-import * as TOML from '@iarna/toml';
 import semver from 'semver';
 import {
   CAPABILITIES,
@@ -30,6 +29,9 @@ import {
   UserError,
 } from './types.js';
 import { findKeyLine } from './toml-edit.js';
+import { cmp } from './util/compare.js';
+import { isTable, parseToml } from './util/toml.js';
+import { hostOfUrl } from './util/url.js';
 
 export type PolicySection = 'workspace' | 'package';
 
@@ -80,27 +82,11 @@ export function itemAllows(item: string, capability: string, kind: string): bool
   return item === capability || item === kind;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
-}
-
 /** Splits an allow key into name and semver requirement. */
 export function splitEntryKey(key: string): { name: string; req: string | null } {
   const at = key.indexOf('@');
   if (at < 0) return { name: key, req: null };
   return { name: key.slice(0, at), req: key.slice(at + 1) };
-}
-
-/** Parses the TOML text of the root manifest; the error names the file and line. */
-export function parseManifestText(text: string, path: string): Record<string, unknown> {
-  try {
-    return TOML.parse(text) as Record<string, unknown>;
-  } catch (e) {
-    const err = e as { line?: number; message?: string };
-    const first = String(err.message ?? e).split('\n')[0]!.replace(/ at row \d+, col \d+, pos \d+:?$/, '');
-    const line = typeof err.line === 'number' ? err.line + 1 : null;
-    throw new UserError(`${path}${line !== null ? `:${line}` : ''}: invalid TOML: ${first}`);
-  }
 }
 
 /**
@@ -109,16 +95,16 @@ export function parseManifestText(text: string, path: string): Record<string, un
  * capability of a dependency is a violation).
  */
 export function parsePolicy(text: string, path: string): Policy {
-  const doc = parseManifestText(text, path);
+  const doc = parseToml(text, path);
   const fail = (keyPath: string[], message: string): never => {
     const line = findKeyLine(text, keyPath);
     throw new UserError(`${path}${line !== null ? `:${line}` : ''}: ${message}`);
   };
   const sectionOf = (s: PolicySection): unknown => {
     const top = doc[s];
-    if (!isRecord(top)) return undefined;
+    if (!isTable(top)) return undefined;
     const meta = top['metadata'];
-    if (!isRecord(meta)) return undefined;
+    if (!isTable(meta)) return undefined;
     return meta['cap-scan'];
   };
   const ws = sectionOf('workspace');
@@ -126,13 +112,13 @@ export function parsePolicy(text: string, path: string): Policy {
   if (ws !== undefined && pkg !== undefined) {
     fail(['package', 'metadata', 'cap-scan'], 'cap-scan policy is defined in both [workspace.metadata.cap-scan] and [package.metadata.cap-scan]; keep one');
   }
-  const section: PolicySection = ws !== undefined ? 'workspace' : pkg !== undefined ? 'package' : isRecord(doc['workspace']) ? 'workspace' : 'package';
+  const section: PolicySection = ws !== undefined ? 'workspace' : pkg !== undefined ? 'package' : isTable(doc['workspace']) ? 'workspace' : 'package';
   const raw = ws ?? pkg;
   const policy: Policy = { path, section, present: raw !== undefined, entries: [], denyIndicators: false, denyUnscanned: false, typosquatExceptions: [] };
   if (raw === undefined) return policy;
   const base = [section, 'metadata', 'cap-scan'];
   const where = `[${section}.metadata.cap-scan]`;
-  if (!isRecord(raw)) fail(base, `${where} must be a table`);
+  if (!isTable(raw)) fail(base, `${where} must be a table`);
   const table = raw as Record<string, unknown>;
   for (const key of Object.keys(table).sort()) {
     if (!POLICY_KEYS.has(key)) {
@@ -154,7 +140,7 @@ export function parsePolicy(text: string, path: string): Policy {
   }
   const allow = table['allow'];
   if (allow === undefined) return policy;
-  if (!isRecord(allow)) fail([...base, 'allow'], `'allow' must be a table of crate = [capabilities]`);
+  if (!isTable(allow)) fail([...base, 'allow'], `'allow' must be a table of crate = [capabilities]`);
   const allowPath = [...base, 'allow'];
   for (const key of Object.keys(allow as Record<string, unknown>)) {
     const kp = [...allowPath, key];
@@ -185,7 +171,7 @@ export function parsePolicy(text: string, path: string): Policy {
     if (Array.isArray(value)) {
       const list = items(value, null);
       entry = { key, name, req, runtime: list, build: list, plain: true, urls: null, line };
-    } else if (isRecord(value)) {
+    } else if (isTable(value)) {
       for (const sub of Object.keys(value).sort()) {
         if (!ENTRY_KEYS.has(sub)) fail([...kp, sub], `unknown key '${sub}' in allow entry '${key}' (expected runtime, build, urls)`);
       }
@@ -207,10 +193,6 @@ export function parsePolicy(text: string, path: string): Policy {
   }
   policy.entries.sort((a, b) => cmp(a.key, b.key));
   return policy;
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** The entry that applies to `name@version` (see the header comment for the rule), or null. */
@@ -356,13 +338,19 @@ function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${esc}$`, 'i');
 }
 
-function hostOfUrl(url: string): string | null {
-  try {
-    return new URL(url).hostname || null;
-  } catch {
-    const m = /^[a-z][a-z0-9+.-]*:\/\/([^/:?#]+)/i.exec(url);
-    return m ? m[1]! : null;
-  }
+/**
+ * The host part of an allowlist URL pattern (`https://*.example.com/*` → `*.example.com`), a glob
+ * matched against the host of a crate's URL; an IPv6 literal loses its brackets as hostOfUrl's hosts
+ * do (`http://[::1]:8080/*` → `::1`). Null when the pattern has no host.
+ */
+function hostOfUrlPattern(pattern: string): string | null {
+  const m = /^[a-z][a-z0-9+.-]*:\/\/(?:[^/?#@]*@)?(\[[^\]/?#]*\]|[^/:?#]+)/i.exec(pattern);
+  return m ? bareHost(m[1]!) : null;
+}
+
+/** A host or host pattern without IPv6 brackets (`[::1]` → `::1`). */
+function bareHost(host: string): string {
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }
 
 /**
@@ -376,12 +364,12 @@ export function urlAllowed(value: string, type: 'url' | 'host', patterns: string
     if (isUrlPattern) {
       if (type === 'url' && globToRegExp(p).test(value)) return true;
       if (type === 'host') {
-        const m = /^[a-z][a-z0-9+.-]*:\/\/([^/:?#]+)/i.exec(p);
-        if (m && globToRegExp(m[1]!).test(value)) return true;
+        const hostPattern = hostOfUrlPattern(p);
+        if (hostPattern !== null && globToRegExp(hostPattern).test(bareHost(value))) return true;
       }
     } else {
-      const host = type === 'host' ? value : hostOfUrl(value);
-      if (host !== null && globToRegExp(p).test(host)) return true;
+      const host = type === 'host' ? bareHost(value) : hostOfUrl(value);
+      if (host !== null && globToRegExp(bareHost(p)).test(host)) return true;
     }
   }
   return false;

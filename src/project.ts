@@ -8,7 +8,8 @@ import * as nodePath from 'node:path';
 import fg from 'fast-glob';
 import semver from 'semver';
 import { readLockfile, resolveLockDep } from './lockfile.js';
-import { applyWorkspaceInheritance, isTable, readManifest, usesWorkspaceInheritance } from './manifest.js';
+import { applyWorkspaceInheritance, readManifest, usesWorkspaceInheritance } from './manifest.js';
+import { isTable } from './util/toml.js';
 import {
   PHASES,
   UserError,
@@ -23,6 +24,9 @@ import {
   type SourceContext,
   type SourceProvider,
 } from './types.js';
+import { mapLimit } from './util/async.js';
+import { cmp } from './util/compare.js';
+import { cargoReqToRange } from './util/semver.js';
 
 export interface LoadProjectOptions {
   /** A Cargo.toml, or a directory containing one. */
@@ -40,10 +44,6 @@ const LOCATE_CONCURRENCY = 8;
 /** The unique id of a lock package: `name version source` (`name version` for path packages). */
 export function packageId(p: { name: string; version: string; source: string | null }): string {
   return p.source === null ? `${p.name} ${p.version}` : `${p.name} ${p.version} ${p.source}`;
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function compareVersions(a: string, b: string): number {
@@ -74,19 +74,6 @@ async function resolveManifestPath(p: string): Promise<string> {
     // readManifest reports the missing file
   }
   return abs;
-}
-
-/**
- * Cargo requirement -> node-semver range. A bare version (`1.2`) is a caret requirement in Cargo, comma
- * separates conjunctions, and operators may be followed by spaces.
- */
-export function cargoReqToRange(req: string): string {
-  return req
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '')
-    .map((s) => (/^\d/.test(s) ? `^${s}` : s.replace(/^(>=|<=|>|<|=|~|\^)\s+/, '$1')))
-    .join(' ');
 }
 
 function reqMatches(version: string, req: string | null): boolean {
@@ -252,17 +239,6 @@ interface Slot {
   dir: string | null;
   manifest: Manifest | null;
   reason: string | null;
-}
-
-async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next++]!;
-      await fn(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 /** Applies workspace inheritance to a non-member manifest when it needs it; failures leave it as read. */

@@ -2,11 +2,10 @@
 
 import { readFileSync, existsSync, statSync, realpathSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { homedir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import type { FileOptions } from './parse/analyze.js';
-import { scanCrate, cmp, listPackage, rustFilesOf, type CrateInput, type CrateScan, type FileAnalyzer, type PackageListing } from './crate.js';
+import { scanCrate, listPackage, rustFilesOf, type CrateInput, type CrateScan, type FileAnalyzer, type PackageListing } from './crate.js';
 import { analyzePathSync, createPool, poolSize, RUNNING_FROM_SOURCE, type AnalyzerPool, type PoolStats } from './parse/pool.js';
 import { cacheKey, codeFingerprint, contentHash, ResultCache, type CacheStats, type SourceIdentity } from './cache.js';
 import { inheritOutsideWorkspace, loadProject } from './project.js';
@@ -15,7 +14,6 @@ import { MAX_TOML_BYTES, readRegularText } from './fs-safe.js';
 import { defaultCargoHome, defaultProviders } from './sources/index.js';
 import { builtinRulesDir, loadRules } from './rules/load.js';
 import { parsePopularList, typosquats } from './indicators/typosquat.js';
-import { hostOfUrl } from './indicators/strings.js';
 import { downloadProvider } from './sources/registry.js';
 import { RuleIndex } from './rules/engine.js';
 import type { ScanOptions } from './options.js';
@@ -33,6 +31,10 @@ import {
   type SourceContext,
   type SourceProvider,
 } from './types.js';
+import { mapLimit } from './util/async.js';
+import { defaultCacheDir } from './util/cache-dir.js';
+import { cmp } from './util/compare.js';
+import { hostOfUrl } from './util/url.js';
 
 const require = createRequire(import.meta.url);
 
@@ -44,11 +46,6 @@ let cachedIndex: RuleIndex | null = null;
 export function ruleIndex(): RuleIndex {
   if (!cachedIndex) cachedIndex = new RuleIndex(loadRules());
   return cachedIndex;
-}
-
-export function defaultCacheDir(): string {
-  const xdg = process.env.XDG_CACHE_HOME;
-  return join(xdg && xdg.length > 0 ? xdg : join(homedir(), '.cache'), 'cap-scan');
 }
 
 export function sourceContext(opts: ScanOptions, workspaceRoot: string): SourceContext {
@@ -340,42 +337,18 @@ export class ScanSession {
   }
 }
 
-/** Run `fn` over `items` with at most `limit` in flight; results in input order. */
-async function mapLimit<T, R>(items: T[], limit: number, fn: (x: T, i: number) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  let failed: unknown = null;
-  const run = async () => {
-    while (failed === null) {
-      const i = next++;
-      if (i >= items.length) return;
-      try {
-        out[i] = await fn(items[i]!, i);
-      } catch (e) {
-        failed ??= e;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
-  if (failed !== null) throw failed;
-  return out;
-}
-
 /** The Cargo.lock checksum of a registry crate: its content identity for the cache (null otherwise). */
 function registryChecksum(pkg: ResolvedPackage): string | null {
   const s = pkg.source ?? '';
   return s.startsWith('registry+') || s.startsWith('sparse+') ? pkg.checksum : null;
 }
 
-/** Last scan's statistics (for -v, the benchmark and tests). */
-export let lastScanStats: ScanStats | null = null;
-
 export interface ScanHooks {
   /** Replace the file analyzer (tests count calls); runs in-thread. */
   analyzer?: FileAnalyzer;
 }
 
-export async function scanWorkspace(opts: ScanOptions, hooks: ScanHooks = {}): Promise<{ project: Project; result: ScanResult }> {
+export async function scanWorkspace(opts: ScanOptions, hooks: ScanHooks = {}): Promise<{ project: Project; result: ScanResult; stats: ScanStats }> {
   const manifestPath = resolve(opts.manifestPath);
   if (!existsSync(manifestPath)) throw new UserError(`manifest not found: ${opts.manifestPath} (run inside a Cargo project or pass --manifest-path)`);
   const startDir = statSync(manifestPath).isDirectory() ? manifestPath : dirname(manifestPath);
@@ -447,8 +420,7 @@ export async function scanWorkspace(opts: ScanOptions, hooks: ScanHooks = {}): P
     addTyposquats(project, crates);
     crates.sort((a, b) => cmp(a.name, b.name) || cmp(a.version, b.version));
     unscanned.sort((a, b) => cmp(a.name, b.name) || cmp(a.version, b.version));
-    lastScanStats = session.stats();
-    return { project, result: { schemaVersion: 1, tool: { name: 'cap-scan', version: toolVersion() }, crates, unscanned } };
+    return { project, result: { schemaVersion: 1, tool: { name: 'cap-scan', version: toolVersion() }, crates, unscanned }, stats: session.stats() };
   } finally {
     await session.close();
   }
@@ -512,7 +484,6 @@ export async function scanCrateDirs(
     crates.sort((a, b) => cmp(a.name, b.name) || cmp(a.version, b.version));
     files.sort(cmp);
     const stats = session.stats();
-    lastScanStats = stats;
     return { result: { schemaVersion: 1, tool: { name: 'cap-scan', version: toolVersion() }, crates, unscanned: [] }, files, stats };
   } finally {
     await session.close();

@@ -13,7 +13,7 @@ import { failedSummary } from '../src/parse/pool.js';
 import { cacheKey, contentHash, decodeEntry, encodeEntry, ResultCache, stableJson } from '../src/cache.js';
 import type { CrateScan, FileAnalyzer } from '../src/crate.js';
 import { defaultScanOptions } from '../src/options.js';
-import { lastScanStats, ruleIndex, scanCrateDir, scanWorkspace } from '../src/scan.js';
+import { ruleIndex, scanCrateDir, scanCrateDirs, scanWorkspace } from '../src/scan.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DEMO = path.join(REPO, 'fixtures/demo');
@@ -166,9 +166,9 @@ describe('scans through the cache', () => {
     const entries = () => tree(path.join(cacheDir, 'results')).filter((f) => !f.startsWith('markers/'));
     expect(entries()).toHaveLength(1);
     const warm = counting();
-    const b = await scanCrateDir(crate, opts, { analyzer: warm.analyzer });
+    const { result: b, stats: warmStats } = await scanCrateDirs([crate], opts, { analyzer: warm.analyzer });
     expect(warm.calls).toEqual([]);
-    expect(lastScanStats?.cached).toBe(1);
+    expect(warmStats.cached).toBe(1);
     expect(JSON.stringify(b)).toBe(JSON.stringify(a));
     // --all-targets is another input
     const all = counting();
@@ -192,9 +192,9 @@ describe('scans through the cache', () => {
     for (const bad of [good.replace(/"line":(\d+)/, (_m, n: string) => `"line":${Number(n) + 1}`), good.slice(0, good.length / 2), 'garbage']) {
       writeFileSync(file, bad);
       const c = counting();
-      const again = await scanCrateDir(crate, opts, { analyzer: c.analyzer });
+      const { result: again, stats } = await scanCrateDirs([crate], opts, { analyzer: c.analyzer });
       expect(c.calls.length).toBeGreaterThan(0);
-      expect(lastScanStats?.cache?.corrupt).toBe(1);
+      expect(stats.cache?.corrupt).toBe(1);
       expect(JSON.stringify(again)).toBe(JSON.stringify(first));
       expect(readFileSync(file, 'utf8')).toBe(good);
     }
@@ -221,9 +221,9 @@ describe('scans through the cache', () => {
     const opts = defaultScanOptions({ manifestPath: path.join(DEMO, 'Cargo.toml'), cacheDir, cache: false });
     for (let i = 0; i < 2; i++) {
       const c = counting();
-      await scanWorkspace(opts, { analyzer: c.analyzer });
+      const { stats } = await scanWorkspace(opts, { analyzer: c.analyzer });
       expect(c.calls.length).toBeGreaterThan(0);
-      expect(lastScanStats?.cache).toBeNull();
+      expect(stats.cache).toBeNull();
     }
     expect(tree(cacheDir)).toEqual([]);
   });
@@ -246,7 +246,7 @@ describe('scans through the cache', () => {
     const warm = counting();
     const b = await scanWorkspace(opts, { analyzer: warm.analyzer });
     expect(warm.calls).toEqual([]);
-    expect(lastScanStats).toMatchObject({ crates, cached: crates, filesAnalysed: 0 });
+    expect(b.stats).toMatchObject({ crates, cached: crates, filesAnalysed: 0 });
     expect(JSON.stringify(b.result)).toBe(JSON.stringify(a.result));
     // A vendored registry crate is identified by its Cargo.lock checksum: its files are not even read, so
     // an edit that keeps the checksum is not seen. A path crate's files are hashed: an edit is seen.

@@ -9,7 +9,7 @@ import { runCheck } from '../src/commands/check.js';
 import { listPackage, MAX_FILES_PER_CRATE, MAX_TOKEN_BYTES_PER_CRATE } from '../src/crate.js';
 import { contentHash } from '../src/cache.js';
 import { defaultScanOptions } from '../src/options.js';
-import { human } from '../src/report/human.js';
+import { render } from '../src/report/index.js';
 import { scanCrateDir } from '../src/scan.js';
 import type { CrateReport } from '../src/types.js';
 
@@ -91,7 +91,7 @@ describe('files-per-crate cap (5,001 module files)', () => {
   });
 
   it('the human report counts the unanalyzed parts, per crate and in the summary line', () => {
-    const text = human({ command: 'crate', result: { schemaVersion: 1, tool: { name: 'cap-scan', version: '0' }, crates: [crate], unscanned: [] }, project: null, verbose: false, color: false, workspaceRoot: null });
+    const text = render('human', { command: 'scan', result: { schemaVersion: 1, tool: { name: 'cap-scan', version: '0' }, crates: [crate], unscanned: [] }, project: null, verbose: false, color: false, workspaceRoot: null });
     expect(text.split('\n')).toEqual([
       'many 0.1.0  runtime: process  build: -',
       '  unanalyzed: 3 parts (-v lists them)',

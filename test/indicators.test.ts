@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { crateIndicators, includeBytesTargets, binaryMagic } from '../src/indicators/crate.js';
 import { fileIndicators, type FileContext } from '../src/indicators/file.js';
 import { credentialStore, envVarKind, STORE_GATE } from '../src/indicators/patterns.js';
-import { collectStringLiterals, extractUrls, hostOfUrl, hostPortLiteral, unescapeRustString } from '../src/indicators/strings.js';
+import { collectStringLiterals, extractUrls, hostPortLiteral, unescapeRustString } from '../src/indicators/strings.js';
+import { hostOfUrl } from '../src/util/url.js';
 import { parsePopularList, typosquats } from '../src/indicators/typosquat.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

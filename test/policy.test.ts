@@ -92,6 +92,24 @@ describe('urlAllowed', () => {
     expect(urlAllowed('b.cdn.example.org', 'host', pats)).toBe(true);
     expect(urlAllowed('evil.com', 'host', pats)).toBe(false);
   });
+
+  it('an IPv6 host matches with or without brackets, as the scan reports it (no brackets)', () => {
+    // the scan's hosts and the host of a crate's URL are bracket-free (hostOfUrl); patterns may be written either way
+    expect(urlAllowed('http://[::1]:8080/x', 'url', ['::1'])).toBe(true);
+    expect(urlAllowed('http://[::1]:8080/x', 'url', ['[::1]'])).toBe(true);
+    expect(urlAllowed('::1', 'host', ['[::1]'])).toBe(true);
+    expect(urlAllowed('::1', 'host', ['http://[::1]:8080/*'])).toBe(true);
+    expect(urlAllowed('http://[::2]:8080/x', 'url', ['::1'])).toBe(false);
+    expect(urlAllowed('::2', 'host', ['http://[::1]/*'])).toBe(false);
+  });
+
+  it('an allow entry with urls = ["::1"] allows the crate that contains http://[::1]:8080/x and its host', () => {
+    const p = parsePolicy(ws('a = { runtime = ["net"], urls = ["::1"] }'), 'Cargo.toml');
+    const net = finding('net', 'net.connect', 'runtime', 'src/lib.rs', 10, 'std::net::TcpStream::connect');
+    const v = evaluatePolicy(p, result([crate('a', '1.0.0', [net], { urls: ['http://[::1]:8080/x'], hosts: ['::1'] })]), null);
+    expect(v.crates).toEqual([]);
+    expect(v.ok).toBe(true);
+  });
 });
 
 describe('evaluatePolicy', () => {

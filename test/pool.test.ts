@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type * as PoolModule from '../src/parse/pool.js';
+import type * as SummaryModule from '../src/parse/summary.js';
 import type * as EngineModule from '../src/rules/engine.js';
 import type * as LoadModule from '../src/rules/load.js';
 import type { FileOptions } from '../src/parse/analyze.js';
@@ -20,6 +21,7 @@ const VENDOR = path.join(REPO, 'fixtures/demo/vendor');
 const LIB: FileOptions = { keepTests: false, procMacro: false, buildScript: false, test: false };
 
 let pool: typeof PoolModule;
+let summaryModule: typeof SummaryModule;
 let cfg: ReturnType<EngineModule.RuleIndex['analyzerConfig']>;
 let tmp: string;
 
@@ -32,6 +34,7 @@ beforeAll(async () => {
     throw new Error('dist/parse/worker.js is missing: build first (npx tsc -p tsconfig.json, or npm test)');
   }
   pool = (await import(distUrl('parse/pool.js'))) as typeof PoolModule;
+  summaryModule = (await import(distUrl('parse/summary.js'))) as typeof SummaryModule;
   const engine = (await import(distUrl('rules/engine.js'))) as typeof EngineModule;
   const load = (await import(distUrl('rules/load.js'))) as typeof LoadModule;
   cfg = new engine.RuleIndex(load.loadRules()).analyzerConfig();
@@ -51,18 +54,26 @@ const FILES = [
   'tiny-json/src/lib.rs',
 ].map((f) => path.join(VENDOR, f));
 
-/** A stand-in worker speaking the pool's protocol: crashes, hangs or throws on request (by file name). */
+/**
+ * A stand-in worker speaking the real worker's protocol (src/parse/worker.ts): `{ ready: true }` once
+ * started, `{ id, json }` (the summary as JSON text) per `{ id, abs, opts }` request, and `{ stop: true }`
+ * closes its port. The summary is the real empty summary (from the compiled summary.js, so it cannot drift
+ * from FileSummary) with one problem naming the file. Crashes, hangs or throws on request, by file name.
+ */
 function fakeWorker(body: string): string {
   const file = path.join(tmp, `worker-${Math.random().toString(36).slice(2)}.mjs`);
   writeFileSync(
     file,
     `import { parentPort } from 'node:worker_threads';
+import { emptySummary } from ${JSON.stringify(distUrl('parse/summary.js'))};
 ${body}
 parentPort.on('message', (m) => {
+  if ('stop' in m) return parentPort.close();
   if (m.abs.includes('crash')) process.exit(3);
   if (m.abs.includes('hang')) for (;;) {}
   if (m.abs.includes('throw')) throw new Error('boom');
-  parentPort.postMessage({ id: m.id, summary: { scopes: [], bindings: [], mods: [], refs: [], methods: [], syntax: [], attrs: [], strings: [], queries: [], includes: [], errors: [], testOnly: false, problems: [{ line: 7, reason: 'fake:' + m.abs.split('/').pop() }], indicators: [], urls: [], includeBytes: [] } });
+  const summary = { ...emptySummary(), problems: [{ line: 7, reason: 'fake:' + m.abs.split('/').pop() }] };
+  parentPort.postMessage({ id: m.id, json: JSON.stringify(summary) });
 });
 parentPort.postMessage({ ready: true });
 `,
@@ -156,7 +167,7 @@ describe('worker pool', () => {
       expect(crash.problems).toEqual([{ line: 1, reason: 'analysis-crashed (worker exit code 3)' }]);
       expect(hang.problems).toEqual([{ line: 1, reason: 'analysis-timeout (over 2 s)' }]);
       expect(thrown.problems).toEqual([{ line: 1, reason: 'analysis-crashed (worker exit code 1)' }]);
-      expect(ok.problems).toEqual([{ line: 7, reason: 'fake:fine.rs' }]);
+      expect(ok).toEqual({ ...summaryModule.emptySummary(), problems: [{ line: 7, reason: 'fake:fine.rs' }] });
       // replaced workers serve later requests
       expect((await p.analyze('/x/after.rs', LIB)).problems).toEqual([{ line: 7, reason: 'fake:after.rs' }]);
       expect(p.stats().failed).toBe(3);

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createDepsWorkspace, resolveCrateSpec } from '../src/commands/crate.js';
 import { defaultScanOptions } from '../src/options.js';
-import { cargoReqToRange, parseCrateSpec, pickVersion } from '../src/sources/crate-spec.js';
+import { parseCrateSpec, pickVersion } from '../src/sources/crate-spec.js';
+import { cargoReqToRange } from '../src/util/semver.js';
 import { downloadProvider, type IndexEntry } from '../src/sources/registry.js';
 import { RegistryServer, buildCrate, sha256 } from './helpers/registry-server.js';
 
@@ -46,8 +47,10 @@ afterAll(async () => {
 
 function opts(over: Record<string, unknown> = {}) {
   const cwd = mkdtempSync(path.join(work, 'cwd-'));
+  const cacheDir = path.join(cwd, '.cache');
   return {
-    ...defaultScanOptions({ cacheDir: path.join(cwd, '.cache'), registryUrl: server.indexUrl }),
+    ...defaultScanOptions({ cacheDir, registryUrl: server.indexUrl }),
+    cacheDir,
     cwd,
     provider: downloadProvider({ progress: false, http: { backoffMs: 5 } }),
     ...over,

@@ -9,7 +9,7 @@ import { runDiff } from '../src/commands/diff.js';
 import { diffScans } from '../src/diff.js';
 import { defaultScanOptions } from '../src/options.js';
 import { evaluatePolicy, parsePolicy } from '../src/policy.js';
-import { reporters } from '../src/report/index.js';
+import { render } from '../src/report/index.js';
 import { CAPABILITY_KINDS } from '../src/types.js';
 import { crate, finding, pkg, project, result } from './policy-helpers.js';
 
@@ -42,7 +42,7 @@ describe('sarif reporter', () => {
   });
 
   it('check on the demo: indicators that do not fail the check are warning-level results at the Cargo.lock line', async () => {
-    const out = await runCheck({ ...common('fixtures/demo/Cargo.toml'), strict: false, denyIndicators: false });
+    const out = await runCheck({ ...common('fixtures/demo/Cargo.toml'), strict: false, denyIndicators: false, denyUnscanned: false });
     expect(out.exitCode).toBe(1); // new crates, not the indicators
     const run = expectValid(out.text)['runs'][0];
     const ind = run.results.filter((r: { ruleId: string }) => r.ruleId.startsWith('indicator.'));
@@ -54,13 +54,13 @@ describe('sarif reporter', () => {
       ['indicator.secrets', 'warning', 'Cargo.lock', 48],
     ]);
     expect(ind[1].message.text).toBe('envlogger 0.3.0: obfuscation indicator at build.rs:10: 3 joined base64 fragments decode to url: "http://203.0.113.7:9089/stage2?k="');
-    const denied = await runCheck({ ...common('fixtures/demo/Cargo.toml'), strict: false, denyIndicators: true });
+    const denied = await runCheck({ ...common('fixtures/demo/Cargo.toml'), strict: false, denyIndicators: true, denyUnscanned: false });
     const levels = expectValid(denied.text)['runs'][0].results.filter((r: { ruleId: string }) => r.ruleId.startsWith('indicator.')).map((r: { level: string }) => r.level);
     expect(levels).toEqual(['error', 'error', 'error', 'error', 'error']);
   });
 
   it('check on a fixture: valid SARIF 2.1.0, one rule per kind, one result per violation at the Cargo.lock line', async () => {
-    const out = await runCheck({ ...common('fixtures/check/grows/Cargo.toml'), strict: false, denyIndicators: false });
+    const out = await runCheck({ ...common('fixtures/check/grows/Cargo.toml'), strict: false, denyIndicators: false, denyUnscanned: false });
     expect(out.exitCode).toBe(1);
     const doc = expectValid(out.text);
     const run = doc['runs'][0];
@@ -98,9 +98,9 @@ describe('sarif reporter', () => {
   });
 
   it('clean check: valid, no results; unused entries are notes (errors with --strict) at the Cargo.toml line', async () => {
-    const clean = expectValid((await runCheck({ ...common('fixtures/check/clean/Cargo.toml'), strict: false, denyIndicators: false })).text);
+    const clean = expectValid((await runCheck({ ...common('fixtures/check/clean/Cargo.toml'), strict: false, denyIndicators: false, denyUnscanned: false })).text);
     expect(clean['runs'][0].results).toEqual([]);
-    const strict = expectValid((await runCheck({ ...common('fixtures/check/unused/Cargo.toml'), strict: true, denyIndicators: false })).text);
+    const strict = expectValid((await runCheck({ ...common('fixtures/check/unused/Cargo.toml'), strict: true, denyIndicators: false, denyUnscanned: false })).text);
     expect(
       strict['runs'][0].results.map((r: any) => [r.ruleId, r.level, r.locations[0].physicalLocation.artifactLocation.uri, r.locations[0].physicalLocation.region.startLine, r.message.text]),
     ).toEqual([
@@ -131,16 +131,16 @@ describe('sarif reporter', () => {
     ]);
     const proj = project('/tmp/ws space', [pkg('w', '1.0.0', { lockLine: 7, dir: '/tmp/vendor/w-1.0.0' })]);
     const policy = parsePolicy('[workspace]\n[workspace.metadata.cap-scan.allow]\nw = { runtime = ["fs"], urls = ["https://ok.example/*"] }\n', '/tmp/ws space/Cargo.toml');
-    const v = evaluatePolicy(policy, res, proj, { denyIndicators: true });
+    const v = evaluatePolicy(policy, res, proj, { denyIndicators: true, denyUnscanned: false });
     const input = { command: 'check' as const, result: res, project: proj, violations: v, verbose: false, color: false, workspaceRoot: '/tmp/ws space' };
-    const doc = expectValid(reporters['sarif']!(input));
+    const doc = expectValid(render('sarif', input));
     const results = doc['runs'][0].results;
     expect(results.map((r: any) => r.ruleId)).toEqual(['unsafe.block', 'url', 'indicator.secret', 'policy.unused-entry']);
     expect(results[0].relatedLocations[0].physicalLocation.artifactLocation.uri).toBe('file:///tmp/vendor/w-1.0.0/src/a%20b%23c.rs');
     expect(doc['runs'][0].originalUriBaseIds.WORKSPACE.uri).toBe('file:///tmp/ws%20space/');
-    expectValid(reporters['sarif']!({ ...input, command: 'scan', violations: undefined }));
-    expectValid(reporters['sarif']!({ ...input, command: 'diff', violations: undefined, diff: diffScans('x', result([]), res) }));
-    expectValid(reporters['sarif']!({ ...input, project: null, workspaceRoot: null }));
+    expectValid(render('sarif', { ...input, command: 'scan' }));
+    expectValid(render('sarif', { ...input, command: 'diff', diff: diffScans('x', result([]), res) }));
+    expectValid(render('sarif', { ...input, project: null, workspaceRoot: null }));
   });
 
   it('unscanned crates: a warning each, an error with deny-unscanned; valid either way', () => {
@@ -153,7 +153,7 @@ describe('sarif reporter', () => {
       const policy = parsePolicy(`[workspace]\n[workspace.metadata.cap-scan]\n${text}`, '/tmp/ws/Cargo.toml');
       const v = evaluatePolicy(policy, res, proj);
       expect(v.ok).toBe(ok);
-      const doc = expectValid(reporters['sarif']!({ command: 'check', result: res, project: proj, violations: v, verbose: false, color: false, workspaceRoot: '/tmp/ws' }));
+      const doc = expectValid(render('sarif', { command: 'check', result: res, project: proj, violations: v, verbose: false, color: false, workspaceRoot: '/tmp/ws' }));
       const run = doc['runs'][0];
       expect(run.results.map((r: any) => [r.ruleId, r.level, run.tool.driver.rules[r.ruleIndex].id, r.locations[0].physicalLocation.region.startLine, r.message.text])).toEqual([
         ['crate.unscanned', level, 'crate.unscanned', 9, 'gone 2.0.0 was not scanned: not in the vendor directory.'],

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { diffScans } from '../src/diff.js';
 import { evaluatePolicy, parsePolicy } from '../src/policy.js';
-import { getReporter, reporters, type ReportInput } from '../src/report/index.js';
+import { getReporter, render, renderWith, reporters, type Reporter, type ScanReport } from '../src/report/index.js';
 import { escapeData, escapeProperty } from '../src/report/github.js';
 import { UserError } from '../src/types.js';
 import { crate, finding, pkg, project, result } from './policy-helpers.js';
@@ -27,7 +27,7 @@ const proj = project('/ws', [
   pkg('beta-long-name', '0.10.2', { lockLine: 11 }),
   pkg('gamma', '2.0.0', { lockLine: 17 }),
 ]);
-const base = (over: Partial<ReportInput> = {}): ReportInput => ({
+const base = (over: Partial<ScanReport> = {}): ScanReport => ({
   command: 'scan',
   result: scanRes,
   project: proj,
@@ -45,10 +45,21 @@ describe('getReporter', () => {
   });
 });
 
+describe('render', () => {
+  it('calls the method for the kind of report; a report the format does not support is a one-line UserError', () => {
+    const partial: Reporter = { scan: (i) => `scan of ${i.result.crates.length}\n`, check: { unsupported: 'it has no place for violations' }, diff: () => 'diff\n' };
+    expect(renderWith(partial, 'fake', base())).toBe('scan of 3\n');
+    expect(() => renderWith(partial, 'fake', { ...base(), command: 'check', violations: evaluatePolicy(parsePolicy('', 'Cargo.toml'), base().result, proj) })).toThrow(
+      new UserError('--format fake cannot report check: it has no place for violations'),
+    );
+    expect(render('json', base())).toBe(reporters['json']!.scan instanceof Function ? reporters['json']!.scan(base()) : '');
+  });
+});
+
 describe('json reporter', () => {
   it('writes the foundation schema in contract key order, 2-space indent, trailing newline, byte-identical', () => {
-    const a = reporters['json']!(base());
-    expect(a).toBe(reporters['json']!(base()));
+    const a = render('json', base());
+    expect(a).toBe(render('json', base()));
     expect(a.endsWith('}\n')).toBe(true);
     expect(a.startsWith('{\n  "schemaVersion": 1,\n  "tool": {\n    "name": "cap-scan",\n    "version": "0.1.0"\n  },\n')).toBe(true);
     const doc = JSON.parse(a) as { crates: Record<string, unknown>[] };
@@ -65,7 +76,7 @@ describe('json reporter', () => {
 
 describe('human reporter', () => {
   it('scan: aligned table, indicators, unscanned and summary; no color codes when piped', () => {
-    expect(reporters['human']!(base())).toBe(
+    expect(render('human', base())).toBe(
       [
         'alpha          1.0.0   runtime: fs, net  build: -',
         'beta-long-name 0.10.2  runtime: -        build: build-script, env',
@@ -82,7 +93,7 @@ describe('human reporter', () => {
   });
 
   it('scan -v: evidence lines under each crate', () => {
-    const out = reporters['human']!(base({ verbose: true, result: result([crate('alpha', '1.0.0', [fsRead, net], { urls: ['https://x.example/a'], hosts: ['x.example'] })]) }));
+    const out = render('human', base({ verbose: true, result: result([crate('alpha', '1.0.0', [fsRead, net], { urls: ['https://x.example/a'], hosts: ['x.example'] })]) }));
     expect(out).toBe(
       [
         'alpha 1.0.0  runtime: fs, net  build: -',
@@ -98,8 +109,8 @@ describe('human reporter', () => {
   });
 
   it('uses ANSI colors only when color is on', () => {
-    expect(reporters['human']!(base({ color: true }))).toContain('\u001b[');
-    expect(reporters['human']!(base({ color: false }))).not.toContain('\u001b[');
+    expect(render('human', base({ color: true }))).toContain('\u001b[');
+    expect(render('human', base({ color: false }))).not.toContain('\u001b[');
   });
 
   it('check: new crates, limited evidence without -v, urls and indicators', () => {
@@ -107,7 +118,7 @@ describe('human reporter', () => {
     const res = result([crate('n', '1.0.0', many), crate('w', '1.0.0', [], { urls: ['https://evil.example/x'] })]);
     const policy = parsePolicy('[workspace]\n[workspace.metadata.cap-scan.allow]\nw = { runtime = ["net"], urls = ["https://ok.example/*"] }\n', '/ws/Cargo.toml');
     const v = evaluatePolicy(policy, res, null);
-    expect(reporters['human']!(base({ command: 'check', result: res, violations: v }))).toBe(
+    expect(render('human', { ...base({ result: res }), command: 'check', violations: v })).toBe(
       [
         '2 crates not allowed by Cargo.toml:',
         '',
@@ -136,7 +147,7 @@ describe('markdown reporter', () => {
     const oldR = result([crate('alpha', '0.9.0', [fsRead, envB]), crate('gone', '1.0.0', [net])]);
     const newR = result([crate('alpha', '1.0.0', [fsRead, net]), crate('pipe|name', '0.1.0', [])]);
     const d = diffScans('main', oldR, newR);
-    expect(reporters['markdown']!(base({ command: 'diff', result: newR, diff: d }))).toBe(
+    expect(render('markdown', { ...base({ result: newR }), command: 'diff', diff: d })).toBe(
       [
         '### cap-scan: dependency capability changes since `main`',
         '',
@@ -153,7 +164,7 @@ describe('markdown reporter', () => {
   });
 
   it('scan: a table of crates and their capabilities', () => {
-    expect(reporters['markdown']!(base())).toBe(
+    expect(render('markdown', base())).toBe(
       [
         '### cap-scan: dependency capabilities',
         '',
@@ -179,7 +190,7 @@ describe('github reporter', () => {
   it('check: one ::error per violation at the Cargo.lock line; indicators and unused entries as warnings', () => {
     const policy = parsePolicy('[workspace]\n[workspace.metadata.cap-scan.allow]\nalpha = ["fs", "env"]\n', '/ws/Cargo.toml');
     const v = evaluatePolicy(policy, result([crate('alpha', '1.0.0', [fsRead, net])]), proj);
-    expect(reporters['github']!(base({ command: 'check', violations: v }))).toBe(
+    expect(render('github', { ...base(), command: 'check', violations: v })).toBe(
       [
         '::error file=Cargo.lock,line=5,title=cap-scan%3A alpha 1.0.0::net.connect (runtime) is not allowed%0Asrc/lib.rs:10:5 std::net::TcpStream::connect',
         // not denied: an indicator is a warning, not an error
@@ -194,14 +205,14 @@ describe('github reporter', () => {
   it('check with deny-indicators: the indicator is an error and not also a warning', () => {
     const policy = parsePolicy('[workspace]\n[workspace.metadata.cap-scan]\ndeny-indicators = true\n[workspace.metadata.cap-scan.allow]\nalpha = ["fs", "net"]\n', '/ws/Cargo.toml');
     const v = evaluatePolicy(policy, base().result, proj);
-    const out = reporters['github']!(base({ command: 'check', violations: v }));
+    const out = render('github', { ...base(), command: 'check', violations: v });
     expect(out.split('\n').filter((l) => l.includes('indicator'))).toEqual([
       '::error file=Cargo.lock,line=11,title=cap-scan%3A beta-long-name 0.10.2 (new crate)::indicator typosquat at Cargo.toml:2: one edit from "beta-lang-name"',
     ]);
   });
 
   it('scan: a notice per crate with capabilities', () => {
-    expect(reporters['github']!(base())).toBe(
+    expect(render('github', base())).toBe(
       [
         '::notice file=Cargo.lock,line=5,title=cap-scan%3A alpha 1.0.0::runtime: fs, net; build: -',
         '::notice file=Cargo.lock,line=11,title=cap-scan%3A beta-long-name 0.10.2::runtime: -; build: build-script, env',

@@ -149,3 +149,89 @@ export function ruleTester(subject: string | string[], tests: RuleTests): void {
     }
   });
 }
+
+// ---------------------------------------------------------------- rule examples as data (rules/tests/*.toml)
+
+/** The capabilities a data example is checked against unless it names its own `subject`. */
+export const DEFAULT_EXAMPLE_SUBJECT = ['fs', 'net', 'process', 'env', 'ffi', 'unsafe', 'link'];
+
+/** What the examples may name: rule ids, capabilities and kinds. */
+export interface ExampleVocabulary {
+  rules: ReadonlySet<string>;
+  capabilities: ReadonlySet<string>;
+  kinds: ReadonlySet<string>;
+}
+
+/** Cases of one subject, in file order. */
+export interface ExampleGroup {
+  subject: string[];
+  tests: RuleTests;
+}
+
+const CASE_KEYS = new Set(['code', 'file', 'deps', 'name', 'subject', 'expect']);
+const EXPECT_RE = /^(\S+) (\d+):(\d+) (runtime|build)(?: (\S+))?$/;
+
+function isTable(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
+}
+
+function stringList(v: unknown, where: string): string[] | undefined {
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new Error(`${where}: expected an array of strings`);
+  return v as string[];
+}
+
+/**
+ * Parses one examples file (already TOML-decoded): `[[valid]]` and `[[invalid]]` cases with `code`, optional
+ * `file` ("build.rs" makes it the build script), `deps`, `name`, `subject`, and for invalid cases `expect`:
+ * "rule line:column phase [kind]". Rejects, naming the file and case: unknown keys, an invalid case without
+ * an expected finding (or a valid one with some), a rule/subject that does not exist, and duplicate cases.
+ */
+export function parseRuleExamples(doc: Record<string, unknown>, file: string, vocab: ExampleVocabulary, seen = new Set<string>()): ExampleGroup[] {
+  const groups = new Map<string, ExampleGroup>();
+  for (const k of Object.keys(doc)) if (k !== 'valid' && k !== 'invalid') throw new Error(`${file}: unknown key '${k}' (expected [[valid]] or [[invalid]])`);
+  for (const kind of ['valid', 'invalid'] as const) {
+    const list = doc[kind] ?? [];
+    if (!Array.isArray(list)) throw new Error(`${file}: '${kind}' must be an array of tables ([[${kind}]])`);
+    for (const [i, raw] of list.entries()) {
+      const where = `${file}: ${kind} #${i + 1}`;
+      if (!isTable(raw)) throw new Error(`${where}: must be a table`);
+      for (const k of Object.keys(raw)) if (!CASE_KEYS.has(k)) throw new Error(`${where}: unknown key '${k}'`);
+      if (typeof raw.code !== 'string') throw new Error(`${where}: 'code' must be a string`);
+      const subject = stringList(raw.subject, `${where}: subject`) ?? DEFAULT_EXAMPLE_SUBJECT;
+      for (const s of subject) {
+        if (!vocab.rules.has(s) && !vocab.capabilities.has(s) && !vocab.kinds.has(s)) throw new Error(`${where}: unknown subject '${s}' (not a rule id, capability or kind)`);
+      }
+      const expect = stringList(raw.expect, `${where}: expect`);
+      if (kind === 'valid' && expect !== undefined) throw new Error(`${where}: a valid case expects no finding; move it to [[invalid]]`);
+      if (kind === 'invalid' && (expect === undefined || expect.length === 0)) throw new Error(`${where}: an invalid case needs at least one expected finding in 'expect'`);
+      const file_ = raw.file === undefined ? undefined : String(raw.file);
+      const deps = Object.fromEntries((stringList(raw.deps, `${where}: deps`) ?? []).map((d) => [d, d]));
+      const build = file_ === 'build.rs';
+      const c: RuleCase = {
+        code: raw.code,
+        ...(typeof raw.name === 'string' ? { name: raw.name } : { name: raw.code.split('\n').find((l) => l.trim())?.trim() ?? '' }),
+        ...(build ? { file: 'build.rs', buildDeps: deps, packageExtra: 'build = "build.rs"' } : file_ !== undefined ? { file: file_, deps } : { deps }),
+      };
+      const key = JSON.stringify([subject, c.code, c.file ?? 'src/lib.rs', Object.keys(deps).sort()]);
+      if (seen.has(key)) throw new Error(`${where}: duplicate case (same code, file, deps and subject as an earlier one)`);
+      seen.add(key);
+      const groupKey = subject.join(' + ');
+      let g = groups.get(groupKey);
+      if (!g) groups.set(groupKey, (g = { subject, tests: { valid: [], invalid: [] } }));
+      if (kind === 'valid') {
+        g.tests.valid.push(c);
+        continue;
+      }
+      const errors = expect!.map((e): ExpectedFinding => {
+        const m = EXPECT_RE.exec(e);
+        if (!m) throw new Error(`${where}: expected finding '${e}' is not "rule line:column phase [kind]"`);
+        if (!vocab.rules.has(m[1]!)) throw new Error(`${where}: unknown rule '${m[1]}'`);
+        if (m[5] !== undefined && !vocab.kinds.has(m[5])) throw new Error(`${where}: unknown kind '${m[5]}'`);
+        return { rule: m[1]!, line: Number(m[2]), column: Number(m[3]), phase: m[4] as 'runtime' | 'build', ...(m[5] !== undefined ? { kind: m[5] } : {}) };
+      });
+      g.tests.invalid.push({ ...c, errors });
+    }
+  }
+  return [...groups.values()];
+}

@@ -1,6 +1,6 @@
 // `cap-scan allow`: generate the allowlist from the current findings; `--write` updates Cargo.toml in place.
 
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import type { CommandOutput, CommonOptions } from '../options.js';
 import { splitEntryKey } from '../policy.js';
 import { scanWorkspace } from '../scan.js';
@@ -8,6 +8,7 @@ import { setTableEntries, tomlKey, tomlStringArray, type TableEntry } from '../t
 import type { Capability, Phase, Project, ScanResult } from '../types.js';
 import { UserError } from '../types.js';
 import { readPolicy, shownPath } from './check.js';
+import { defineCommand, stringFlag } from './command.js';
 
 export interface AllowOptions extends CommonOptions {
   write: boolean;
@@ -108,3 +109,15 @@ export async function runAllow(opts: AllowOptions): Promise<CommandOutput> {
   const what = opts.crate !== null ? `entry for ${opts.crate}` : `${entries.length} allow ${entries.length === 1 ? 'entry' : 'entries'}`;
   return { text: `${updated !== text ? 'Updated' : 'Unchanged'} ${header} in ${shownPath(manifest)}: ${what}\n${review}`, exitCode: 0 };
 }
+
+export const allowCommand = defineCommand({
+  name: 'allow',
+  description: 'generate the allowlist from current findings (prints TOML; --write updates Cargo.toml in place)',
+  configure: (cmd) =>
+    cmd
+      .option('--write', 'update the allow table in Cargo.toml, keeping every other byte')
+      .option('--dry-run', 'print the TOML that --write would write')
+      .option('--crate <name>', 'only this crate'),
+  options: (common, _args, flags): AllowOptions => ({ ...common, write: !!flags.write, dryRun: !!flags.dryRun, crate: stringFlag(flags, 'crate') }),
+  run: runAllow,
+});

@@ -3,11 +3,12 @@
 import { isAbsolute, relative } from 'node:path';
 import type { CommandOutput, CommonOptions } from '../options.js';
 import { evaluatePolicy, parsePolicy, type Policy } from '../policy.js';
-import { getReporter } from '../report/index.js';
+import { render } from '../report/index.js';
 import { scanWorkspace } from '../scan.js';
 import { readTomlFile } from '../manifest.js';
 import type { Project } from '../types.js';
 import { UserError } from '../types.js';
+import { defineCommand } from './command.js';
 
 export interface CheckOptions extends CommonOptions {
   strict: boolean;
@@ -36,11 +37,10 @@ export async function readPolicy(project: Project): Promise<{ policy: Policy; te
 }
 
 export async function runCheck(opts: CheckOptions): Promise<CommandOutput> {
-  const reporter = getReporter(opts.format);
   const { project, result } = await scanWorkspace(opts);
   const { policy } = await readPolicy(project);
   const violations = evaluatePolicy(policy, result, project, { strict: opts.strict, denyIndicators: opts.denyIndicators, denyUnscanned: opts.denyUnscanned });
-  const text = reporter({
+  const text = render(opts.format, {
     command: 'check',
     result,
     project,
@@ -51,3 +51,20 @@ export async function runCheck(opts: CheckOptions): Promise<CommandOutput> {
   });
   return { text, exitCode: violations.ok ? 0 : 1 };
 }
+
+export const checkCommand = defineCommand({
+  name: 'check',
+  description: 'scan and compare with [workspace.metadata.cap-scan.allow]; exit 1 if anything is not allowed',
+  configure: (cmd) =>
+    cmd
+      .option('--strict', 'also fail on allowlist entries nothing uses')
+      .option('--deny-indicators', 'also fail on supply-chain indicators (without it they are listed as warnings)')
+      .option('--deny-unscanned', 'also fail when a crate could not be located or downloaded (listed as unscanned)'),
+  options: (common, _args, flags): CheckOptions => ({
+    ...common,
+    strict: !!flags.strict,
+    denyIndicators: !!flags.denyIndicators,
+    denyUnscanned: !!flags.denyUnscanned,
+  }),
+  run: runCheck,
+});

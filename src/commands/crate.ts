@@ -5,16 +5,18 @@
 // own resolver; it runs no build scripts and compiles nothing), then scan that workspace.
 
 import { execFile } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { CommandOutput, CommonOptions, ScanOptions } from '../options.js';
-import { getReporter } from '../report/index.js';
+import { render } from '../report/index.js';
 import { scanCrateDir, scanWorkspace, sourceContext } from '../scan.js';
 import { type ResolvedCrate, resolveCrateSpecWith } from '../sources/crate-spec.js';
 import { type DownloadProvider, downloadProvider, normalizeIndexUrl } from '../sources/registry.js';
 import type { ScanResult } from '../types.js';
 import { UserError } from '../types.js';
+import { defineCommand } from './command.js';
 
 export type CrateSpecOptions = ScanOptions & {
   /** Directory relative specs and the cargo config are resolved from (default: process.cwd()). */
@@ -105,8 +107,19 @@ export async function createDepsWorkspace(
   }
 }
 
+export interface CrateOptions extends CommonOptions {
+  spec: string;
+  deps: boolean;
+}
+
 /** The `crate` command: resolve, scan (with --deps: the resolved graph), report. */
-export async function runCrate(o: CommonOptions & { spec: string; deps: boolean }): Promise<CommandOutput> {
+export async function runCrate(o: CrateOptions): Promise<CommandOutput> {
+  const report = (result: ScanResult): CommandOutput => ({
+    text: render(o.format, { command: 'scan', result, project: null, verbose: o.verbose, color: o.color, workspaceRoot: null }),
+    exitCode: 0,
+  });
+  // an unpacked crate directory is scanned as it is (no manifest lookup, no download provider)
+  if (!o.deps && existsSync(o.spec) && statSync(o.spec).isDirectory()) return report(await scanCrateDir(o.spec, o));
   const provider = downloadProvider();
   const crate = await resolveCrateSpec(o.spec, { ...o, provider });
   let result: ScanResult;
@@ -128,6 +141,13 @@ export async function runCrate(o: CommonOptions & { spec: string; deps: boolean 
     }
     result = { ...result, crates: result.crates.filter((c) => c.name !== PROBE_PACKAGE) };
   }
-  const text = getReporter(o.format)({ command: 'crate', result, project: null, verbose: o.verbose, color: o.color, workspaceRoot: null });
-  return { text, exitCode: 0 };
+  return report(result);
 }
+
+export const crateCommand = defineCommand({
+  name: 'crate <spec>',
+  description: 'scan one crate: a directory, a .crate file, or NAME@VERSION (a semver requirement) from the registry',
+  configure: (cmd) => cmd.option('--deps', 'also scan what the crate pulls in (resolved with cargo generate-lockfile; runs no build scripts)'),
+  options: (common, args, flags): CrateOptions => ({ ...common, spec: args[0]!, deps: !!flags.deps }),
+  run: runCrate,
+});

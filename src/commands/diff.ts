@@ -7,9 +7,10 @@ import { join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { diffScans } from '../diff.js';
 import type { CommandOutput, CommonOptions } from '../options.js';
-import { getReporter } from '../report/index.js';
+import { render } from '../report/index.js';
 import { scanWorkspace } from '../scan.js';
 import { UserError } from '../types.js';
+import { defineCommand, stringFlag } from './command.js';
 
 const run = promisify(execFile);
 
@@ -51,7 +52,6 @@ export async function lockfileAtRevision(rev: string, lockPath: string, workspac
 }
 
 export async function runDiff(opts: DiffOptions): Promise<CommandOutput> {
-  const reporter = getReporter(opts.format);
   const { project, result } = await scanWorkspace(opts);
   let tmp: string | null = null;
   try {
@@ -67,7 +67,7 @@ export async function runDiff(opts: DiffOptions): Promise<CommandOutput> {
     const { result: oldResult } = await scanWorkspace({ ...opts, lockfilePath: oldLock });
     const members = new Set(project.packages.filter((p) => p.member).map((p) => p.name));
     const diff = diffScans(opts.base, oldResult, result, members);
-    const text = reporter({
+    const text = render(opts.format, {
       command: 'diff',
       result,
       project,
@@ -81,3 +81,15 @@ export async function runDiff(opts: DiffOptions): Promise<CommandOutput> {
     if (tmp) await rm(tmp, { recursive: true, force: true });
   }
 }
+
+export const diffCommand = defineCommand({
+  name: 'diff',
+  description: 'capabilities added and removed by dependency changes since a git revision or an old Cargo.lock',
+  configure: (cmd) =>
+    cmd
+      .requiredOption('--base <rev-or-lockfile>', 'git revision or path to the old Cargo.lock')
+      .option('--fail-on-growth', 'exit 1 when any capability was added'),
+  // commander enforces --base (requiredOption)
+  options: (common, _args, flags): DiffOptions => ({ ...common, base: stringFlag(flags, 'base') ?? '', failOnGrowth: !!flags.failOnGrowth }),
+  run: runDiff,
+});

@@ -22,6 +22,7 @@ import {
   suspiciousText,
 } from './patterns.js';
 import { extractUrls, unescapeRustString } from './strings.js';
+import { cmp } from '../util/compare.js';
 
 type SyntaxNode = Parser.SyntaxNode;
 
@@ -492,10 +493,6 @@ function sortUrls(list: FileUrl[]): FileUrl[] {
     out.push(u);
   }
   return out.sort((a, b) => a.line - b.line || cmp(a.url, b.url));
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function countNewlines(s: string, end: number): number {

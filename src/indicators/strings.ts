@@ -2,6 +2,7 @@
 // host extraction. Pure functions, no I/O.
 import Parser from 'tree-sitter';
 import Rust from 'tree-sitter-rust';
+import { hostOfUrl } from '../util/url.js';
 
 type SyntaxNode = Parser.SyntaxNode;
 
@@ -102,8 +103,6 @@ const URL_RE = new RegExp(
 );
 const NAMED_SCHEME = /^(?:https?|wss?|ftps?|sftp):\/\//i;
 const TRAILING = /[.,;:!?'"*]+$/;
-const HOST_RE = /^[A-Za-z0-9](?:[A-Za-z0-9._~-]*[A-Za-z0-9_])?$/;
-const IPV6_BRACKET = /^\[[0-9A-Fa-f:.]+(?:%[A-Za-z0-9._~-]+)?\]$/;
 
 function stripTrailing(url: string): string {
   let u = url;
@@ -123,27 +122,6 @@ function count(s: string, ch: string): number {
   return n;
 }
 
-/** The authority's host, or null when the URL has no usable host (empty, template placeholder…). */
-function parseHost(url: string): string | null {
-  const m = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)/.exec(url);
-  if (!m) return null;
-  let authority = m[1]!;
-  const at = authority.lastIndexOf('@');
-  if (at >= 0) authority = authority.slice(at + 1);
-  let host: string;
-  if (authority.startsWith('[')) {
-    const close = authority.indexOf(']');
-    if (close < 0) return null;
-    host = authority.slice(0, close + 1);
-    if (!IPV6_BRACKET.test(host)) return null;
-    return host.slice(1, -1).toLowerCase();
-  }
-  const colon = authority.indexOf(':');
-  host = colon >= 0 ? authority.slice(0, colon) : authority;
-  if (!HOST_RE.test(host)) return null;
-  return host.toLowerCase();
-}
-
 /**
  * URLs in a string value: http(s), ws(s), ftp(s), sftp, and any scheme with an IP-literal host.
  * Trailing punctuation and unbalanced closing brackets are stripped; URLs whose host is missing or a
@@ -156,14 +134,9 @@ export function extractUrls(value: string): string[] {
   URL_RE.lastIndex = 0;
   for (let m = URL_RE.exec(value); m; m = URL_RE.exec(value)) {
     const url = stripTrailing(m[0]);
-    if (parseHost(url) !== null) out.push(url);
+    if (hostOfUrl(url) !== null) out.push(url);
   }
   return out;
-}
-
-/** Lower-cased host of a URL (IPv6 without brackets), or null when it has none. */
-export function hostOfUrl(url: string): string | null {
-  return parseHost(url);
 }
 
 /** True when the URL's scheme is one of the named web schemes (not an IP-literal-only match). */

@@ -2,6 +2,8 @@
 // itself contain. Names are compared case- and separator-insensitively (`-` = `_`): Debian, the source of
 // the popular list, spells `_` as `-`, and crates.io treats the two as the same name.
 
+import { cmp } from '../util/compare.js';
+
 export interface Typosquat {
   /** The lockfile name. */
   name: string;
@@ -191,10 +193,6 @@ export function typosquats(lockNames: string[], popular: string[], exceptions: s
     }
   }
   return [...found.values()].sort((a, b) => cmp(a.name, b.name) || cmp(a.similarTo, b.similarTo));
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Parses rules/popular-crates.txt content: one name per line, `#` comments and blank lines ignored. */

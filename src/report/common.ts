@@ -5,21 +5,48 @@ import type { DiffResult, PackageChange } from '../diff.js';
 import type { CrateViolation, DisallowedUse, UnusedEntry, Violations } from '../policy.js';
 import type { CrateReport, Finding, Indicator, Project, ResolvedPackage, ScanResult } from '../types.js';
 
-export type ReportCommand = 'scan' | 'crate' | 'check' | 'diff' | 'allow';
-
-export interface ReportInput {
-  command: ReportCommand;
+/** What every report is about: a scan (of a workspace, or of one crate with `project` null). */
+export interface ReportBase {
   result: ScanResult;
   project: Project | null;
-  violations?: Violations;
-  diff?: DiffResult;
   verbose: boolean;
   color: boolean;
   /** Workspace root; file locations in the user's repository are written relative to it. */
   workspaceRoot: string | null;
 }
 
-export type Reporter = (input: ReportInput) => string;
+/** `scan` and `crate`: the capabilities of each crate. */
+export interface ScanReport extends ReportBase {
+  command: 'scan';
+}
+
+/** `check`: the scan compared with the allowlist. */
+export interface CheckReport extends ReportBase {
+  command: 'check';
+  violations: Violations;
+}
+
+/** `diff`: capability changes against an older lockfile. */
+export interface DiffReport extends ReportBase {
+  command: 'diff';
+  diff: DiffResult;
+}
+
+/** The input of a reporter, discriminated by what is reported. */
+export type ReportInput = ScanReport | CheckReport | DiffReport;
+
+export type ReportCommand = ReportInput['command'];
+
+/** A format's answer for a report it cannot render; the CLI turns it into a one-line error. */
+export interface Unsupported {
+  unsupported: string;
+}
+
+/**
+ * An output format: one method per kind of report. A new kind of report does not compile until every
+ * format renders it or says, with `{ unsupported: why }`, that it does not.
+ */
+export type Reporter = { [K in ReportCommand]: ((input: Extract<ReportInput, { command: K }>) => string) | Unsupported };
 
 // ---------------------------------------------------------------- wording
 
@@ -173,9 +200,8 @@ export function displayPath(p: string, workspaceRoot: string | null): string {
  * Indicators `check` reports without failing: every dependency's, when indicators are not denied (when
  * they are, they are violations). Workspace members are not checked.
  */
-export function advisoryIndicators(input: ReportInput): CrateReport[] {
-  const v = input.violations;
-  if (!v || v.denyIndicators) return [];
+export function advisoryIndicators(input: CheckReport): CrateReport[] {
+  if (input.violations.denyIndicators) return [];
   return input.result.crates.filter((c) => c.indicators.length > 0 && !findPackage(input.project, c.name, c.version)?.member);
 }
 
@@ -184,7 +210,7 @@ export function findPackage(project: Project | null, name: string, version: stri
 }
 
 /** Where an alert about a package lands in the user's repository: its line in Cargo.lock. */
-export function packageLocation(input: ReportInput, name: string, version: string): { file: string; line: number | null } {
+export function packageLocation(input: ReportBase, name: string, version: string): { file: string; line: number | null } {
   const lock = input.project?.lockfile.path ?? null;
   const file = lock ? displayPath(lock, input.workspaceRoot) : 'Cargo.lock';
   const pkg = findPackage(input.project, name, version);
@@ -193,9 +219,8 @@ export function packageLocation(input: ReportInput, name: string, version: strin
 }
 
 /** The manifest that holds the policy, for display. */
-export function policyFile(input: ReportInput): string {
-  if (input.violations) return displayPath(input.violations.policy, input.workspaceRoot);
-  return input.project ? displayPath(input.project.rootManifest.path, input.workspaceRoot) : 'Cargo.toml';
+export function policyFile(input: CheckReport): string {
+  return displayPath(input.violations.policy, input.workspaceRoot);
 }
 
 export function phaseList(caps: readonly string[]): string {

@@ -1,7 +1,7 @@
 // GitHub Actions workflow commands: `::error file=…,line=…,title=…::message`.
 
 import type { Phase } from '../types.js';
-import { advisoryIndicators, findPackage, packageLocation, phaseList, policyFile, type ReportInput, type Reporter } from './common.js';
+import { advisoryIndicators, findPackage, packageLocation, phaseList, policyFile, type CheckReport, type DiffReport, type ReportBase, type Reporter } from './common.js';
 
 /** Escapes the message part of a workflow command. */
 export function escapeData(s: string): string {
@@ -20,9 +20,8 @@ function command(level: 'error' | 'warning' | 'notice', props: { file: string; l
   return `::${level} ${p.join(',')}::${escapeData(message)}`;
 }
 
-function renderCheck(input: ReportInput): string[] {
+function renderCheck(input: CheckReport): string[] {
   const v = input.violations;
-  if (!v) return renderScan(input);
   const out: string[] = [];
   for (const cv of v.crates) {
     const loc = packageLocation(input, cv.name, cv.version);
@@ -61,7 +60,7 @@ function renderCheck(input: ReportInput): string[] {
   return out;
 }
 
-function renderScan(input: ReportInput): string[] {
+function renderScan(input: ReportBase): string[] {
   const out: string[] = [];
   for (const c of input.result.crates) {
     if (c.capabilities.length === 0 && c.indicators.length === 0) continue;
@@ -74,9 +73,8 @@ function renderScan(input: ReportInput): string[] {
   return out;
 }
 
-function renderDiff(input: ReportInput): string[] {
+function renderDiff(input: DiffReport): string[] {
   const d = input.diff;
-  if (!d) return renderScan(input);
   const out: string[] = [];
   for (const p of d.packages) {
     if (p.to === null) continue;
@@ -90,15 +88,11 @@ function renderDiff(input: ReportInput): string[] {
   return out;
 }
 
-const byCommand: Record<ReportInput['command'], (input: ReportInput) => string[]> = {
-  scan: renderScan,
-  crate: renderScan,
-  allow: renderScan,
-  check: renderCheck,
-  diff: renderDiff,
-};
+/** Workflow commands, one a line; no output at all when there is nothing to say. */
+const text = (lines: string[]): string => (lines.length ? `${lines.join('\n')}\n` : '');
 
-export const github: Reporter = (input) => {
-  const lines = byCommand[input.command](input);
-  return lines.length ? `${lines.join('\n')}\n` : '';
+export const github: Reporter = {
+  scan: (input) => text(renderScan(input)),
+  check: (input) => text(renderCheck(input)),
+  diff: (input) => text(renderDiff(input)),
 };

@@ -4,7 +4,7 @@ import { Chalk, type ChalkInstance } from 'chalk';
 import type { PackageChange } from '../diff.js';
 import type { CrateViolation, SkippedCrate } from '../policy.js';
 import type { CrateReport, Finding, Phase, Unscanned } from '../types.js';
-import { advisoryIndicators, displayPath, phaseList, plural, type ReportCommand, type ReportInput, type Reporter } from './common.js';
+import { advisoryIndicators, displayPath, phaseList, plural, type CheckReport, type DiffReport, type ReportBase, type Reporter } from './common.js';
 
 /** Evidence lines shown per capability kind without -v. */
 const EVIDENCE_LIMIT = 3;
@@ -46,7 +46,7 @@ function skippedLines(skipped: SkippedCrate[], c: ChalkInstance, title: string):
 
 // ---------------------------------------------------------------- scan / crate
 
-function renderScan(input: ReportInput, c: ChalkInstance): string[] {
+function renderScan(input: ReportBase, c: ChalkInstance): string[] {
   const { crates, unscanned } = input.result;
   const lines: string[] = [];
   const nameW = Math.max(0, ...crates.map((x) => x.name.length));
@@ -82,7 +82,7 @@ function renderScan(input: ReportInput, c: ChalkInstance): string[] {
 
 // ---------------------------------------------------------------- check
 
-function disallowedLines(v: CrateViolation, input: ReportInput, c: ChalkInstance): string[] {
+function disallowedLines(v: CrateViolation, input: CheckReport, c: ChalkInstance): string[] {
   const out: string[] = [];
   for (const d of v.disallowed) {
     out.push(`  ${c.red(d.kind)} (${d.phase})${d.allowedInOtherPhase ? `  allowed at ${d.phase === 'runtime' ? 'build' : 'runtime'} only` : ''}`);
@@ -95,9 +95,8 @@ function disallowedLines(v: CrateViolation, input: ReportInput, c: ChalkInstance
   return out;
 }
 
-function renderCheck(input: ReportInput, c: ChalkInstance): string[] {
+function renderCheck(input: CheckReport, c: ChalkInstance): string[] {
   const v = input.violations;
-  if (!v) return renderScan(input, c);
   const policy = displayPath(v.policy, input.workspaceRoot);
   const lines: string[] = [];
   const checked = input.result.crates.length;
@@ -153,9 +152,8 @@ function versionChange(p: PackageChange): string {
   return `${p.from} -> ${p.to}`;
 }
 
-function renderDiff(input: ReportInput, c: ChalkInstance): string[] {
+function renderDiff(input: DiffReport, c: ChalkInstance): string[] {
   const d = input.diff;
-  if (!d) return renderScan(input, c);
   const lines: string[] = [`Capability changes against ${d.base}:`];
   if (d.packages.length === 0) lines.push('', 'No dependency was added, removed or changed version.');
   for (const p of d.packages) {
@@ -185,15 +183,13 @@ function renderDiff(input: ReportInput, c: ChalkInstance): string[] {
   return lines;
 }
 
-const byCommand: Record<ReportCommand, (input: ReportInput, c: ChalkInstance) => string[]> = {
-  scan: renderScan,
-  crate: renderScan,
-  allow: renderScan,
-  check: renderCheck,
-  diff: renderDiff,
-};
+/** Renders with colours when the input asks for them. */
+function colored<I extends ReportBase>(render: (input: I, c: ChalkInstance) => string[]): (input: I) => string {
+  return (input) => `${render(input, new Chalk({ level: input.color ? 1 : 0 })).join('\n')}\n`;
+}
 
-export const human: Reporter = (input) => {
-  const c = new Chalk({ level: input.color ? 1 : 0 });
-  return `${byCommand[input.command](input, c).join('\n')}\n`;
+export const human: Reporter = {
+  scan: colored(renderScan),
+  check: colored(renderCheck),
+  diff: colored(renderDiff),
 };

@@ -2,9 +2,10 @@
 
 import { diffJson, scanJson, violationsJson, type Reporter } from './common.js';
 
-export const json: Reporter = (input) => {
-  const out = scanJson(input.result);
-  if (input.violations) out['violations'] = violationsJson(input.violations, input.workspaceRoot);
-  if (input.diff) out['diff'] = diffJson(input.diff);
-  return `${JSON.stringify(out, null, 2)}\n`;
+const text = (out: Record<string, unknown>): string => `${JSON.stringify(out, null, 2)}\n`;
+
+export const json: Reporter = {
+  scan: (input) => text(scanJson(input.result)),
+  check: (input) => text({ ...scanJson(input.result), violations: violationsJson(input.violations, input.workspaceRoot) }),
+  diff: (input) => text({ ...scanJson(input.result), diff: diffJson(input.diff) }),
 };

@@ -3,7 +3,7 @@
 import type { PackageChange } from '../diff.js';
 import type { Phase } from '../types.js';
 import type { Finding } from '../types.js';
-import { advisoryIndicators, displayPath, findPackage, phaseList, sourceLink, type ReportInput, type Reporter } from './common.js';
+import { advisoryIndicators, displayPath, findPackage, phaseList, sourceLink, type CheckReport, type DiffReport, type ReportBase, type Reporter } from './common.js';
 
 const EVIDENCE_LIMIT = 3;
 
@@ -39,9 +39,8 @@ function versionCell(p: PackageChange): string {
   return `${p.from} → ${p.to}`;
 }
 
-function renderDiff(input: ReportInput): string[] {
+function renderDiff(input: DiffReport): string[] {
   const d = input.diff;
-  if (!d) return renderScan(input);
   const lines = [`### cap-scan: dependency capability changes since \`${cell(d.base)}\``, ''];
   if (d.packages.length === 0) return [...lines, 'No dependency was added, removed or changed version.'];
   lines.push('| Crate | Version | + Capabilities | − Capabilities | Evidence |', '| --- | --- | --- | --- | --- |');
@@ -58,7 +57,7 @@ function renderDiff(input: ReportInput): string[] {
   return lines;
 }
 
-function renderScan(input: ReportInput): string[] {
+function renderScan(input: ReportBase): string[] {
   const lines = ['### cap-scan: dependency capabilities', '', '| Crate | Version | Runtime | Build | Indicators |', '| --- | --- | --- | --- | --- |'];
   for (const c of input.result.crates) {
     if (findPackage(input.project, c.name, c.version)?.member) continue;
@@ -71,9 +70,8 @@ function renderScan(input: ReportInput): string[] {
   return lines;
 }
 
-function renderCheck(input: ReportInput): string[] {
+function renderCheck(input: CheckReport): string[] {
   const v = input.violations;
-  if (!v) return renderScan(input);
   const policy = displayPath(v.policy, input.workspaceRoot);
   const lines = [`### cap-scan check: ${v.ok ? 'passed' : 'failed'}`, ''];
   if (v.crates.length === 0) lines.push(`All dependencies are allowed by \`${cell(policy)}\`.`);
@@ -113,12 +111,10 @@ function renderCheck(input: ReportInput): string[] {
   return lines;
 }
 
-const byCommand: Record<ReportInput['command'], (input: ReportInput) => string[]> = {
-  scan: renderScan,
-  crate: renderScan,
-  allow: renderScan,
-  check: renderCheck,
-  diff: renderDiff,
-};
+const text = (lines: string[]): string => `${lines.join('\n')}\n`;
 
-export const markdown: Reporter = (input) => `${byCommand[input.command](input).join('\n')}\n`;
+export const markdown: Reporter = {
+  scan: (input) => text(renderScan(input)),
+  check: (input) => text(renderCheck(input)),
+  diff: (input) => text(renderDiff(input)),
+};

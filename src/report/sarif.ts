@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Finding, Indicator } from '../types.js';
 import { CAPABILITY_KINDS } from '../types.js';
-import { advisoryIndicators, describeKind, findPackage, packageLocation, policyFile, type ReportInput, type Reporter } from './common.js';
+import { advisoryIndicators, describeKind, findPackage, packageLocation, policyFile, type CheckReport, type DiffReport, type ReportBase, type Reporter } from './common.js';
 
 type Level = 'error' | 'warning' | 'note';
 
@@ -91,10 +91,9 @@ function indicatorResult(i: Indicator, crate: { name: string; version: string },
   };
 }
 
-function checkResults(input: ReportInput): SarifResult[] {
+function checkResults(input: CheckReport): SarifResult[] {
   const out: SarifResult[] = [];
   const v = input.violations;
-  if (!v) return scanResults(input);
   for (const cv of v.crates) {
     const loc = packageLocation(input, cv.name, cv.version);
     const crate = { name: cv.name, version: cv.version };
@@ -172,7 +171,7 @@ function checkResults(input: ReportInput): SarifResult[] {
   return out;
 }
 
-function scanResults(input: ReportInput): SarifResult[] {
+function scanResults(input: ReportBase): SarifResult[] {
   const out: SarifResult[] = [];
   for (const c of input.result.crates) {
     if (findPackage(input.project, c.name, c.version)?.member) continue;
@@ -203,9 +202,8 @@ function scanResults(input: ReportInput): SarifResult[] {
   return out;
 }
 
-function diffResults(input: ReportInput): SarifResult[] {
+function diffResults(input: DiffReport): SarifResult[] {
   const d = input.diff;
-  if (!d) return scanResults(input);
   const out: SarifResult[] = [];
   for (const p of d.packages) {
     if (p.to === null) continue;
@@ -232,16 +230,8 @@ function diffResults(input: ReportInput): SarifResult[] {
   return out;
 }
 
-const resultsFor: Record<ReportInput['command'], (input: ReportInput) => SarifResult[]> = {
-  scan: scanResults,
-  crate: scanResults,
-  allow: scanResults,
-  check: checkResults,
-  diff: diffResults,
-};
-
-export const sarif: Reporter = (input) => {
-  const results = resultsFor[input.command](input);
+/** The SARIF log of a report's results. */
+function sarifLog(input: ReportBase, results: SarifResult[]): string {
   const allKinds: string[] = Object.values(CAPABILITY_KINDS).flat();
   const extra = [...new Set(results.map((r) => r.ruleId).filter((id) => !allKinds.includes(id)))].sort();
   const ruleIds = [...allKinds, ...extra];
@@ -291,4 +281,10 @@ export const sarif: Reporter = (input) => {
     runs: [run],
   };
   return `${JSON.stringify(log, null, 2)}\n`;
+}
+
+export const sarif: Reporter = {
+  scan: (input) => sarifLog(input, scanResults(input)),
+  check: (input) => sarifLog(input, checkResults(input)),
+  diff: (input) => sarifLog(input, diffResults(input)),
 };

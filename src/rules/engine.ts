@@ -57,7 +57,7 @@ export class RuleIndex {
     return {
       attributeNames: [...this.attrs.keys()].sort(),
       methodNames: [...this.methods.keys()].sort(),
-      queries: this.rules.filter((r) => r.query).map((r) => ({ rule: r.id, query: r.query! })),
+      queries: [], // rules supply no tree-sitter queries (the rule-side query matcher is gone)
     };
   }
 

@@ -4,8 +4,8 @@ import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, dirname, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import TOML from '@iarna/toml';
 import { CAPABILITY_KINDS, UserError, type Capability, type Phase } from '../types.js';
+import { parseToml } from '../util/toml.js';
 
 export interface Rule {
   id: string;
@@ -24,8 +24,6 @@ export interface Rule {
   attributes: string[];
   /** Build-script directives (`rustc-link-lib`; a trailing `*` matches a prefix). */
   directives: string[];
-  /** A tree-sitter query with a `@match` capture. */
-  query: string | null;
   /** Crate-level fact: the crate has a build script / is a proc-macro. */
   crate: 'build-script' | 'proc-macro' | null;
   /** Findings of this rule are in this phase whatever the file (compile-time environment reads). */
@@ -45,7 +43,7 @@ export interface RuleSet {
 }
 
 const RULE_KEYS = new Set([
-  'id', 'kind', 'description', 'paths', 'methods', 'syntax', 'foreign_fns', 'attributes', 'directives', 'query',
+  'id', 'kind', 'description', 'paths', 'methods', 'syntax', 'foreign_fns', 'attributes', 'directives',
   'crate', 'phase', 'unless_arg',
 ]);
 const FILE_KEYS = new Set(['capability', 'description', 'rule', 'exclude']);
@@ -63,13 +61,7 @@ function strList(v: unknown, where: string): string[] {
 }
 
 export function parseRuleFile(text: string, file: string): { rules: Rule[]; capability: Capability; excludes: string[] } {
-  let doc: Record<string, unknown>;
-  try {
-    doc = TOML.parse(text) as Record<string, unknown>;
-  } catch (e) {
-    const err = e as { line?: number; message: string };
-    throw new UserError(`${file}:${(err.line ?? 0) + 1}: invalid TOML: ${err.message.split('\n')[0]}`);
-  }
+  const doc = parseToml(text, file);
   for (const k of Object.keys(doc)) if (!FILE_KEYS.has(k)) throw new UserError(`${file}: unknown key \`${k}\``);
   const capability = doc.capability as Capability;
   if (typeof capability !== 'string' || !(capability in CAPABILITY_KINDS)) {
@@ -114,7 +106,6 @@ export function parseRuleFile(text: string, file: string): { rules: Rule[]; capa
       foreignFns: strList(r.foreign_fns, where),
       attributes: strList(r.attributes, where),
       directives: strList(r.directives, where),
-      query: typeof r.query === 'string' ? r.query : null,
       crate: (r.crate as Rule['crate']) ?? null,
       phase: (r.phase as Phase | undefined) ?? null,
       unlessArg,
@@ -130,27 +121,22 @@ export function parseRuleFile(text: string, file: string): { rules: Rule[]; capa
   return { rules, capability, excludes };
 }
 
-/**
- * Load the built-in rules, then each extra directory over them (capslock-style: a user rule with the same
- * id replaces the built-in one; exclusions add up).
- */
-export function loadRules(extraDirs: string[] = []): RuleSet {
+/** Load the built-in rules (every `*.toml` of the rules directory, in name order). */
+export function loadRules(): RuleSet {
   const byId = new Map<string, Rule>();
   const excludes = new Map<Capability, string[]>();
   const hash = createHash('sha256');
   const files: string[] = [];
-  for (const dir of [builtinRulesDir(), ...extraDirs]) {
-    if (!existsSync(dir)) throw new UserError(`rules directory not found: ${dir}`);
-    const names = readdirSync(dir).filter((f) => f.endsWith('.toml')).sort();
-    for (const name of names) {
-      const path = join(dir, name);
-      const text = readFileSync(path, 'utf8');
-      hash.update(name).update('\0').update(text).update('\0');
-      files.push(path);
-      const parsed = parseRuleFile(text, basename(dir) === 'rules' && dir === builtinRulesDir() ? `rules/${name}` : path);
-      for (const r of parsed.rules) byId.set(r.id, r);
-      excludes.set(parsed.capability, [...(excludes.get(parsed.capability) ?? []), ...parsed.excludes]);
-    }
+  const dir = builtinRulesDir();
+  if (!existsSync(dir)) throw new UserError(`rules directory not found: ${dir}`);
+  for (const name of readdirSync(dir).filter((f) => f.endsWith('.toml')).sort()) {
+    const path = join(dir, name);
+    const text = readFileSync(path, 'utf8');
+    hash.update(name).update('\0').update(text).update('\0');
+    files.push(path);
+    const parsed = parseRuleFile(text, basename(dir) === 'rules' ? `rules/${name}` : path);
+    for (const r of parsed.rules) byId.set(r.id, r);
+    excludes.set(parsed.capability, [...(excludes.get(parsed.capability) ?? []), ...parsed.excludes]);
   }
   const rules = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   return { rules, excludes, hash: hash.digest('hex').slice(0, 16), files };

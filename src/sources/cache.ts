@@ -6,17 +6,9 @@
 
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { UserError } from '../types.js';
 import { unpackCrate, type UnpackLimits } from './unpack.js';
-
-/** `$XDG_CACHE_HOME/cap-scan`, else `~/.cache/cap-scan`. */
-export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  const xdg = env.XDG_CACHE_HOME;
-  if (xdg && path.isAbsolute(xdg)) return path.join(xdg, 'cap-scan');
-  return path.join(env.HOME || os.homedir(), '.cache', 'cap-scan');
-}
 
 const SHA256_RE = /^[0-9a-f]{64}$/;
 const NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;

@@ -10,11 +10,10 @@
 // Not read: `--config` arguments and `CARGO_*` environment overrides.
 
 import { MAX_TOML_BYTES, NotRegularFileError, readRegularText, refusal } from '../fs-safe.js';
-import { checkTomlDepth } from '../manifest.js';
 import os from 'node:os';
 import path from 'node:path';
-import TOML from '@iarna/toml';
 import { UserError } from '../types.js';
+import { isTable, parseToml } from '../util/toml.js';
 
 export interface SourceEntry {
   /** Index URL as written (`https://…` git index or `sparse+https://…`). */
@@ -65,22 +64,6 @@ async function readConfigIn(dir: string): Promise<{ file: string; text: string }
     }
   }
   return null;
-}
-
-function parseToml(file: string, text: string): Record<string, unknown> {
-  checkTomlDepth(text, file);
-  try {
-    return TOML.parse(text) as Record<string, unknown>;
-  } catch (err) {
-    const e = err as { line?: number; message?: string };
-    const line = typeof e.line === 'number' ? e.line + 1 : null;
-    const first = (e.message ?? String(err)).split('\n')[0].replace(/ at row \d+, col \d+, pos \d+:?$/, '');
-    throw new UserError(`${file}${line !== null ? `:${line}` : ''}: invalid TOML in cargo config: ${first}`);
-  }
-}
-
-function isTable(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
 }
 
 function str(file: string, where: string, v: unknown): string | undefined {
@@ -151,7 +134,7 @@ export async function loadCargoConfig(startDir: string, cargoHome: string): Prom
     const found = await readConfigIn(d);
     if (!found) continue;
     cfg.files!.push(found.file);
-    mergeFile(cfg, found.file, parseToml(found.file, found.text));
+    mergeFile(cfg, found.file, parseToml(found.text, found.file, ' in cargo config'));
   }
   return cfg;
 }

@@ -5,7 +5,7 @@
 
 import { existsSync, statSync } from 'node:fs';
 import { MAX_CRATE_FILE_BYTES, MAX_TOML_BYTES, readRegularFile, readRegularText, refusal } from '../fs-safe.js';
-import { checkTomlDepth } from '../manifest.js';
+import { checkTomlDepth } from '../util/toml.js';
 import path from 'node:path';
 import semver from 'semver';
 import { Parser } from 'tar';
@@ -15,6 +15,7 @@ import { UserError } from '../types.js';
 import { SourceCache, assertSafeNameVersion } from './cache.js';
 import { loadCargoConfig } from './cargo-config.js';
 import { CRATES_IO_GIT_INDEX, type DownloadProvider, type IndexEntry, indexPathOf, routeFor } from './registry.js';
+import { cargoReqToRange } from '../util/semver.js';
 
 export type CrateSpec =
   | { kind: 'dir'; path: string }
@@ -40,19 +41,6 @@ export function parseCrateSpec(spec: string, cwd = process.cwd()): CrateSpec {
   if (!NAME_RE.test(name)) throw new UserError(`not a directory, .crate file or NAME@VERSION: ${spec}`);
   if (req === '') throw new UserError(`missing version after @ in ${spec}`);
   return { kind: 'registry', name, req };
-}
-
-/** Cargo requirement syntax → node-semver range (`1.2` means `^1.2` in cargo; commas are ANDs). */
-export function cargoReqToRange(req: string): string {
-  const parts = req.split(',').map((p) => p.trim());
-  const out: string[] = [];
-  for (const p of parts) {
-    if (p === '') throw new UserError(`invalid version requirement ${JSON.stringify(req)}`);
-    out.push(/^\d/.test(p) ? `^${p}` : p.replace(/^(>=|<=|>|<|=|\^|~)\s+/, '$1'));
-  }
-  const range = out.join(' ');
-  if (semver.validRange(range) === null) throw new UserError(`invalid version requirement ${JSON.stringify(req)}`);
-  return range;
 }
 
 /**

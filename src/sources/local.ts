@@ -10,7 +10,7 @@ import type { LocateResult, SourceContext, SourceProvider, SourceRequest } from 
 import { type CargoConfig, parseGitSource, resolveReplacement } from './cargo-config.js';
 import { MAX_TOML_BYTES, readRegularText } from '../fs-safe.js';
 import { isValidCrateName, isValidVersion } from '../lockfile.js';
-import { checkTomlDepth } from '../manifest.js';
+import { checkTomlDepth, isTable } from '../util/toml.js';
 
 // ---------------------------------------------------------------- helpers
 
@@ -55,10 +55,6 @@ async function listDir(dir: string): Promise<Dirent[]> {
   } catch {
     return [];
   }
-}
-
-function isTable(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
 }
 
 export interface ManifestIdentity {

@@ -8,6 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { mapLimit } from '../../src/util/async.js';
 import { RegistryServer, buildCrate, sha256 } from './registry-server.js';
 
 export const DEBIAN_REGISTRY = '/usr/share/cargo/registry';
@@ -34,15 +35,6 @@ export interface CorpusRegistry {
   /** Total bytes of the published tarballs. */
   bytes: number;
   close(): Promise<void>;
-}
-
-async function mapLimit<T>(xs: T[], n: number, f: (x: T) => Promise<void>): Promise<void> {
-  let i = 0;
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      while (i < xs.length) await f(xs[i++]!);
-    }),
-  );
 }
 
 const field = (block: string, key: string): string | undefined => new RegExp(`^${key} = "([^"]+)"`, 'm').exec(block)?.[1];

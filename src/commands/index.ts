@@ -1,0 +1,13 @@
+// Every command, in the order `--help` lists them.
+
+import { allowCommand } from './allow.js';
+import { checkCommand } from './check.js';
+import type { CommandDefinition } from './command.js';
+import { crateCommand } from './crate.js';
+import { diffCommand } from './diff.js';
+import { rulesCommand } from './rules.js';
+import { scanCommand } from './scan.js';
+
+export type { CommandDefinition } from './command.js';
+
+export const commands: readonly CommandDefinition[] = [scanCommand, crateCommand, rulesCommand, checkCommand, allowCommand, diffCommand];

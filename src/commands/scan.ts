@@ -1,0 +1,20 @@
+// `cap-scan [scan]`: scan every dependency of the workspace and print its capabilities.
+
+import type { CommandOutput, CommonOptions } from '../options.js';
+import { render } from '../report/index.js';
+import { scanWorkspace } from '../scan.js';
+import { defineCommand } from './command.js';
+
+export async function runScan(opts: CommonOptions): Promise<CommandOutput> {
+  const { project, result } = await scanWorkspace(opts);
+  const text = render(opts.format, { command: 'scan', result, project, verbose: opts.verbose, color: opts.color, workspaceRoot: project.root });
+  return { text, exitCode: 0 };
+}
+
+export const scanCommand = defineCommand({
+  name: 'scan',
+  description: 'scan every dependency of the workspace and print its capabilities (default command)',
+  isDefault: true,
+  options: (common) => common,
+  run: runScan,
+});
