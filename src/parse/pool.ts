@@ -37,7 +37,8 @@ export function analyzePathSync(abs: string, cfg: AnalyzerConfig, opts: FileOpti
  * it runs in-thread): the file's findings survive, `why` is listed as unanalyzed.
  */
 export function tokenRetry(abs: string, cfg: AnalyzerConfig, opts: FileOptions, why: string): FileSummary {
-  return analyzePathSync(abs, cfg, { ...opts, tokensOnly: `${why}: analysed as tokens` });
+  const s = analyzePathSync(abs, cfg, { ...opts, tokensOnly: `${why}: analysed as tokens` });
+  return s.problems.some((p) => p.reason.startsWith('read-failed')) ? failedSummary(why) : s;
 }
 
 export function failedSummary(reason: string): FileSummary {
