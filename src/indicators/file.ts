@@ -75,11 +75,11 @@ const BIDI_LINT_RE = /#!?\s*\[\s*(?:allow|expect)\s*\([^\]]*?\btext_direction_co
 
 // Candidate gates over the source text.
 const GATE_URL = /:\/\//g;
-const GATE_ENCODED = /"[A-Za-z0-9+/_=-]{8,}"/g;
+const GATE_ENCODED = /"[A-Za-z0-9+/_=-]{8}[A-Za-z0-9+/_=-]*"/g;
 const GATE_LETTER_ESCAPE = /\\x[3-7][0-9a-fA-F]|\\u\{0*[3-7][0-9a-fA-F]\}/g;
-const GATE_LONG = /"[^\s"]{200,}/g;
+const GATE_LONG = /"[^\s"]{200}[^\s"]*/g;
 const GATE_CONTINUATION = /\\\r?\n/g;
-const GATE_FRAGMENTS = /"[A-Za-z0-9+/_=-]{2,}"\s*,\s*(?:\/\/[^\n]*\n\s*)*(?:r#*)?"[A-Za-z0-9+/_=-]{2,}"/g;
+const GATE_FRAGMENTS = /"[A-Za-z0-9+/_=-]{2}[A-Za-z0-9+/_=-]*"\s*,\s*(?:\/\/[^\n]*\n\s*)*(?:r#*)?"[A-Za-z0-9+/_=-]{2}[A-Za-z0-9+/_=-]*"/g;
 const PRINTABLE_INT = String.raw`(?:3[2-9]|[4-9]\d|1[01]\d|12[0-6]|0x[2-7][0-9a-fA-F])(?:_?[ui](?:8|16|32|64|size))?`;
 const GATE_INT_RUN = new RegExp(String.raw`(?<![\w.])${PRINTABLE_INT}(?:\s*,\s*${PRINTABLE_INT}){${MIN_SPELL_LEN - 1}}`, 'g');
 const GATE_CHAR_CAST = /(?<![\w.])(?:\d+|0x[0-9a-fA-F]+)(?:_?[ui](?:8|16|32))?\s+as\s+char\b/g;

@@ -4,8 +4,8 @@
 import { createRequire } from 'node:module';
 import { isUtf8 } from 'node:buffer';
 import type ParserT from 'tree-sitter';
-import { lex, Tok, type Token } from './lexer.js';
-import { parseUseTree, scanTokens, type TokenSink } from './tokens.js';
+import { lex, lexInto, Tok, type Token } from './lexer.js';
+import { MAX_PATH_SEGS, parseUseTree, scanTokens, type TokenSink } from './tokens.js';
 import { emptySummary, type FactContext, type FileSummary, type Scope } from './summary.js';
 import { fileIndicators } from '../indicators/file.js';
 import { includeBytesTargets } from '../indicators/crate.js';
@@ -246,7 +246,7 @@ function segsOfTokens(toks: Token[], from: number, to: number): { segs: string[]
     const t = toks[k]!;
     if (punct(t, '<')) depth++;
     else if (punct(t, '>')) depth--;
-    else if (depth === 0 && t.t === Tok.Ident) segs.push(t.v === '$crate' ? 'crate' : t.v);
+    else if (depth === 0 && t.t === Tok.Ident && segs.length < MAX_PATH_SEGS) segs.push(t.v === '$crate' ? 'crate' : t.v);
     else if (depth === 0 && t.t === Tok.PathSep && k === from) global = true;
   }
   return { segs, global };
@@ -287,13 +287,77 @@ function inNameScope(p: Node | null): boolean {
   return t === 'declaration_list' && p.parent?.type === 'mod_item';
 }
 
-/** The item (child of a file, module body or block) that contains n. */
-function enclosingItem(n: Node): Node {
-  let cur = n;
-  for (;;) {
-    const p = cur.parent;
-    if (!p || p.type === 'source_file' || p.type === 'declaration_list' || p.type === 'block') return cur;
-    cur = p;
+const ITEM_PARENTS = new Set(['source_file', 'declaration_list', 'block']);
+
+/**
+ * The item (child of a file, module body or block) that contains a node, for nodes given in document
+ * order. node.parent walks down from the root through every sibling on the way (quadratic on a flat file of
+ * broken statements: 1,500 `Err(err)` lines took 30 s); one tree cursor moving forward instead visits each
+ * node a bounded number of times over the whole file.
+ */
+class ItemLocator {
+  private cursor: ParserT.TreeCursor;
+  /** The cursor's ancestors and itself: [type, start, end]. */
+  private path: { type: string; start: number; end: number }[] = [];
+  constructor(root: Node) {
+    this.cursor = root.walk();
+    this.path.push({ type: root.type, start: root.startIndex, end: root.endIndex });
+  }
+  private top() {
+    return this.path[this.path.length - 1]!;
+  }
+  private sync() {
+    const c = this.cursor;
+    const t = this.top();
+    t.type = c.nodeType;
+    t.start = c.startIndex;
+    t.end = c.endIndex;
+  }
+  private up(): boolean {
+    if (this.path.length <= 1 || !this.cursor.gotoParent()) return false;
+    this.path.pop();
+    return true;
+  }
+  /** The item node that contains n (n itself when it is one, the root when n is the root). */
+  itemOf(n: Node): Node {
+    const s = n.startIndex;
+    const e = n.endIndex;
+    const type = n.type;
+    const c = this.cursor;
+    // back up to a node that contains n (the cursor only ever moves forward between calls)
+    for (;;) {
+      const t = this.top();
+      if (t.start <= s && e <= t.end) break;
+      if (t.end <= s && this.path.length > 1 && c.gotoNextSibling()) {
+        this.sync();
+        continue;
+      }
+      if (!this.up()) break;
+    }
+    // down to n
+    while (!(this.top().start === s && this.top().end === e && this.top().type === type)) {
+      if (!c.gotoFirstChild()) break;
+      this.path.push({ type: c.nodeType, start: c.startIndex, end: c.endIndex });
+      let found = false;
+      for (;;) {
+        const t = this.top();
+        if (t.start <= s && e <= t.end) {
+          found = true;
+          break;
+        }
+        if (t.start > s || !c.gotoNextSibling()) break;
+        this.sync();
+      }
+      if (!found) {
+        this.up();
+        break;
+      }
+    }
+    // the item: the ancestor whose parent is a file, module body or block
+    let i = this.path.length - 1;
+    while (i > 0 && !ITEM_PARENTS.has(this.path[i - 1]!.type)) i--;
+    while (this.path.length - 1 > i) this.up();
+    return c.currentNode;
   }
 }
 
@@ -421,30 +485,168 @@ export function maxNesting(source: string): number {
   return max;
 }
 
+/**
+ * Files with more tokens than this (a cheap linear estimate, see estimateTokens) are analysed as tokens:
+ * tree-sitter's tree costs ~300-600 bytes of native memory per token and its parse slows down
+ * super-linearly on long flat or deep runs (`a+a+…+a`, 4M tokens: 2.4 GiB). The largest real file of the
+ * Debian corpus (encoding_rs data.rs) has 0.8M.
+ */
+export const MAX_TREE_TOKENS = 1_200_000;
+
+/** Tokens per batch of the token-level pass (memory bound: a batch's tokens are dropped before the next). */
+export const TOKEN_BATCH = 200_000;
+
+/**
+ * Upper estimate of the tokens (and so of the syntax-tree leaves) of a text: each run of word characters
+ * and each other non-blank character counts one; stops counting past `limit`.
+ */
+export function estimateTokens(source: string, limit = Infinity): number {
+  let n = 0;
+  let word = false;
+  for (let i = 0; i < source.length; i++) {
+    const c = source.charCodeAt(i);
+    const w = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c > 127;
+    if (w) {
+      if (!word && ++n > limit) return n;
+    } else if (c !== 32 && c !== 10 && c !== 9 && c !== 13 && ++n > limit) return n;
+    word = w;
+  }
+  return n;
+}
+
+/**
+ * Files whose longest operator chain exceeds this are analysed as tokens: a chain of N `.`/`::`/binary
+ * operators is a syntax tree N levels deep without any bracket nesting (`a.b().b()…`, `a::a::…`,
+ * `a+a+…`), and tree-sitter's query slows down quadratically with depth (10k chained calls: 4.6 s).
+ */
+export const MAX_CHAIN = 4_000;
+
+/**
+ * Upper estimate of the operator-chain depth of a text: operator characters (`.`, `:`, `+`, `-`, `*`, `/`,
+ * `%`, `^`, `&`, `|`, `<`, `>`, `=`, `!`, `?`) counted along an expression, a `,` `;` `{` or `}` ending
+ * the chain at its bracket level (a `(`/`[` opens a level, its close returns to the outer chain).
+ * String literals, char literals and comments are skipped. Stops past `limit`.
+ */
+export function chainDepth(source: string, limit = Infinity): number {
+  const levels: number[] = [0];
+  let sum = 0;
+  let max = 0;
+  const n = source.length;
+  for (let i = 0; i < n; i++) {
+    const c = source.charCodeAt(i);
+    switch (c) {
+      case 34: // "
+        for (i++; i < n && source.charCodeAt(i) !== 34; i++) if (source.charCodeAt(i) === 92) i++;
+        break;
+      case 39: // '
+        if (source.charCodeAt(i + 1) === 92) {
+          const e = source.indexOf("'", i + 3);
+          if (e > 0 && e - i <= 12) i = e;
+        } else if (source.charCodeAt(i + 2) === 39) i += 2;
+        break;
+      case 47: // /
+        if (source.charCodeAt(i + 1) === 47) {
+          const e = source.indexOf('\n', i);
+          i = e < 0 ? n : e;
+        } else if (source.charCodeAt(i + 1) === 42) {
+          const e = source.indexOf('*/', i + 2);
+          i = e < 0 ? n : e + 1;
+        } else if (++levels[levels.length - 1]! > 0 && ++sum > max && (max = sum) > limit) return max;
+        break;
+      case 40: // (
+      case 91: // [
+        levels.push(0);
+        break;
+      case 41: // )
+      case 93: // ]
+        if (levels.length > 1) sum -= levels.pop()!;
+        break;
+      case 44: // ,
+      case 59: // ;
+      case 123: // {
+      case 125: // }
+        sum -= levels[levels.length - 1]!;
+        levels[levels.length - 1] = 0;
+        break;
+      case 46: case 58: case 43: case 45: case 42: case 37: case 94: case 38: case 124: case 60: case 62: case 61: case 33: case 63:
+        levels[levels.length - 1]!++;
+        if (++sum > max && (max = sum) > limit) return max;
+        break;
+    }
+  }
+  return max;
+}
+
+/** Why a text is kept off the syntax tree (analysed as tokens), or null. */
+export function treeGuard(source: string): string | null {
+  // nesting deeper than MAX_NESTING needs more opening brackets than a shorter file has characters
+  const depth = source.length <= MAX_NESTING ? 0 : maxNesting(source);
+  if (depth > MAX_NESTING) return `nesting-too-deep (${depth} levels): analysed as tokens`;
+  if (source.length > MAX_CHAIN) {
+    const d = chainDepth(source, MAX_CHAIN);
+    if (d > MAX_CHAIN) return `expression-too-deep (over ${MAX_CHAIN} chained operators): analysed as tokens`;
+  }
+  if (source.length > MAX_TREE_TOKENS) {
+    const n = estimateTokens(source, MAX_TREE_TOKENS);
+    if (n > MAX_TREE_TOKENS) return `too-many-tokens (over ${MAX_TREE_TOKENS}): analysed as tokens`;
+  }
+  return null;
+}
+
+function firstLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return (msg.split('\n')[0] ?? '').slice(0, 200);
+}
+
 export function analyzeSource(source: string, cfg: AnalyzerConfig, opts: FileOptions, problems: { line: number; reason: string }[] = []): FileSummary {
+  let reason = opts.tokensOnly ?? treeGuard(source);
+  if (reason === null) {
+    try {
+      return analyzeTree(source, cfg, opts, problems);
+    } catch (e) {
+      // the tree or the query path failed (stack overflow, native error…): nothing is dropped, the file is
+      // analysed again as tokens
+      reason = `analysis-failed (${firstLine(e)}): analysed as tokens`;
+    }
+  }
+  return analyzeTokens(source, cfg, problems, reason);
+}
+
+/**
+ * Token-level analysis of a whole file (paths, macros, unsafe, extern blocks, attributes, uses), listing
+ * `reason` as unanalyzed. Linear; tokens are lexed and scanned in batches of TOKEN_BATCH cut after a `;`
+ * or `}`, so memory stays bounded whatever the file's size.
+ */
+export function analyzeTokens(source: string, cfg: AnalyzerConfig, problems: { line: number; reason: string }[], reason: string): FileSummary {
+  const summary = emptySummary();
+  summary.problems.push(...problems);
+  summary.problems.push({ line: 1, reason });
+  const lines = new LineIndex(source);
+  const pos = (o: number) => lines.pos(o);
+  const sink: TokenSink = {
+    summary,
+    source,
+    scope: 0,
+    ctx: undefined,
+    generated: false,
+    pos,
+    attributeNames: new Set([...cfg.attributeNames, 'cfg', 'test', 'bench', 'path']),
+    methodNames: new Set(cfg.methodNames),
+  };
+  for (let at = 0; at < source.length; ) {
+    const toks: Token[] = [];
+    const next = lexInto(source, at, source.length, toks, TOKEN_BATCH);
+    at = next > at ? next : source.length;
+    bindUses(toks, 0, summary, pos);
+    scanTokens(toks, sink);
+  }
+  return summary;
+}
+
+function analyzeTree(source: string, cfg: AnalyzerConfig, opts: FileOptions, problems: { line: number; reason: string }[]): FileSummary {
   const summary = emptySummary();
   summary.problems.push(...problems);
   const lines = new LineIndex(source);
-  // nesting deeper than MAX_NESTING needs more opening brackets than a shorter file has characters
-  const depth = opts.tokensOnly || source.length <= MAX_NESTING ? 0 : maxNesting(source);
-  if (opts.tokensOnly || depth > MAX_NESTING) {
-    // token-level analysis of the whole file: paths, macros, unsafe, extern blocks, attributes, uses
-    summary.problems.push({ line: 1, reason: opts.tokensOnly ?? `nesting-too-deep (${depth} levels): analysed as tokens` });
-    const toks = lex(source);
-    const pos = (o: number) => lines.pos(o);
-    bindUses(toks, 0, summary, pos);
-    scanTokens(toks, {
-      summary,
-      source,
-      scope: 0,
-      ctx: undefined,
-      generated: false,
-      pos,
-      attributeNames: new Set([...cfg.attributeNames, 'cfg', 'test', 'bench', 'path']),
-      methodNames: new Set(cfg.methodNames),
-    });
-    return summary;
-  }
   const p = getParser();
   const tree = p.parse(source);
   const root = tree.rootNode;
@@ -629,6 +831,8 @@ export function analyzeSource(source: string, cfg: AnalyzerConfig, opts: FileOpt
   let lastPathEnd = -1;
   const errorItems = new Set<number>();
   const errorSpans = new RangeSet(); // token-analysed broken regions (an ERROR inside one is already covered)
+  let errorSpanEnd = -1;
+  let locator: ItemLocator | undefined;
   for (const c of caps) {
     const ctx0 = ctxAt(c.start);
     if (ctx0 === null && c.name !== 'mod') continue;
@@ -794,8 +998,12 @@ export function analyzeSource(source: string, cfg: AnalyzerConfig, opts: FileOpt
       case 'error': {
         const line = pos(c.start).line;
         summary.errors.push(line);
-        const item = enclosingItem(c.node);
-        if (errorItems.has(item.startIndex) || errorSpans.contains(item.startIndex)) break;
+        // errors come in document order: one inside a region already analysed as tokens is covered by it
+        // (its item is that region's item or one nested in it)
+        if (c.start < errorSpanEnd) break;
+        locator ??= new ItemLocator(root);
+        const item = locator.itemOf(c.node);
+        if (errorItems.has(item.startIndex) || (item.startIndex < errorSpanEnd && errorSpans.contains(item.startIndex))) break;
         errorItems.add(item.startIndex);
         let end = item.endIndex;
         if (item.type === 'ERROR') {
@@ -806,6 +1014,7 @@ export function analyzeSource(source: string, cfg: AnalyzerConfig, opts: FileOpt
           if (next && next.type !== 'ERROR') end = next.endIndex;
         }
         errorSpans.add({ start: item.startIndex, end });
+        errorSpanEnd = Math.max(errorSpanEnd, end);
         const toks = tokensOf(source, item.startIndex, end);
         const scope = scopeAt(item.startIndex);
         // use and mod declarations in broken regions still bind names (and mods are followed)
@@ -855,14 +1064,60 @@ export function analyzeSource(source: string, cfg: AnalyzerConfig, opts: FileOpt
   return summary;
 }
 
+/**
+ * Files larger than MAX_FILE_BYTES and up to this size still get the token-level pass (linear, memory
+ * bounded by TOKEN_BATCH); larger ones are only listed as unanalyzed.
+ */
+export const MAX_TOKEN_FILE_BYTES = 32 * 1024 * 1024;
+
+/**
+ * The encoding of bytes that are not UTF-8 source rustc could compile: UTF-16 (a BOM, or NUL bytes in every
+ * other position), `binary` (NUL bytes or invalid sequences everywhere), or null (UTF-8, perhaps with a
+ * few bad bytes).
+ */
+export function sniffEncoding(buf: Buffer): 'utf-16le' | 'utf-16be' | 'binary' | null {
+  if (buf.length >= 2 && buf[0] === 0xff && buf[1] === 0xfe) return 'utf-16le';
+  if (buf.length >= 2 && buf[0] === 0xfe && buf[1] === 0xff) return 'utf-16be';
+  if (buf.indexOf(0) < 0) return null;
+  // NUL bytes: their pattern over a sample tells UTF-16 of mostly-ASCII text from binary data
+  const n = Math.min(buf.length, 1 << 16);
+  let even = 0;
+  let odd = 0;
+  for (let i = 0; i < n; i++) {
+    if (buf[i] === 0) {
+      if (i & 1) odd++;
+      else even++;
+    }
+  }
+  const half = n / 2;
+  if (odd >= half * 0.3 && even <= odd * 0.1) return 'utf-16le';
+  if (even >= half * 0.3 && odd <= even * 0.1) return 'utf-16be';
+  return even + odd >= n * 0.01 ? 'binary' : null;
+}
+
 /** Analyse raw file bytes (size and encoding checks included). */
 export function analyzeFile(buf: Buffer, cfg: AnalyzerConfig, opts: FileOptions): FileSummary {
-  if (buf.length > MAX_FILE_BYTES) {
-    const s = emptySummary();
-    s.problems.push({ line: 1, reason: `file-too-large (${buf.length} bytes)` });
-    return s;
+  const enc = sniffEncoding(buf);
+  if (enc === 'utf-16le' || enc === 'utf-16be') {
+    // rustc cannot compile it; its text still gets the (linear) token pass, never tree-sitter
+    if (buf.length > MAX_TOKEN_FILE_BYTES) return tooLarge(buf.length, `not-utf8 (${enc})`);
+    let b = buf.subarray(buf.length >= 2 && (buf[0] === 0xff || buf[0] === 0xfe) && (buf[1] === 0xfe || buf[1] === 0xff) ? 2 : 0);
+    if (b.length & 1) b = b.subarray(0, b.length - 1);
+    if (enc === 'utf-16be') b = Buffer.from(b).swap16();
+    return analyzeTokens(b.toString('utf16le'), cfg, [], `not-utf8 (${enc}): analysed as tokens`);
   }
+  if (buf.length > MAX_FILE_BYTES) {
+    if (buf.length > MAX_TOKEN_FILE_BYTES) return tooLarge(buf.length, `file-too-large (${buf.length} bytes)`);
+    return analyzeTokens(buf.toString('utf8'), cfg, [], `file-too-large (${buf.length} bytes): analysed as tokens`);
+  }
+  if (enc === 'binary') return analyzeTokens(buf.toString('utf8'), cfg, [], 'not-utf8 (binary): analysed as tokens');
   const problems: { line: number; reason: string }[] = [];
   const source = decodeSource(buf, problems);
   return analyzeSource(source, cfg, opts, problems);
+}
+
+function tooLarge(bytes: number, reason: string): FileSummary {
+  const s = emptySummary();
+  s.problems.push({ line: 1, reason });
+  return s;
 }

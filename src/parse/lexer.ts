@@ -36,8 +36,24 @@ function isIdentCont(c: string): boolean {
 /** Lex `text[start, end)`. Token offsets are absolute positions in `text`. */
 export function lex(text: string, start = 0, end = text.length): Token[] {
   const out: Token[] = [];
+  lexInto(text, start, end, out, Infinity);
+  return out;
+}
+
+/**
+ * Lex `text[start, end)` into `out`, stopping once `max` tokens were added and the last one is a `;` or a
+ * `}` (or at 2 * max); returns the offset to resume at (`end` when done). Lexing resumed there gives the
+ * same tokens as one run: a token never spans the cut.
+ */
+export function lexInto(text: string, start: number, end: number, out: Token[], max: number): number {
+  const first = out.length;
   let i = start;
   while (i < end) {
+    const added = out.length - first;
+    if (added >= max) {
+      const last = out[out.length - 1]!;
+      if ((last.t === Tok.Punct && (last.v === ';' || last.v === '}')) || added >= 2 * max) return i;
+    }
     const c = text[i]!;
     if (c === ' ' || c === '\n' || c === '\t' || c === '\r') {
       i++;
@@ -157,7 +173,7 @@ export function lex(text: string, start = 0, end = text.length): Token[] {
     out.push({ t: Tok.Punct, v: text.slice(i, i + w), s: i });
     i += w;
   }
-  return out;
+  return end;
 }
 
 /** Rust keywords that can never start a path. */

@@ -29,8 +29,18 @@ export function analyzePathSync(abs: string, cfg: AnalyzerConfig, opts: FileOpti
   try {
     return analyzeFile(buf, cfg, opts);
   } catch (e) {
-    return failedSummary(`analysis-failed: ${firstLine(e)}`);
+    if (opts.tokensOnly) return failedSummary(`analysis-failed: ${firstLine(e)}`);
+    return tokenRetry(abs, cfg, opts, `analysis-failed (${firstLine(e)})`);
   }
+}
+
+/**
+ * The token-level pass of a file whose analysis failed, crashed its worker or ran out of time (linear, so
+ * it runs in-thread): the file's findings survive, `why` is listed as unanalyzed.
+ */
+export function tokenRetry(abs: string, cfg: AnalyzerConfig, opts: FileOptions, why: string): FileSummary {
+  const s = analyzePathSync(abs, cfg, { ...opts, tokensOnly: `${why}: analysed as tokens` });
+  return s.problems.some((p) => p.reason.startsWith('read-failed')) ? failedSummary(why) : s;
 }
 
 export function failedSummary(reason: string): FileSummary {
@@ -291,7 +301,7 @@ class WorkerPool implements AnalyzerPool {
         return;
       }
     }
-    if (task) this.complete(task, failedSummary(`analysis-crashed (worker exit code ${code})`));
+    if (task) this.complete(task, tokenRetry(task.abs, this.cfg, task.opts, `analysis-crashed (worker exit code ${code})`));
     this.st.restarts++;
     if (idx >= 0) this.slots[idx] = this.spawn();
     this.pump();
@@ -318,7 +328,7 @@ class WorkerPool implements AnalyzerPool {
       slot.stopping = true; // no new task for this worker
       const t = slot.inflight.shift();
       this.requeue(slot);
-      if (t) this.complete(t, failedSummary(`analysis-timeout (over ${Math.round(this.timeoutMs / 1000)} s)`));
+      if (t) this.complete(t, tokenRetry(t.abs, this.cfg, t.opts, `analysis-timeout (over ${Math.round(this.timeoutMs / 1000)} s)`));
       // A thread stuck in native parser code only stops when that call returns: replace it now, and do not
       // let it keep the process alive.
       slot.worker.unref();

@@ -29,7 +29,7 @@ export function parseUseTree(tokens: Token[], i: number): { bindings: UseBinding
       const tk = tokens[j];
       if (!tk) break;
       if (tk.t === Tok.Ident && tk.v !== 'as') {
-        segs.push(tk.v);
+        if (segs.length < MAX_PATH_SEGS) segs.push(tk.v);
         j++;
         if (tokens[j]?.t === Tok.PathSep) {
           j++;
@@ -86,6 +86,12 @@ export interface TokenSink {
   /** Method names worth recording (trait-method rules). */
   methodNames: Set<string>;
 }
+
+/**
+ * Segments kept of one path (real paths have a handful; a 100k-segment `a::a::…` made name resolution
+ * quadratic). The rest of such a path is scanned as a path of its own.
+ */
+export const MAX_PATH_SEGS = 256;
 
 const TYPE_PREFIX_SKIP = new Set(['&', 'mut', 'dyn', 'impl', '*', 'const']);
 
@@ -259,7 +265,7 @@ export function scanTokens(tokens: Token[], sink: TokenSink): void {
       const segs: string[] = [];
       for (;;) {
         const t = tokens[j];
-        if (!t || t.t !== Tok.Ident) break;
+        if (!t || t.t !== Tok.Ident || segs.length >= MAX_PATH_SEGS) break;
         segs.push(t.v === '$crate' ? 'crate' : t.v);
         j++;
         if (tokens[j]?.t === Tok.PathSep) {
