@@ -7,7 +7,7 @@
 //   node scripts/hostile-gen.mjs OUT_DIR [--only NAME[,NAME…]]
 //
 // Manifest entry: { name, about, args, cwd, runs, expect: { exit, findings: [{crate, rule, file, line}],
-// unanalyzed: [{crate, file?, filePattern?}], stderr (regex source, whole stderr must be one line matching it),
+// unanalyzed: [{crate, file?, filePattern?, reason? (regex source)}], unscanned: [{name, reason (regex source)}], stderr (regex source, whole stderr must be one line matching it),
 // stdoutEmpty, maxSeconds, maxRssMiB } }. Paths in args are absolute.
 
 import { execFileSync } from 'node:child_process';
@@ -112,12 +112,12 @@ const CASES = {
   'string-literal-7.9MB': (dir) => {
     const f = filled('const BLOB: &str = "', 'x', `";\n${PAYLOAD}`, 7.9e6);
     const m = workspace(dir, [{ name: 'victim', files: { 'src/lib.rs': { chunks: f.chunks } } }]);
-    return { about: 'payload on line 2 after a 7.9 MB string literal', args: scanArgs(m), expect: { exit: 0, findings: [{ crate: 'victim', rule: SPAWN, file: 'src/lib.rs', line: 2 }], unanalyzed: [{ crate: 'victim', file: 'src/lib.rs' }], ...budget(10) } };
+    return { about: 'payload on line 2 after a 7.9 MB string literal', args: scanArgs(m), expect: { exit: 0, findings: [{ crate: 'victim', rule: SPAWN, file: 'src/lib.rs', line: 2 }], unanalyzed: [], ...budget(10) } };
   },
   'hex-literal-3MB': (dir) => {
     const f = filled('const HEX: &str = "', 'deadbeef', `";\n${PAYLOAD}`, 3e6);
     const m = workspace(dir, [{ name: 'victim', files: { 'src/lib.rs': { chunks: f.chunks } } }]);
-    return { about: 'payload on line 2 after a 3 MB hex string literal', args: scanArgs(m), expect: { exit: 0, findings: [{ crate: 'victim', rule: SPAWN, file: 'src/lib.rs', line: 2 }], unanalyzed: [{ crate: 'victim', file: 'src/lib.rs' }], ...budget(10) } };
+    return { about: 'payload on line 2 after a 3 MB hex string literal', args: scanArgs(m), expect: { exit: 0, findings: [{ crate: 'victim', rule: SPAWN, file: 'src/lib.rs', line: 2 }], unanalyzed: [], ...budget(10) } };
   },
   // 2. the per-crate file cap must not drop the files past it
   'modules-5010': (dir) => {
@@ -126,21 +126,21 @@ const CASES = {
     for (let i = 0; i < n - 1; i++) files[`src/m${i}.rs`] = `pub fn f${i}() {}\n`;
     files[`src/m${n - 1}.rs`] = PAYLOAD;
     const m = workspace(dir, [{ name: 'victim', files }]);
-    return { about: `${n} module files, payload in the last`, args: scanArgs(m), expect: { exit: 0, findings: [{ crate: 'victim', rule: SPAWN, file: `src/m${n - 1}.rs`, line: 1 }], unanalyzed: [{ crate: 'victim', filePattern: '^src/m\\d+\\.rs$' }], ...budget(30) } };
+    return { about: `${n} module files, payload in the last`, args: scanArgs(m), expect: { exit: 0, findings: [{ crate: 'victim', rule: SPAWN, file: `src/m${n - 1}.rs`, line: 1 }], unanalyzed: [{ crate: 'victim', filePattern: '^src/m\\d+\\.rs$', reason: '^files-per-crate-cap \\(5000\\): analysed as tokens$' }], ...budget(30) } };
   },
   // 3. special files as sources
   'lib-rs-fifo': (dir) => {
     const m = workspace(dir, [{ name: 'victim', files: { 'src/lib.rs': { fifo: true } } }]);
-    return { about: 'src/lib.rs is a FIFO (nobody writes to it)', args: scanArgs(m), expect: { exit: 0, findings: [], unanalyzed: [{ crate: 'victim', file: 'src/lib.rs' }], ...budget(10) } };
+    return { about: 'src/lib.rs is a FIFO (nobody writes to it)', args: scanArgs(m), expect: { exit: 0, findings: [], unanalyzed: [{ crate: 'victim', file: 'src/lib.rs', reason: '^not-a-regular-file \\(fifo\\)$' }], ...budget(10) } };
   },
   'lib-rs-dev-zero': (dir) => {
     const m = workspace(dir, [{ name: 'victim', files: { 'src/lib.rs': { symlink: '/dev/zero' } } }]);
-    return { about: 'src/lib.rs is a symlink to /dev/zero', args: scanArgs(m), expect: { exit: 0, findings: [], unanalyzed: [{ crate: 'victim', file: 'src/lib.rs' }], ...budget(10) } };
+    return { about: 'src/lib.rs is a symlink to /dev/zero', args: scanArgs(m), expect: { exit: 0, findings: [], unanalyzed: [{ crate: 'victim', file: 'src/lib.rs', reason: '^not-a-regular-file \\(char-device\\)$' }], ...budget(10) } };
   },
   'include-bytes-fifo': (dir) => {
     const lib = `static DATA: &[u8] = include_bytes!("data.bin");\n${PAYLOAD}`;
     const m = workspace(dir, [{ name: 'victim', files: { 'src/lib.rs': lib, 'src/data.bin': { fifo: true } } }]);
-    return { about: "a dependency's include_bytes! target is a FIFO", args: scanArgs(m), expect: { exit: 0, findings: [{ crate: 'victim', rule: SPAWN, file: 'src/lib.rs', line: 2 }], unanalyzed: [{ crate: 'victim', file: 'src/data.bin' }], ...budget(10) } };
+    return { about: "a dependency's include_bytes! target is a FIFO", args: scanArgs(m), expect: { exit: 0, findings: [{ crate: 'victim', rule: SPAWN, file: 'src/lib.rs', line: 2 }], unanalyzed: [{ crate: 'victim', file: 'src/lib.rs', reason: '^include_bytes not analysed: data\\.bin \\(not-a-regular-file \\(fifo\\)\\)$' }], ...budget(10) } };
   },
   'root-cargo-toml-fifo': (dir) => {
     const ws = path.join(dir, 'ws');
@@ -189,25 +189,25 @@ const CASES = {
   'method-chain-100k': (dir) => {
     const src = `pub fn f() { x${'.m()'.repeat(100_000)}; }\n${PAYLOAD}`;
     const m = workspace(dir, [{ name: 'victim', files: { 'src/lib.rs': src } }]);
-    return { about: '100k-call method chain', args: scanArgs(m), expect: { exit: 0, findings: [{ crate: 'victim', rule: SPAWN, file: 'src/lib.rs', line: 2 }], unanalyzed: [{ crate: 'victim', file: 'src/lib.rs' }], ...budget(10) } };
+    return { about: '100k-call method chain', args: scanArgs(m), expect: { exit: 0, findings: [{ crate: 'victim', rule: SPAWN, file: 'src/lib.rs', line: 2 }], unanalyzed: [{ crate: 'victim', file: 'src/lib.rs', reason: '^expression-too-deep \\(over \\d+ chained operators\\): analysed as tokens$' }], ...budget(10) } };
   },
   'path-100k-segments': (dir) => {
     const src = `pub fn f() { ${'a::'.repeat(100_000)}b(); }\n${PAYLOAD}`;
     const m = workspace(dir, [{ name: 'victim', files: { 'src/lib.rs': src } }]);
-    return { about: '100k-segment path', args: scanArgs(m), expect: { exit: 0, findings: [{ crate: 'victim', rule: SPAWN, file: 'src/lib.rs', line: 2 }], unanalyzed: [{ crate: 'victim', file: 'src/lib.rs' }], ...budget(10) } };
+    return { about: '100k-segment path', args: scanArgs(m), expect: { exit: 0, findings: [{ crate: 'victim', rule: SPAWN, file: 'src/lib.rs', line: 2 }], unanalyzed: [{ crate: 'victim', file: 'src/lib.rs', reason: '^expression-too-deep \\(over \\d+ chained operators\\): analysed as tokens$' }], ...budget(10) } };
   },
   'flat-sequence-500k': (dir) => {
     const src = `pub fn f() -> usize { [${'0,'.repeat(500_000)}].len() }\n${PAYLOAD}`;
     const m = workspace(dir, [{ name: 'victim', files: { 'src/lib.rs': src } }]);
-    return { about: 'array literal of 500k elements on one line', args: scanArgs(m), expect: { exit: 0, findings: [{ crate: 'victim', rule: SPAWN, file: 'src/lib.rs', line: 2 }], unanalyzed: [{ crate: 'victim', file: 'src/lib.rs' }], ...budget(10) } };
+    return { about: 'array literal of 500k elements on one line', args: scanArgs(m), expect: { exit: 0, findings: [{ crate: 'victim', rule: SPAWN, file: 'src/lib.rs', line: 2 }], unanalyzed: [], ...budget(10) } };
   },
   'utf16-bom': (dir) => {
     const m = workspace(dir, [{ name: 'victim', files: { 'src/lib.rs': utf16le(PAYLOAD, true) } }]);
-    return { about: 'src/lib.rs in UTF-16LE with a BOM', args: scanArgs(m), expect: { exit: 0, findings: [], unanalyzed: [{ crate: 'victim', file: 'src/lib.rs' }], ...budget(10) } };
+    return { about: 'src/lib.rs in UTF-16LE with a BOM', args: scanArgs(m), expect: { exit: 0, findings: [], unanalyzed: [{ crate: 'victim', file: 'src/lib.rs', reason: '^not-utf8 \\(utf-16le\\): analysed as tokens$' }], ...budget(10) } };
   },
   'utf16-no-bom': (dir) => {
     const m = workspace(dir, [{ name: 'victim', files: { 'src/lib.rs': utf16le(PAYLOAD, false) } }]);
-    return { about: 'src/lib.rs in UTF-16LE without a BOM', args: scanArgs(m), expect: { exit: 0, findings: [], unanalyzed: [{ crate: 'victim', file: 'src/lib.rs' }], ...budget(10) } };
+    return { about: 'src/lib.rs in UTF-16LE without a BOM', args: scanArgs(m), expect: { exit: 0, findings: [], unanalyzed: [{ crate: 'victim', file: 'src/lib.rs', reason: '^not-utf8 \\(utf-16le\\): analysed as tokens$' }], ...budget(10) } };
   },
   // 7. files just under the 8 MiB cap: analysed (or token-analysed) in bounded time and memory, payload kept
   'plus-chain-8MiB': (dir) => {
@@ -227,7 +227,7 @@ const CASES = {
     const n = 400_000;
     const src = `pub fn f() {\n${'unsafe {}\n'.repeat(n)}}\n${PAYLOAD}`;
     const m = workspace(dir, [{ name: 'victim', files: { 'src/lib.rs': src } }]);
-    return { about: `${n} \`unsafe {}\` blocks, payload at the end`, args: scanArgs(m), expect: { exit: 0, findings: [{ crate: 'victim', rule: 'unsafe-block', file: 'src/lib.rs', line: 2 }, { crate: 'victim', rule: SPAWN, file: 'src/lib.rs', line: n + 3 }], unanalyzed: [], ...budget(10) } };
+    return { about: `${n} \`unsafe {}\` blocks, payload at the end`, args: scanArgs(m), expect: { exit: 0, findings: [{ crate: 'victim', rule: 'unsafe-block', file: 'src/lib.rs', line: 2 }, { crate: 'victim', rule: SPAWN, file: 'src/lib.rs', line: n + 3 }], unanalyzed: [{ crate: 'victim', file: 'src/lib.rs', reason: '^too-many-tokens \\(over \\d+\\): analysed as tokens$' }], ...budget(10) } };
   },
   // 8. Cargo.lock far bigger than any real one: refused before parsing
   'lock-650k-packages': (dir) => {
@@ -256,7 +256,7 @@ function deepArray(dir, extra) {
   const manifest = `${pkgToml('victim')}\n[package.metadata]\nx = ${'['.repeat(depth)}${']'.repeat(depth)}\n`;
   const m = workspace(dir, [{ name: 'victim', manifest, files: { 'src/lib.rs': PAYLOAD } }]);
   const line = lineOf(manifest, 'x = [');
-  return { about: `vendor/victim/Cargo.toml with a ${depth}-deep array${extra.length ? ', --no-cache' : ''}`, args: scanArgs(m, extra), runs: 2, expect: { exit: 2, stderr: `victim[/\\\\]Cargo\\.toml:${line}\\b`, stdoutEmpty: true, ...budget(10) } };
+  return { about: `vendor/victim/Cargo.toml with a ${depth}-deep array${extra.length ? ', --no-cache' : ''}`, args: scanArgs(m, extra), runs: 2, expect: { exit: 0, unscanned: [{ name: 'victim', reason: `victim[/\\\\]Cargo\\.toml:${line}: invalid TOML: nested deeper than 100 levels` }], ...budget(10) } };
 }
 
 function lockText(manifestPath) {

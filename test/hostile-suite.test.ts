@@ -15,7 +15,10 @@ import { REPO, crashSigns, isolatedEnv, runCli } from './helpers/cli-run.mjs';
 interface Expect {
   exit: number;
   findings?: { crate: string; rule: string; file: string; line: number }[];
-  unanalyzed?: { crate: string; file?: string; filePattern?: string }[];
+  /** An entry for the file (or a file matching the pattern) whose reason matches `reason` (a regex source), when given. */
+  unanalyzed?: { crate: string; file?: string; filePattern?: string; reason?: string }[];
+  /** Packages that must be listed as unscanned, with a reason matching the regex source. */
+  unscanned?: { name: string; reason: string }[];
   stderr?: string;
   stdoutEmpty?: boolean;
   maxSeconds: number;
@@ -92,9 +95,9 @@ function problems(c: Case, r: Run): string[] {
   }
   if (e.stdoutEmpty && r.stdout !== '') out.push(`stdout not empty: ${r.stdout.slice(0, 300)}`);
   if (r.code !== 0 || e.exit !== 0) return out;
-  let doc: { crates: CrateJson[] };
+  let doc: { crates: CrateJson[]; unscanned?: { name: string; reason: string }[] };
   try {
-    doc = JSON.parse(r.stdout) as { crates: CrateJson[] };
+    doc = JSON.parse(r.stdout) as typeof doc;
   } catch (err) {
     return [...out, `stdout is not JSON (${(err as Error).message}): ${r.stdout.slice(0, 200)}`];
   }
@@ -109,9 +112,15 @@ function problems(c: Case, r: Run): string[] {
   for (const u of e.unanalyzed ?? []) {
     const k = crate(u.crate);
     const match = (file: string): boolean => (u.file !== undefined ? file === u.file : new RegExp(u.filePattern!).test(file));
+    const why = (reason: string): boolean => u.reason === undefined || new RegExp(u.reason).test(reason);
     if (!k) out.push(`crate ${u.crate} not in the report`);
-    else if (!k.unanalyzed.some((x) => match(x.file))) {
-      out.push(`missing unanalyzed entry for ${u.file ?? `/${u.filePattern}/`} in ${u.crate}; has: ${JSON.stringify(k.unanalyzed.slice(0, 5))}`);
+    else if (!k.unanalyzed.some((x) => match(x.file) && why(x.reason))) {
+      out.push(`missing unanalyzed entry for ${u.file ?? `/${u.filePattern}/`}${u.reason ? ` (reason /${u.reason}/)` : ''} in ${u.crate}; has: ${JSON.stringify(k.unanalyzed.slice(0, 5))}`);
+    }
+  }
+  for (const u of e.unscanned ?? []) {
+    if (!(doc.unscanned ?? []).some((x) => x.name === u.name && new RegExp(u.reason).test(x.reason))) {
+      out.push(`missing unscanned ${u.name} (reason /${u.reason}/); has: ${JSON.stringify(doc.unscanned ?? [])}`);
     }
   }
   return out;

@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { analyzeFile, MAX_FILE_BYTES, type AnalyzerConfig, type FileOptions } from './analyze.js';
+import { analyzeFile, MAX_TOKEN_FILE_BYTES, type AnalyzerConfig, type FileOptions } from './analyze.js';
 import { readFailureReason, readRegularFileSync } from '../fs-safe.js';
 import { emptySummary, type FileSummary } from './summary.js';
 
@@ -21,8 +21,8 @@ import { emptySummary, type FileSummary } from './summary.js';
 export function analyzePathSync(abs: string, cfg: AnalyzerConfig, opts: FileOptions): FileSummary {
   let buf: Buffer;
   try {
-    // regular files only (a FIFO or device never blocks or streams), and a too-large file is not read
-    buf = readRegularFileSync(abs, { maxBytes: MAX_FILE_BYTES });
+    // regular files only (a FIFO or device never blocks or streams); a file over the token pass's limit is not read
+    buf = readRegularFileSync(abs, { maxBytes: MAX_TOKEN_FILE_BYTES });
   } catch (e) {
     return failedSummary(readFailureReason(e));
   }

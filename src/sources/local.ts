@@ -6,9 +6,9 @@ import { readdir, realpath, stat } from 'node:fs/promises';
 import type { Dirent } from 'node:fs';
 import path from 'node:path';
 import TOML from '@iarna/toml';
-import type { LocateResult, SourceContext, SourceProvider, SourceRequest } from '../types.js';
+import { UserError, type LocateResult, type SourceContext, type SourceProvider, type SourceRequest } from '../types.js';
 import { type CargoConfig, parseGitSource, resolveReplacement } from './cargo-config.js';
-import { MAX_TOML_BYTES, readRegularText } from '../fs-safe.js';
+import { MAX_TOML_BYTES, readFailureReason, readRegularText, refusal } from '../fs-safe.js';
 import { isValidCrateName, isValidVersion } from '../lockfile.js';
 import { checkTomlDepth, isTable } from '../util/toml.js';
 
@@ -67,18 +67,38 @@ export interface ManifestIdentity {
 
 /** Name and version of `<dir>/Cargo.toml`; null when missing or malformed. */
 export async function readManifestIdentity(dir: string): Promise<ManifestIdentity | null> {
+  const r = await manifestIdentityOrProblem(dir);
+  return typeof r === 'string' ? null : r;
+}
+
+/**
+ * Why `<dir>/Cargo.toml` exists but cannot be used (refused, unreadable, invalid or too deep TOML), or null:
+ * an unscanned package must name that reason, not "not in the source".
+ */
+export async function manifestProblem(dir: string): Promise<string | null> {
+  const r = await manifestIdentityOrProblem(dir);
+  return typeof r === 'string' && r !== MISSING ? r : null;
+}
+
+const MISSING = 'missing';
+
+async function manifestIdentityOrProblem(dir: string): Promise<ManifestIdentity | null | string> {
+  const file = path.join(dir, 'Cargo.toml');
   let text: string;
   try {
-    text = await readRegularText(path.join(dir, 'Cargo.toml'), { maxBytes: MAX_TOML_BYTES });
-  } catch {
-    return null;
+    text = await readRegularText(file, { maxBytes: MAX_TOML_BYTES });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return MISSING;
+    return `${file}: ${refusal(e) ?? readFailureReason(e)}`;
   }
   let doc: Record<string, unknown>;
   try {
-    checkTomlDepth(text, 'Cargo.toml');
+    checkTomlDepth(text, file);
     doc = TOML.parse(text) as Record<string, unknown>;
-  } catch {
-    return null;
+  } catch (e) {
+    if (e instanceof UserError) return e.message;
+    const line = (e as { line?: unknown }).line;
+    return `${file}${typeof line === 'number' ? `:${line + 1}` : ''}: invalid TOML`;
   }
   const pkg = doc.package;
   const ws = doc.workspace;
@@ -180,6 +200,10 @@ export function directorySourceProvider(cfg: CargoConfig): SourceProvider {
       }
       if (found === null) found = (await indexOf(root)).get(`${pkg.name}@${pkg.version}`) ?? null;
       if (found === null) {
+        for (const cand of candidates) {
+          const problem = await manifestProblem(path.join(root, cand));
+          if (problem !== null) return { unavailable: `${pkg.name} ${pkg.version} in directory source \`${rep.name}\` has an unusable manifest: ${problem}` };
+        }
         return { unavailable: `${pkg.name} ${pkg.version} is not in directory source \`${rep.name}\` (${root})` };
       }
       if (!(await staysInside(root, found))) {
