@@ -37,9 +37,9 @@ function crateDir(spec) {
 }
 
 async function main() {
-  const { readManifest } = await import(path.join(REPO, 'dist/manifest.js'));
-  const { scanCrate } = await import(path.join(REPO, 'dist/crate.js'));
-  const { ruleIndex, localAnalyzer, crateReport } = await import(path.join(REPO, 'dist/scan.js'));
+  const { readManifest } = await import(path.join(REPO, 'dist/project/manifest.js'));
+  const { scanCrate } = await import(path.join(REPO, 'dist/scan/crate-scan.js'));
+  const { ruleIndex, localAnalyzer, crateReport } = await import(path.join(REPO, 'dist/scan/session.js'));
   const index = ruleIndex();
   const names = process.argv.slice(2).length ? process.argv.slice(2) : DEFAULT;
   const out = ['| crate | cap-scan runtime | cap-scan build | grep (same files) | grep only | cap-scan only |', '|---|---|---|---|---|---|'];

@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { commands } from './commands/index.js';
 import { getReporter, reporters } from './report/index.js';
-import { toolVersion } from './scan.js';
+import { toolVersion } from './scan/session.js';
 import { defaultScanOptions, type CommandOutput, type CommonOptions, type ScanOptions } from './options.js';
 import { UserError } from './types.js';
 import { HttpError } from './sources/download.js';

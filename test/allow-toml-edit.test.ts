@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { findKeyLine, scanStatements, setTableEntries } from '../src/toml-edit.js';
+import { findKeyLine, scanStatements, setTableEntries } from '../src/policy/toml-edit.js';
 import { UserError } from '../src/types.js';
 
 const odd = readFileSync(new URL('../fixtures/policy/odd-formatting/Cargo.toml', import.meta.url), 'utf8');

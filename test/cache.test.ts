@@ -10,10 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeFile } from '../src/parse/analyze.js';
 import { failedSummary } from '../src/parse/pool.js';
-import { cacheKey, contentHash, decodeEntry, encodeEntry, ResultCache, stableJson } from '../src/cache.js';
-import type { CrateScan, FileAnalyzer } from '../src/crate.js';
+import { cacheKey, contentHash, decodeEntry, encodeEntry, ResultCache, stableJson } from '../src/scan/result-cache.js';
+import type { CrateScan, FileAnalyzer } from '../src/scan/crate-scan.js';
 import { defaultScanOptions } from '../src/options.js';
-import { ruleIndex, scanCrateDir, scanCrateDirs, scanWorkspace } from '../src/scan.js';
+import { ruleIndex, scanCrateDir, scanCrateDirs, scanWorkspace } from '../src/scan/session.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DEMO = path.join(REPO, 'fixtures/demo');

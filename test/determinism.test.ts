@@ -142,7 +142,7 @@ describe('byte-identical output: cold, warm, --jobs 1, --jobs 2', () => {
 describe('every fixture crate (hostile ones included)', () => {
   it('scanCrateDirs: in-thread = --jobs 1 = --jobs 2 = warm', async () => {
     // the compiled build on both sides (workers always run dist/)
-    const scan = (await import(pathToFileURL(path.join(REPO, 'dist/scan.js')).href)) as typeof import('../src/scan.js');
+    const scan = (await import(pathToFileURL(path.join(REPO, 'dist/scan/session.js')).href)) as typeof import('../src/scan/session.js');
     const { defaultScanOptions } = (await import(pathToFileURL(path.join(REPO, 'dist/options.js')).href)) as typeof import('../src/options.js');
     const root = path.join(REPO, 'fixtures/crates');
     const dirs = readdirSync(root, { withFileTypes: true })

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runDiff } from '../src/commands/diff.js';
-import { diffScans } from '../src/diff.js';
+import { diffScans } from '../src/diff/scan-diff.js';
 import { defaultScanOptions } from '../src/options.js';
 import { UserError } from '../src/types.js';
 import { crate, finding, result } from './policy-helpers.js';

@@ -15,7 +15,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { loadProject } from '../src/project.js';
+import { loadProject } from '../src/project/load-project.js';
 import type { ScanResult, SourceProvider } from '../src/types.js';
 import { RegistryServer, buildCrate, gz, rawTar, sha256 } from './helpers/registry-server.js';
 
@@ -56,7 +56,7 @@ afterEach(() => server.clearFaults());
  * Whether the project loader reports the reason of every provider that was responsible for a missing
  * crate (joined with "; ", as sources/index.ts `locateSource` does) rather than only the first one (the
  * local `~/.cargo/registry/src` lookup, which hides why the download failed). Probed, not assumed, so
- * these tests assert exactly what the CLI prints before and after that change to src/project.ts.
+ * these tests assert exactly what the CLI prints before and after that change to src/project/load-project.ts.
  */
 /** The unscanned reason the CLI prints for a registry crate missing from `~/.cargo/registry/src` too. */
 function missingReason(h: Home, nv: string, download: string): string {

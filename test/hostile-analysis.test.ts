@@ -7,7 +7,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { scanCrateDir } from '../src/scan.js';
+import { scanCrateDir } from '../src/scan/session.js';
 import { defaultScanOptions } from '../src/options.js';
 import { chainDepth, estimateTokens, MAX_CHAIN, MAX_FILE_BYTES, sniffEncoding } from '../src/parse/analyze.js';
 

@@ -1,7 +1,7 @@
 // URLs and hosts: URL literals and host:port literals handed to network APIs, not comments, not tests.
 import { describe, expect, it } from 'vitest';
 import { resolve } from 'node:path';
-import { scanCrateDir } from '../src/scan.js';
+import { scanCrateDir } from '../src/scan/session.js';
 import { defaultScanOptions } from '../src/options.js';
 
 const FIXTURE = resolve(__dirname, '..', 'fixtures', 'hosts', 'netcall');

@@ -2,7 +2,7 @@
 // indicators count only with --all-targets, like its capabilities.
 import { describe, expect, it } from 'vitest';
 import { resolve } from 'node:path';
-import { scanCrateDir } from '../src/scan.js';
+import { scanCrateDir } from '../src/scan/session.js';
 import { defaultScanOptions } from '../src/options.js';
 
 const FIXTURE = resolve(__dirname, '..', 'fixtures', 'indicators', 'bidi-in-test');

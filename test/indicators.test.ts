@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import Parser from 'tree-sitter';
 import Rust from 'tree-sitter-rust';
 import { describe, expect, it } from 'vitest';
-import { crateIndicators, includeBytesTargets, binaryMagic } from '../src/indicators/crate.js';
+import { crateIndicators, includeBytesTargets, binaryMagic } from '../src/indicators/package-indicators.js';
 import { fileIndicators, type FileContext } from '../src/indicators/file.js';
 import { credentialStore, envVarKind, STORE_GATE } from '../src/indicators/patterns.js';
 import { collectStringLiterals, extractUrls, hostPortLiteral, unescapeRustString } from '../src/indicators/strings.js';

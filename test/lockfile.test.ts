@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parseLockDependency, parseLockfile, readLockfile, resolveLockDep } from '../src/lockfile.js';
+import { parseLockDependency, parseLockfile, readLockfile, resolveLockDep } from '../src/project/lockfile.js';
 import { UserError, type LockPackage } from '../src/types.js';
 
 const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'lockfile');

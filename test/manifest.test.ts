@@ -7,7 +7,7 @@ import {
   readManifest,
   scanTomlKeys,
   usesWorkspaceInheritance,
-} from '../src/manifest.js';
+} from '../src/project/manifest.js';
 import { UserError, type ManifestDependency } from '../src/types.js';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'manifest');

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { entryFor, evaluatePolicy, parsePolicy, urlAllowed } from '../src/policy.js';
+import { entryFor, evaluatePolicy, parsePolicy, urlAllowed } from '../src/policy/allowlist.js';
 import { UserError } from '../src/types.js';
 import { crate, finding, pkg, project, result } from './policy-helpers.js';
 

@@ -6,7 +6,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultScanOptions } from '../src/options.js';
-import { scanCrateDir } from '../src/scan.js';
+import { scanCrateDir } from '../src/scan/session.js';
 import type { CrateReport } from '../src/types.js';
 
 const REGISTRY = process.env.CAP_SCAN_CORPUS_REGISTRY || '/usr/share/cargo/registry';

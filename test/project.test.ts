@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadProject, packageId } from '../src/project.js';
+import { loadProject, packageId } from '../src/project/load-project.js';
 import { cargoReqToRange } from '../src/util/semver.js';
 import { UserError, type Project, type SourceContext, type SourceProvider, type SourceRequest } from '../src/types.js';
 

@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { loadProject } from '../src/project.js';
+import { loadProject } from '../src/project/load-project.js';
 import { defaultProviders } from '../src/sources/index.js';
 import { downloadProvider } from '../src/sources/registry.js';
 import type { SourceContext } from '../src/types.js';

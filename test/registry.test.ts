@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { ChecksumMismatchError } from '../src/sources/cache.js';
+import { ChecksumMismatchError } from '../src/sources/download-cache.js';
 import { HttpClient } from '../src/sources/download.js';
 import { downloadProvider, expandDlTemplate, indexPathOf, routeFor } from '../src/sources/registry.js';
 import type { SourceContext, SourceRequest } from '../src/types.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { diffScans } from '../src/diff.js';
-import { evaluatePolicy, parsePolicy } from '../src/policy.js';
+import { diffScans } from '../src/diff/scan-diff.js';
+import { evaluatePolicy, parsePolicy } from '../src/policy/allowlist.js';
 import { getReporter, render, renderWith, reporters, type Reporter, type ScanReport } from '../src/report/index.js';
 import { escapeData, escapeProperty } from '../src/report/github.js';
 import { UserError } from '../src/types.js';

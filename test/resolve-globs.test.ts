@@ -1,7 +1,7 @@
 // The resolver on glob-heavy module trees: results, and how much work it does (web-sys has 1,500 modules
 // that glob each other; its resolution was quadratic).
 import { describe, expect, it } from 'vitest';
-import { ModuleNode, Resolver, placeUnit, type Unit } from '../src/resolve.js';
+import { ModuleNode, Resolver, placeUnit, type Unit } from '../src/resolve/resolver.js';
 import { emptySummary, type Binding, type FileSummary } from '../src/parse/summary.js';
 
 const RULE_PATHS = ['std::process::Command', 'std::fs::read'];

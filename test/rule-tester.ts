@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultScanOptions } from '../src/options.js';
-import { scanCrateDir } from '../src/scan.js';
+import { scanCrateDir } from '../src/scan/session.js';
 import type { Finding, Unanalyzed } from '../src/types.js';
 
 export interface RuleCase {

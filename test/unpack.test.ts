@@ -5,7 +5,7 @@ import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ChecksumMismatchError, SourceCache, sha256Hex } from '../src/sources/cache.js';
+import { ChecksumMismatchError, SourceCache, sha256Hex } from '../src/sources/download-cache.js';
 import { UnpackError, unpackCrate } from '../src/sources/unpack.js';
 import { buildCrate, gz, manyFilesCrate, rawTar, zeroBombCrate, type RawEntry } from './helpers/registry-server.js';
 

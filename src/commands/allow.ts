@@ -2,9 +2,9 @@
 
 import { writeFile } from 'node:fs/promises';
 import type { CommandOutput, CommonOptions } from '../options.js';
-import { splitEntryKey } from '../policy.js';
-import { scanWorkspace } from '../scan.js';
-import { setTableEntries, tomlKey, tomlStringArray, type TableEntry } from '../toml-edit.js';
+import { splitEntryKey } from '../policy/allowlist.js';
+import { scanWorkspace } from '../scan/session.js';
+import { setTableEntries, tomlKey, tomlStringArray, type TableEntry } from '../policy/toml-edit.js';
 import type { Capability, Phase, Project, ScanResult } from '../types.js';
 import { UserError } from '../types.js';
 import { readPolicy, shownPath } from './check.js';

@@ -2,10 +2,10 @@
 
 import { isAbsolute, relative } from 'node:path';
 import type { CommandOutput, CommonOptions } from '../options.js';
-import { evaluatePolicy, parsePolicy, type Policy } from '../policy.js';
+import { evaluatePolicy, parsePolicy, type Policy } from '../policy/allowlist.js';
 import { render } from '../report/index.js';
-import { scanWorkspace } from '../scan.js';
-import { readTomlFile } from '../manifest.js';
+import { scanWorkspace } from '../scan/session.js';
+import { readTomlFile } from '../project/manifest.js';
 import type { Project } from '../types.js';
 import { UserError } from '../types.js';
 import { defineCommand } from './command.js';

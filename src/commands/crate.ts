@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { CommandOutput, CommonOptions, ScanOptions } from '../options.js';
 import { render } from '../report/index.js';
-import { scanCrateDir, scanWorkspace, sourceContext } from '../scan.js';
+import { scanCrateDir, scanWorkspace, sourceContext } from '../scan/session.js';
 import { type ResolvedCrate, resolveCrateSpecWith } from '../sources/crate-spec.js';
 import { type DownloadProvider, downloadProvider, normalizeIndexUrl } from '../sources/registry.js';
 import type { ScanResult } from '../types.js';

@@ -5,10 +5,10 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { diffScans } from '../diff.js';
+import { diffScans } from '../diff/scan-diff.js';
 import type { CommandOutput, CommonOptions } from '../options.js';
 import { render } from '../report/index.js';
-import { scanWorkspace } from '../scan.js';
+import { scanWorkspace } from '../scan/session.js';
 import { UserError } from '../types.js';
 import { defineCommand, stringFlag } from './command.js';
 

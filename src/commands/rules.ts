@@ -1,7 +1,7 @@
 // `cap-scan rules`: the rules with their capability and kind (a table, or JSON with --format json).
 
 import type { CommandOutput, CommonOptions } from '../options.js';
-import { ruleIndex } from '../scan.js';
+import { ruleIndex } from '../scan/session.js';
 import { defineCommand } from './command.js';
 
 export async function runRules(opts: CommonOptions): Promise<CommandOutput> {

@@ -2,7 +2,7 @@
 
 import type { CommandOutput, CommonOptions } from '../options.js';
 import { render } from '../report/index.js';
-import { scanWorkspace } from '../scan.js';
+import { scanWorkspace } from '../scan/session.js';
 import { defineCommand } from './command.js';
 
 export async function runScan(opts: CommonOptions): Promise<CommandOutput> {

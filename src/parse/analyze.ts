@@ -8,7 +8,7 @@ import { lex, lexInto, Tok, type Token } from './lexer.js';
 import { MAX_PATH_SEGS, parseUseTree, scanTokens, type TokenSink } from './tokens.js';
 import { emptySummary, type FactContext, type FileSummary, type Scope } from './summary.js';
 import { fileIndicators } from '../indicators/file.js';
-import { includeBytesTargets } from '../indicators/crate.js';
+import { includeBytesTargets } from '../indicators/package-indicators.js';
 
 const require = createRequire(import.meta.url);
 const Parser = require('tree-sitter') as typeof ParserT;

@@ -14,7 +14,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { analyzeFile, MAX_TOKEN_FILE_BYTES, type AnalyzerConfig, type FileOptions } from './analyze.js';
-import { readFailureReason, readRegularFileSync } from '../fs-safe.js';
+import { readFailureReason, readRegularFileSync } from '../util/fs-safe.js';
 import { emptySummary, type FileSummary } from './summary.js';
 
 /** Analyse one file: read it and reduce it to a summary. Failures become a summary with a problem. */

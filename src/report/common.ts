@@ -1,8 +1,8 @@
 // Shared pieces of the reporters: input type, stable JSON shapes, wording of capabilities.
 
 import { relative, isAbsolute } from 'node:path';
-import type { DiffResult, PackageChange } from '../diff.js';
-import type { CrateViolation, DisallowedUse, UnusedEntry, Violations } from '../policy.js';
+import type { DiffResult, PackageChange } from '../diff/scan-diff.js';
+import type { CrateViolation, DisallowedUse, UnusedEntry, Violations } from '../policy/allowlist.js';
 import type { CrateReport, Finding, Indicator, Project, ResolvedPackage, ScanResult } from '../types.js';
 
 /** What every report is about: a scan (of a workspace, or of one crate with `project` null). */

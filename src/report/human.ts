@@ -1,8 +1,8 @@
 // Human reporter: aligned per-crate table, evidence with -v, check violations, diff changes.
 
 import { Chalk, type ChalkInstance } from 'chalk';
-import type { PackageChange } from '../diff.js';
-import type { CrateViolation, SkippedCrate } from '../policy.js';
+import type { PackageChange } from '../diff/scan-diff.js';
+import type { CrateViolation, SkippedCrate } from '../policy/allowlist.js';
 import type { CrateReport, Finding, Phase, Unscanned } from '../types.js';
 import { advisoryIndicators, displayPath, phaseList, plural, type CheckReport, type DiffReport, type ReportBase, type Reporter } from './common.js';
 

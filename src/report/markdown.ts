@@ -1,6 +1,6 @@
 // Markdown reporter: PR-comment tables.
 
-import type { PackageChange } from '../diff.js';
+import type { PackageChange } from '../diff/scan-diff.js';
 import type { Phase } from '../types.js';
 import type { Finding } from '../types.js';
 import { advisoryIndicators, displayPath, findPackage, phaseList, sourceLink, type CheckReport, type DiffReport, type ReportBase, type Reporter } from './common.js';

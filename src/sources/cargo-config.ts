@@ -9,7 +9,7 @@
 //
 // Not read: `--config` arguments and `CARGO_*` environment overrides.
 
-import { MAX_TOML_BYTES, NotRegularFileError, readRegularText, refusal } from '../fs-safe.js';
+import { MAX_TOML_BYTES, NotRegularFileError, readRegularText, refusal } from '../util/fs-safe.js';
 import os from 'node:os';
 import path from 'node:path';
 import { UserError } from '../types.js';

@@ -4,7 +4,7 @@
 // (as `cargo install name@1.2.3` does), yanked or not.
 
 import { existsSync, statSync } from 'node:fs';
-import { MAX_CRATE_FILE_BYTES, MAX_TOML_BYTES, readRegularFile, readRegularText, refusal } from '../fs-safe.js';
+import { MAX_CRATE_FILE_BYTES, MAX_TOML_BYTES, readRegularFile, readRegularText, refusal } from '../util/fs-safe.js';
 import { checkTomlDepth } from '../util/toml.js';
 import path from 'node:path';
 import semver from 'semver';
@@ -12,7 +12,7 @@ import { Parser } from 'tar';
 import TOML from '@iarna/toml';
 import type { SourceContext } from '../types.js';
 import { UserError } from '../types.js';
-import { SourceCache, assertSafeNameVersion } from './cache.js';
+import { SourceCache, assertSafeNameVersion } from './download-cache.js';
 import { loadCargoConfig } from './cargo-config.js';
 import { CRATES_IO_GIT_INDEX, type DownloadProvider, type IndexEntry, indexPathOf, routeFor } from './registry.js';
 import { cargoReqToRange } from '../util/semver.js';

@@ -8,8 +8,8 @@ import path from 'node:path';
 import TOML from '@iarna/toml';
 import { UserError, type LocateResult, type SourceContext, type SourceProvider, type SourceRequest } from '../types.js';
 import { type CargoConfig, parseGitSource, resolveReplacement } from './cargo-config.js';
-import { MAX_TOML_BYTES, readFailureReason, readRegularText, refusal } from '../fs-safe.js';
-import { isValidCrateName, isValidVersion } from '../lockfile.js';
+import { MAX_TOML_BYTES, readFailureReason, readRegularText, refusal } from '../util/fs-safe.js';
+import { isValidCrateName, isValidVersion } from '../project/lockfile.js';
 import { checkTomlDepth, isTable } from '../util/toml.js';
 
 // ---------------------------------------------------------------- helpers

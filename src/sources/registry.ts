@@ -17,11 +17,11 @@
 //  5. download `config.json`, then the `.crate` from its `dl` template, verify (mismatch: UserError),
 //     unpack, publish in the cache.
 
-import { MAX_CRATE_FILE_BYTES, readRegularFile } from '../fs-safe.js';
+import { MAX_CRATE_FILE_BYTES, readRegularFile } from '../util/fs-safe.js';
 import path from 'node:path';
 import type { LocateResult, SourceContext, SourceProvider, SourceRequest } from '../types.js';
 import { UserError } from '../types.js';
-import { SourceCache, assertSafeNameVersion, isSha256, sha256Hex } from './cache.js';
+import { SourceCache, assertSafeNameVersion, isSha256, sha256Hex } from './download-cache.js';
 import { type CargoConfig, loadCargoConfig, resolveReplacement, sourceIdOf } from './cargo-config.js';
 import { HttpClient, HttpError, type HttpOptions, Progress, Semaphore } from './download.js';
 import type { UnpackLimits } from './unpack.js';

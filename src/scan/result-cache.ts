@@ -13,8 +13,8 @@ import { promises as fsp, readdirSync, readFileSync, readlinkSync, statSync, typ
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
-import type { CrateScan } from './crate.js';
-import { hashRegularFileSync, NotRegularFileError } from './fs-safe.js';
+import type { CrateScan } from './crate-scan.js';
+import { hashRegularFileSync, NotRegularFileError } from '../util/fs-safe.js';
 
 export const CACHE_FORMAT = 1;
 
@@ -47,13 +47,14 @@ const require = createRequire(import.meta.url);
 let codeFp: string | null = null;
 
 /**
- * Fingerprint of the code producing results: every module of this build (the directory this file runs
- * from: dist/ or src/) and the tree-sitter and grammar versions. A rebuilt engine never reuses old results,
+ * Fingerprint of the code producing results: every module of this build (the directory above the one this
+ * file runs from: dist/ or src/) and the tree-sitter and grammar versions. A rebuilt engine never reuses old results,
  * even when package.json's version did not change.
  */
 export function codeFingerprint(): string {
   if (codeFp) return codeFp;
-  const root = dirname(fileURLToPath(import.meta.url));
+  // the build's root (dist/ or src/): this file sits in its scan/ folder
+  const root = dirname(dirname(fileURLToPath(import.meta.url)));
   const h = createHash('sha256');
   const files: string[] = [];
   const walk = (dir: string) => {

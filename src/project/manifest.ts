@@ -6,15 +6,15 @@
 
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
-import { MAX_TOML_BYTES, readRegularText, refusal } from './fs-safe.js';
+import { MAX_TOML_BYTES, readRegularText, refusal } from '../util/fs-safe.js';
 import {
   UserError,
   type DepKind,
   type Manifest,
   type ManifestDependency,
   type TargetSpec,
-} from './types.js';
-import { isTable, parseToml, type TomlTable } from './util/toml.js';
+} from '../types.js';
+import { isTable, parseToml, type TomlTable } from '../util/toml.js';
 
 // ---------------------------------------------------------------- TOML parsing
 

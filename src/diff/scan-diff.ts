@@ -1,8 +1,8 @@
 // Capability diff between two scans of one workspace (an old Cargo.lock and the current one).
 
 import semver from 'semver';
-import type { Capability, CrateReport, Finding, Phase, ScanResult } from './types.js';
-import { cmp } from './util/compare.js';
+import type { Capability, CrateReport, Finding, Phase, ScanResult } from '../types.js';
+import { cmp } from '../util/compare.js';
 
 export interface CapabilitySet {
   runtime: Capability[];

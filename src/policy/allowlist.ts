@@ -27,11 +27,11 @@ import {
   type ScanResult,
   type Unanalyzed,
   UserError,
-} from './types.js';
+} from '../types.js';
 import { findKeyLine } from './toml-edit.js';
-import { cmp } from './util/compare.js';
-import { isTable, parseToml } from './util/toml.js';
-import { hostOfUrl } from './util/url.js';
+import { cmp } from '../util/compare.js';
+import { isTable, parseToml } from '../util/toml.js';
+import { hostOfUrl } from '../util/url.js';
 
 export type PolicySection = 'workspace' | 'package';
 

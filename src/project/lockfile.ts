@@ -9,8 +9,8 @@
 
 import * as nodePath from 'node:path';
 import { readTomlFile, scanTomlKeys, TomlLineIndex } from './manifest.js';
-import { isTable, parseToml, type TomlTable } from './util/toml.js';
-import { UserError, type LockDependencyRef, type Lockfile, type LockPackage } from './types.js';
+import { isTable, parseToml, type TomlTable } from '../util/toml.js';
+import { UserError, type LockDependencyRef, type Lockfile, type LockPackage } from '../types.js';
 
 const SUPPORTED = [1, 2, 3, 4];
 

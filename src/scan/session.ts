@@ -4,19 +4,19 @@ import { readFileSync, existsSync, statSync, realpathSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, resolve, dirname } from 'node:path';
 import { createRequire } from 'node:module';
-import type { FileOptions } from './parse/analyze.js';
-import { scanCrate, listPackage, rustFilesOf, type CrateInput, type CrateScan, type FileAnalyzer, type PackageListing } from './crate.js';
-import { analyzePathSync, createPool, poolSize, RUNNING_FROM_SOURCE, type AnalyzerPool, type PoolStats } from './parse/pool.js';
-import { cacheKey, codeFingerprint, contentHash, ResultCache, type CacheStats, type SourceIdentity } from './cache.js';
-import { inheritOutsideWorkspace, loadProject } from './project.js';
-import { readManifest } from './manifest.js';
-import { MAX_TOML_BYTES, readRegularText } from './fs-safe.js';
-import { defaultCargoHome, defaultProviders } from './sources/index.js';
-import { builtinRulesDir, loadRules } from './rules/load.js';
-import { parsePopularList, typosquats } from './indicators/typosquat.js';
-import { downloadProvider } from './sources/registry.js';
-import { RuleIndex } from './rules/engine.js';
-import type { ScanOptions } from './options.js';
+import type { FileOptions } from '../parse/analyze.js';
+import { scanCrate, listPackage, rustFilesOf, type CrateInput, type CrateScan, type FileAnalyzer, type PackageListing } from './crate-scan.js';
+import { analyzePathSync, createPool, poolSize, RUNNING_FROM_SOURCE, type AnalyzerPool, type PoolStats } from '../parse/pool.js';
+import { cacheKey, codeFingerprint, contentHash, ResultCache, type CacheStats, type SourceIdentity } from './result-cache.js';
+import { inheritOutsideWorkspace, loadProject } from '../project/load-project.js';
+import { readManifest } from '../project/manifest.js';
+import { MAX_TOML_BYTES, readRegularText } from '../util/fs-safe.js';
+import { defaultCargoHome, defaultProviders } from '../sources/index.js';
+import { builtinRulesDir, loadRules } from '../rules/load.js';
+import { parsePopularList, typosquats } from '../indicators/typosquat.js';
+import { downloadProvider } from '../sources/registry.js';
+import { RuleIndex } from '../rules/engine.js';
+import type { ScanOptions } from '../options.js';
 import {
   CAPABILITIES,
   UserError,
@@ -30,16 +30,16 @@ import {
   type ScanResult,
   type SourceContext,
   type SourceProvider,
-} from './types.js';
-import { mapLimit } from './util/async.js';
-import { defaultCacheDir } from './util/cache-dir.js';
-import { cmp } from './util/compare.js';
-import { hostOfUrl } from './util/url.js';
+} from '../types.js';
+import { mapLimit } from '../util/async.js';
+import { defaultCacheDir } from '../util/cache-dir.js';
+import { cmp } from '../util/compare.js';
+import { hostOfUrl } from '../util/url.js';
 
 const require = createRequire(import.meta.url);
 
 export function toolVersion(): string {
-  return (require('../package.json') as { version: string }).version;
+  return (require('../../package.json') as { version: string }).version;
 }
 
 let cachedIndex: RuleIndex | null = null;

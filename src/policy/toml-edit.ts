@@ -7,7 +7,7 @@
 // offsets; values are skipped over, not interpreted (strings, arrays and inline tables may span
 // lines).
 
-import { UserError } from './types.js';
+import { UserError } from '../types.js';
 
 export type StatementType = 'header' | 'arrayHeader' | 'keyValue' | 'comment' | 'blank';
 

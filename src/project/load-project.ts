@@ -9,7 +9,7 @@ import fg from 'fast-glob';
 import semver from 'semver';
 import { readLockfile, resolveLockDep } from './lockfile.js';
 import { applyWorkspaceInheritance, readManifest, usesWorkspaceInheritance } from './manifest.js';
-import { isTable } from './util/toml.js';
+import { isTable } from '../util/toml.js';
 import {
   PHASES,
   UserError,
@@ -23,10 +23,10 @@ import {
   type ResolvedPackage,
   type SourceContext,
   type SourceProvider,
-} from './types.js';
-import { mapLimit } from './util/async.js';
-import { cmp } from './util/compare.js';
-import { cargoReqToRange } from './util/semver.js';
+} from '../types.js';
+import { mapLimit } from '../util/async.js';
+import { cmp } from '../util/compare.js';
+import { cargoReqToRange } from '../util/semver.js';
 
 export interface LoadProjectOptions {
   /** A Cargo.toml, or a directory containing one. */

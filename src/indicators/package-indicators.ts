@@ -1,7 +1,7 @@
 // Package-level native-code indicators: shipped compiled binaries (by magic bytes or extension), C/C++/asm
 // sources (not headers alone) compiled by the build script, and include_bytes! of binaries. Reads only the
 // first bytes of files.
-import { readHeadSync } from '../fs-safe.js';
+import { readHeadSync } from '../util/fs-safe.js';
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import Parser from 'tree-sitter';

@@ -3,16 +3,16 @@
 
 import { promises as fsp, readdirSync, realpathSync, statSync, type Dirent } from 'node:fs';
 import { join, dirname, basename, relative, resolve as resolvePath, sep } from 'node:path';
-import type { FileOptions } from './parse/analyze.js';
-import type { FactContext, FileSummary } from './parse/summary.js';
-import { ModuleNode, Resolver, placeUnit, type ResolverOptions, type Unit } from './resolve.js';
-import type { RuleIndex } from './rules/engine.js';
-import type { Rule } from './rules/load.js';
-import { crateIndicators, type IncludeBytesRef } from './indicators/crate.js';
-import { hostPortLiteral } from './indicators/strings.js';
-import { fileKind, MAX_TOML_BYTES, readRegularText } from './fs-safe.js';
-import type { Finding, FindingContext, Indicator, Manifest, Phase, Unanalyzed } from './types.js';
-import { cmp } from './util/compare.js';
+import type { FileOptions } from '../parse/analyze.js';
+import type { FactContext, FileSummary } from '../parse/summary.js';
+import { ModuleNode, Resolver, placeUnit, type ResolverOptions, type Unit } from '../resolve/resolver.js';
+import type { RuleIndex } from '../rules/engine.js';
+import type { Rule } from '../rules/load.js';
+import { crateIndicators, type IncludeBytesRef } from '../indicators/package-indicators.js';
+import { hostPortLiteral } from '../indicators/strings.js';
+import { fileKind, MAX_TOML_BYTES, readRegularText } from '../util/fs-safe.js';
+import type { Finding, FindingContext, Indicator, Manifest, Phase, Unanalyzed } from '../types.js';
+import { cmp } from '../util/compare.js';
 
 export type FileRole = 'lib' | 'build' | 'bin' | 'test' | 'example' | 'bench' | 'unreferenced';
 

@@ -3,7 +3,7 @@
 // renames, and shadowing by local items. The result is a canonical external path (`std::fs::read`) or
 // "local" (the crate's own item, never a capability by itself).
 
-import type { Binding, FileSummary } from './parse/summary.js';
+import type { Binding, FileSummary } from '../parse/summary.js';
 
 let nextModuleId = 0;
 
