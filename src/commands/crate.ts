@@ -10,6 +10,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { CommandOutput, CommonOptions, ScanOptions } from '../options.js';
+import { readManifest } from '../project/manifest.js';
 import { render } from '../report/index.js';
 import { scanCrateDir, scanWorkspace, sourceContext } from '../scan/session.js';
 import { type ResolvedCrate, resolveCrateSpecWith } from '../sources/crate-spec.js';
@@ -112,6 +113,29 @@ export interface CrateOptions extends CommonOptions {
   deps: boolean;
 }
 
+/**
+ * Refuses a directory that is not a crate: no Cargo.toml (a docs folder, an empty directory, a crate's
+ * `src/`), or a Cargo.toml without [package]. Scanning it would print an empty report that reads as "safe".
+ */
+export async function requireCrateDir(dir: string, shown: string = dir): Promise<void> {
+  const manifestPath = path.join(dir, 'Cargo.toml');
+  let isFile = false;
+  try {
+    isFile = statSync(manifestPath).isFile();
+  } catch {
+    // missing
+  }
+  if (!isFile) throw new UserError(`${shown}: not a crate (no Cargo.toml in the directory)`);
+  const m = await readManifest(manifestPath);
+  if (!m.package) {
+    throw new UserError(
+      m.workspace
+        ? `${shown}: Cargo.toml is a workspace without [package], not a crate (scan it with --manifest-path, or pass a member's directory)`
+        : `${shown}: Cargo.toml has no [package], not a crate`,
+    );
+  }
+}
+
 /** The `crate` command: resolve, scan (with --deps: the resolved graph), report. */
 export async function runCrate(o: CrateOptions): Promise<CommandOutput> {
   const report = (result: ScanResult): CommandOutput => ({
@@ -119,11 +143,15 @@ export async function runCrate(o: CrateOptions): Promise<CommandOutput> {
     exitCode: 0,
   });
   // an unpacked crate directory is scanned as it is (no manifest lookup, no download provider)
-  if (!o.deps && existsSync(o.spec) && statSync(o.spec).isDirectory()) return report(await scanCrateDir(o.spec, o));
+  if (!o.deps && existsSync(o.spec) && statSync(o.spec).isDirectory()) {
+    await requireCrateDir(o.spec);
+    return report(await scanCrateDir(o.spec, o));
+  }
   const provider = downloadProvider();
   const crate = await resolveCrateSpec(o.spec, { ...o, provider });
   let result: ScanResult;
   if (!o.deps) {
+    await requireCrateDir(crate.dir, o.spec);
     result = await scanCrateDir(crate.dir, o);
     for (const c of result.crates) {
       if (c.name === crate.name && c.version === crate.version) {

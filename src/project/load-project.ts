@@ -66,13 +66,24 @@ function hasManifest(dir: string): boolean {
   }
 }
 
-async function resolveManifestPath(p: string): Promise<string> {
+/**
+ * The Cargo.toml a `--manifest-path` names: the file itself, which must be called `Cargo.toml` as cargo
+ * requires (a `src/main.rs` is not a manifest), or `Cargo.toml` inside a directory, which must exist.
+ */
+export async function resolveManifestPath(p: string): Promise<string> {
   const abs = nodePath.resolve(p);
+  let isDir = false;
   try {
-    if ((await fsp.stat(abs)).isDirectory()) return nodePath.join(abs, 'Cargo.toml');
+    isDir = (await fsp.stat(abs)).isDirectory();
   } catch {
-    // readManifest reports the missing file
+    return abs; // readManifest reports the missing file
   }
+  if (isDir) {
+    const inside = nodePath.join(abs, 'Cargo.toml');
+    if (!hasManifest(abs)) throw new UserError(`${p}: directory has no Cargo.toml (not a Cargo package or workspace)`);
+    return inside;
+  }
+  if (nodePath.basename(abs) !== 'Cargo.toml') throw new UserError(`${p}: the manifest path must be a \`Cargo.toml\` file or a directory holding one`);
   return abs;
 }
 
