@@ -95,7 +95,7 @@ Examples:
   cap-scan --manifest-path path/Cargo.toml -v
   cap-scan crate vendor/some-crate           scan one unpacked crate
   cap-scan check --format sarif -o cap-scan.sarif
-  cap-scan allow --write                     record today's capabilities as the allowlist
+  cap-scan allow --write                     record today's capabilities (never accepts indicators)
   cap-scan diff --base origin/main --fail-on-growth
 `;
 

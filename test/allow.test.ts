@@ -39,14 +39,18 @@ describe('cap-scan allow', () => {
     cpSync(new URL('../fixtures/demo', import.meta.url), join(tmp, 'demo'), { recursive: true });
     const opts = { ...common(), manifestPath: join(tmp, 'demo', 'Cargo.toml') };
     const dry = await runAllow({ ...opts, write: true, dryRun: true, crate: null });
-    expect(dry.text.split('\n').slice(-2)).toEqual(['# Review before committing: envlogger has supply-chain indicators (cap-scan check lists them)', '']);
+    const review =
+      'Review before committing: envlogger has supply-chain indicators; nothing of it is accepted (cap-scan check --deny-indicators lists them; accept each reviewed one with indicators = [...] in the entry)';
+    expect(dry.text.split('\n').slice(0, 3)).toEqual(['[workspace.metadata.cap-scan]', 'deny-indicators = true', '']);
+    expect(dry.text.split('\n').slice(-2)).toEqual([`# ${review}`, '']);
     const written = await runAllow({ ...opts, write: true, dryRun: false, crate: null });
     expect(written).toEqual({
-      text: `Updated [workspace.metadata.cap-scan.allow] in ${join(tmp, 'demo', 'Cargo.toml')}: 8 allow entries\nReview before committing: envlogger has supply-chain indicators (cap-scan check lists them)\n`,
+      text: `Updated [workspace.metadata.cap-scan.allow] in ${join(tmp, 'demo', 'Cargo.toml')}: 8 allow entries\n${review}\n`,
       exitCode: 0,
     });
     expect((await runAllow({ ...opts, write: true, dryRun: false, crate: 'filekeep' })).text).toBe(`Unchanged [workspace.metadata.cap-scan.allow] in ${join(tmp, 'demo', 'Cargo.toml')}: entry for filekeep\n`);
-    expect((await runCheck({ ...opts, strict: true, denyIndicators: false, denyUnscanned: false })).exitCode).toBe(0);
+    // the policy it created denies indicators: envlogger's fail the check until they are accepted
+    expect((await runCheck({ ...opts, strict: true, denyIndicators: false, denyUnscanned: false })).exitCode).toBe(1);
   });
 
   it('prints the generated table without --write, and with --write --dry-run, leaving the file alone', async () => {

@@ -25,10 +25,10 @@ describe('parsePolicy', () => {
     expect(p.denyIndicators).toBe(true);
     expect(p.typosquatExceptions).toEqual(['serde_jsonn']);
     expect(p.entries).toEqual([
-      { key: 'memchr@2', name: 'memchr', req: '2', runtime: ['unsafe.block'], build: ['unsafe.block'], plain: true, urls: null, line: 12 },
-      { key: 'openssl-sys', name: 'openssl-sys', req: null, runtime: ['ffi'], build: ['build-script', 'env'], plain: false, urls: null, line: 10 },
-      { key: 'reqwest', name: 'reqwest', req: null, runtime: ['net'], build: [], plain: false, urls: ['https://api.example.com/*'], line: 11 },
-      { key: 'tokio', name: 'tokio', req: null, runtime: ['fs', 'net'], build: ['fs', 'net'], plain: true, urls: null, line: 9 },
+      { key: 'memchr@2', name: 'memchr', req: '2', runtime: ['unsafe.block'], build: ['unsafe.block'], plain: true, urls: null, indicators: [], line: 12 },
+      { key: 'openssl-sys', name: 'openssl-sys', req: null, runtime: ['ffi'], build: ['build-script', 'env'], plain: false, urls: null, indicators: [], line: 10 },
+      { key: 'reqwest', name: 'reqwest', req: null, runtime: ['net'], build: [], plain: false, urls: ['https://api.example.com/*'], indicators: [], line: 11 },
+      { key: 'tokio', name: 'tokio', req: null, runtime: ['fs', 'net'], build: ['fs', 'net'], plain: true, urls: null, indicators: [], line: 9 },
     ]);
   });
 
@@ -44,8 +44,10 @@ describe('parsePolicy', () => {
     [ws('tokio = ["fs"]', 'colour = "red"'), "Cargo.toml:5: unknown key 'colour' in [workspace.metadata.cap-scan] (expected one of: allow, deny-indicators, deny-unscanned, typosquat-exceptions)"],
     [ws('tokio = ["fs", "network"]'), "Cargo.toml:7: unknown capability 'network' in 'tokio' (capabilities: fs, net, process, env, ffi, unsafe, link, build-script, proc-macro; or a kind such as fs.read)"],
     [ws('tokio = { runtime = ["fs.readd"] }'), "Cargo.toml:7: unknown capability 'fs.readd' in 'tokio.runtime' (capabilities: fs, net, process, env, ffi, unsafe, link, build-script, proc-macro; or a kind such as fs.read)"],
-    [ws('tokio = { runtime = ["fs"], test = ["fs"] }'), "Cargo.toml:7: unknown key 'test' in allow entry 'tokio' (expected runtime, build, urls)"],
-    [ws('tokio = "fs"'), "Cargo.toml:7: allow entry 'tokio' must be a list of capabilities or a table { runtime = [...], build = [...], urls = [...] }"],
+    [ws('tokio = { runtime = ["fs"], test = ["fs"] }'), "Cargo.toml:7: unknown key 'test' in allow entry 'tokio' (expected runtime, build, urls, indicators)"],
+    [ws('tokio = "fs"'), "Cargo.toml:7: allow entry 'tokio' must be a list of capabilities or a table { runtime = [...], build = [...], urls = [...], indicators = [...] }"],
+    [ws('openssl-sys = { runtime = ["ffi"], indicators = ["Native Code"] }'), "Cargo.toml:7: invalid indicator id 'Native Code' in 'openssl-sys.indicators' (ids such as native-code, obfuscation, secrets, typosquat, bidi)"],
+    [ws('openssl-sys = { indicators = "native-code" }'), "Cargo.toml:7: 'openssl-sys.indicators' must be a list of strings"],
     [ws('x = []', 'deny-indicators = "yes"'), "Cargo.toml:5: 'deny-indicators' must be true or false"],
     [ws('x = []', 'deny-unscanned = 1'), "Cargo.toml:5: 'deny-unscanned' must be true or false"],
     [ws('[workspace.metadata.cap-scan.allow.tokio]\nruntime = ["fs"]\nbuild = "env"'), "Cargo.toml:9: 'tokio.build' must be a list of strings"],

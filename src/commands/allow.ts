@@ -21,6 +21,17 @@ interface Gathered {
   build: Set<Capability>;
   urls: Set<string>;
   phases: Set<Phase>;
+  /** Ids of the supply-chain indicators of any of its versions. */
+  indicators: Set<string>;
+}
+
+/**
+ * The review note of a crate with indicators, a TOML comment after its entry. Only ids and counts (our
+ * own words), never text taken from the crate.
+ */
+function reviewComment(indicators: string[], urlCount: number): string {
+  const urls = urlCount > 0 ? `; ${urlCount} URL${urlCount === 1 ? '' : 's'}/host${urlCount === 1 ? '' : 's'} not recorded` : '';
+  return `# REVIEW: indicators ${indicators.join(', ')} fail check until reviewed and accepted with indicators = [...]${urls}`;
 }
 
 /**
@@ -28,7 +39,8 @@ interface Gathered {
  * name. Several versions of one crate share one entry (the union). The value is a plain list when
  * both phases need the same capabilities, or when only one phase needs any and the crate runs only
  * in that phase; otherwise a `{ runtime = [...], build = [...] }` table. URLs and hosts the crate
- * contains go in `urls`.
+ * contains go in `urls` — unless the crate has supply-chain indicators: then nothing of what it
+ * contains is blessed (no `urls`, never `indicators`), and a trailing comment says what to review.
  */
 export function generateAllowlist(result: ScanResult, project: Project | null, only: string | null = null): TableEntry[] {
   const members = new Set((project?.packages ?? []).filter((p) => p.member).map((p) => `${p.name}@${p.version}`));
@@ -37,7 +49,8 @@ export function generateAllowlist(result: ScanResult, project: Project | null, o
     if (members.has(`${c.name}@${c.version}`)) continue;
     if (only !== null && c.name !== only) continue;
     let g = byName.get(c.name);
-    if (!g) byName.set(c.name, (g = { runtime: new Set(), build: new Set(), urls: new Set(), phases: new Set() }));
+    if (!g) byName.set(c.name, (g = { runtime: new Set(), build: new Set(), urls: new Set(), phases: new Set(), indicators: new Set() }));
+    for (const i of c.indicators) g.indicators.add(i.id);
     for (const x of c.phases.runtime) g.runtime.add(x);
     for (const x of c.phases.build) g.build.add(x);
     for (const u of [...c.urls, ...c.hosts]) g.urls.add(u);
@@ -49,21 +62,25 @@ export function generateAllowlist(result: ScanResult, project: Project | null, o
     const g = byName.get(name)!;
     const rt = [...g.runtime].sort();
     const bd = [...g.build].sort();
-    const urls = [...g.urls].sort();
-    if (rt.length === 0 && bd.length === 0 && urls.length === 0) continue;
+    const flagged = [...g.indicators].sort();
+    const found = [...g.urls].sort();
+    const urls = flagged.length ? [] : found;
+    if (rt.length === 0 && bd.length === 0 && urls.length === 0 && flagged.length === 0) continue;
     const same = rt.length === bd.length && rt.every((x, i) => x === bd[i]);
     const onlyPhase: Phase | null = g.phases.size === 1 ? [...g.phases][0]! : g.phases.size === 0 ? (rt.length ? 'runtime' : 'build') : null;
     const single = (bd.length === 0 && onlyPhase === 'runtime') || (rt.length === 0 && onlyPhase === 'build');
     let value: string;
-    if (urls.length === 0 && (same || single)) {
+    // a flagged crate gets a table, where the reviewer adds `indicators = [...]`
+    if (urls.length === 0 && (same || single) && flagged.length === 0) {
       value = tomlStringArray(rt.length ? rt : bd);
     } else {
       const parts: string[] = [];
       if (rt.length) parts.push(`runtime = ${tomlStringArray(rt)}`);
       if (bd.length) parts.push(`build = ${tomlStringArray(bd)}`);
       if (urls.length) parts.push(`urls = ${tomlStringArray(urls)}`);
-      value = `{ ${parts.join(', ')} }`;
+      value = parts.length ? `{ ${parts.join(', ')} }` : '{}';
     }
+    if (flagged.length) value += `  ${reviewComment(flagged, found.length)}`;
     out.push({ key: name, value });
   }
   return out;
@@ -78,9 +95,13 @@ export async function runAllow(opts: AllowOptions): Promise<CommandOutput> {
   }
   const entries = generateAllowlist(result, project, opts.crate);
   const { policy, text } = await readPolicy(project);
-  const tablePath = [policy.section, 'metadata', 'cap-scan', 'allow'];
+  const basePath = [policy.section, 'metadata', 'cap-scan'];
+  const tablePath = [...basePath, 'allow'];
   const header = `[${tablePath.map(tomlKey).join('.')}]`;
-  const toml = `${header}\n${entries.map((e) => `${tomlKey(e.key)} = ${e.value}\n`).join('')}`;
+  // a policy allow creates denies indicators: CI fails on them until a reviewer accepts each one
+  const baseEntries: TableEntry[] = policy.present ? [] : [{ key: 'deny-indicators', value: 'true' }];
+  const baseToml = baseEntries.length ? `[${basePath.map(tomlKey).join('.')}]\n${baseEntries.map((e) => `${e.key} = ${e.value}\n`).join('')}\n` : '';
+  const toml = `${baseToml}${header}\n${entries.map((e) => `${tomlKey(e.key)} = ${e.value}\n`).join('')}`;
   // allowing records what crates do today; a crate that looks like an attack deserves a look first
   const members = new Set(project.packages.filter((p) => p.member).map((p) => `${p.name}@${p.version}`));
   const flagged = [
@@ -91,7 +112,7 @@ export async function runAllow(opts: AllowOptions): Promise<CommandOutput> {
     ),
   ];
   const review = flagged.length
-    ? `Review before committing: ${flagged.join(', ')} ${flagged.length === 1 ? 'has' : 'have'} supply-chain indicators (cap-scan check lists them)\n`
+    ? `Review before committing: ${flagged.join(', ')} ${flagged.length === 1 ? 'has' : 'have'} supply-chain indicators; nothing of ${flagged.length === 1 ? 'it' : 'them'} is accepted (cap-scan check --deny-indicators lists them; accept each reviewed one with indicators = [...] in the entry)\n`
     : '';
   if (!opts.write || opts.dryRun) return { text: toml + (review ? `# ${review}` : ''), exitCode: 0 };
 
@@ -104,7 +125,8 @@ export async function runAllow(opts: AllowOptions): Promise<CommandOutput> {
       ? (k: string) => splitEntryKey(k).name === opts.crate && !generated.has(k)
       : (k: string) => !generated.has(k) && !unscannedNames.has(splitEntryKey(k).name);
   const manifest = project.rootManifest.path;
-  const updated = setTableEntries(text, tablePath, entries, { path: shownPath(manifest), remove });
+  const withBase = baseEntries.length ? setTableEntries(text, basePath, baseEntries, { path: shownPath(manifest) }) : text;
+  const updated = setTableEntries(withBase, tablePath, entries, { path: shownPath(manifest), remove });
   if (updated !== text) await writeFile(manifest, updated);
   const what = opts.crate !== null ? `entry for ${opts.crate}` : `${entries.length} allow ${entries.length === 1 ? 'entry' : 'entries'}`;
   return { text: `${updated !== text ? 'Updated' : 'Unchanged'} ${header} in ${shownPath(manifest)}: ${what}\n${review}`, exitCode: 0 };

@@ -6,13 +6,17 @@
 // typosquat-exceptions = ["crate", …]      # crates never reported as typosquats
 // [workspace.metadata.cap-scan.allow]
 // name = ["fs", "net.connect"]             # plain list: allowed in every phase
-// name = { runtime = [...], build = [...], urls = ["https://host/*", "host"] }
+// name = { runtime = [...], build = [...], urls = ["https://host/*", "host"], indicators = ["native-code"] }
 // "name@semver-req" = [...]                # only versions matching the requirement
 //
 // Which entry applies to a crate: among the entries whose name is the crate's and whose version
 // requirement (if any) the version satisfies, a semver-scoped entry beats a plain one; among scoped
 // entries, the one whose requirement has the highest minimum version wins (`memchr@2.7` beats
 // `memchr@2` for 2.7.1); remaining ties go to the entry written first. Entries are not merged.
+//
+// `indicators` accepts reviewed supply-chain indicators: an id (`native-code`) accepts every indicator of
+// that id (and of its sub-ids, `typosquat.x`) in the crates the entry applies to. `allow --write` never
+// writes it: accepting an indicator is a human review, not a snapshot of today's findings.
 
 import semver from 'semver';
 import {
@@ -48,6 +52,8 @@ export interface AllowEntry {
   plain: boolean;
   /** Allowed URL patterns and hosts; null when the entry sets none (URLs unrestricted). */
   urls: string[] | null;
+  /** Indicator ids accepted after review (sorted); empty when the entry accepts none. */
+  indicators: string[];
   /** 1-based line of the entry in the manifest. */
   line: number | null;
 }
@@ -66,7 +72,7 @@ export interface Policy {
 }
 
 const POLICY_KEYS = new Set(['allow', 'deny-indicators', 'deny-unscanned', 'typosquat-exceptions']);
-const ENTRY_KEYS = new Set(['runtime', 'build', 'urls']);
+const ENTRY_KEYS = new Set(['runtime', 'build', 'urls', 'indicators']);
 const ALL_KINDS = new Set<string>(Object.values(CAPABILITY_KINDS).flat());
 
 /** Capability id of an allowlist item (`fs` or `fs.read`), or null when unknown. */
@@ -156,7 +162,11 @@ export function parsePolicy(text: string, path: string): Policy {
       const label = sub ? `'${key}.${sub}'` : `'${key}'`;
       if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) fail(at, `${label} must be a list of strings`);
       const list = v as string[];
-      if (sub !== 'urls') {
+      if (sub === 'indicators') {
+        for (const item of list) {
+          if (!/^[a-z0-9][a-z0-9_-]*(?:\.[a-z0-9_-]+)*$/.test(item)) fail(at, `invalid indicator id '${item}' in ${label} (ids such as native-code, obfuscation, secrets, typosquat, bidi)`);
+        }
+      } else if (sub !== 'urls') {
         for (const item of list) {
           if (capabilityOfItem(item) === null) {
             fail(at, `unknown capability '${item}' in ${label} (capabilities: ${CAPABILITIES.join(', ')}; or a kind such as fs.read)`);
@@ -170,10 +180,10 @@ export function parsePolicy(text: string, path: string): Policy {
     let entry: AllowEntry;
     if (Array.isArray(value)) {
       const list = items(value, null);
-      entry = { key, name, req, runtime: list, build: list, plain: true, urls: null, line };
+      entry = { key, name, req, runtime: list, build: list, plain: true, urls: null, indicators: [], line };
     } else if (isTable(value)) {
       for (const sub of Object.keys(value).sort()) {
-        if (!ENTRY_KEYS.has(sub)) fail([...kp, sub], `unknown key '${sub}' in allow entry '${key}' (expected runtime, build, urls)`);
+        if (!ENTRY_KEYS.has(sub)) fail([...kp, sub], `unknown key '${sub}' in allow entry '${key}' (expected runtime, build, urls, indicators)`);
       }
       entry = {
         key,
@@ -183,10 +193,11 @@ export function parsePolicy(text: string, path: string): Policy {
         build: value['build'] === undefined ? [] : items(value['build'], 'build'),
         plain: false,
         urls: value['urls'] === undefined ? null : items(value['urls'], 'urls'),
+        indicators: value['indicators'] === undefined ? [] : items(value['indicators'], 'indicators'),
         line,
       };
     } else {
-      fail(kp, `allow entry '${key}' must be a list of capabilities or a table { runtime = [...], build = [...], urls = [...] }`);
+      fail(kp, `allow entry '${key}' must be a list of capabilities or a table { runtime = [...], build = [...], urls = [...], indicators = [...] }`);
       throw new Error('unreachable');
     }
     policy.entries.push(entry);
@@ -260,6 +271,8 @@ export interface UnusedEntry {
   runtime: string[];
   build: string[];
   all: string[];
+  /** Accepted indicator ids no matching crate has any more (only set when some are). */
+  indicators?: string[];
 }
 
 /**
@@ -377,6 +390,11 @@ export function urlAllowed(value: string, type: 'url' | 'host', patterns: string
 
 const isTyposquat = (i: Indicator) => i.id === 'typosquat' || i.id.startsWith('typosquat.');
 
+/** The accepted id of an allow entry that covers an indicator (`native-code` covers `native-code` and `native-code.*`), or null. */
+export function acceptedBy(i: Indicator, accepted: readonly string[]): string | null {
+  return accepted.find((a) => i.id === a || i.id.startsWith(`${a}.`)) ?? null;
+}
+
 /**
  * Compares a scan with the policy. Workspace members are not subject to the policy. A crate with no
  * entry and no capabilities is fine; with capabilities it is "new" and all its uses are listed.
@@ -388,8 +406,8 @@ export function evaluatePolicy(policy: Policy, result: ScanResult, project: Proj
   const members = memberKeys(project);
   const crates: CrateViolation[] = [];
   // per entry: items used, per phase
-  const used = new Map<AllowEntry, { runtime: Set<string>; build: Set<string> }>();
-  for (const e of policy.entries) used.set(e, { runtime: new Set(), build: new Set() });
+  const used = new Map<AllowEntry, { runtime: Set<string>; build: Set<string>; indicators: Set<string> }>();
+  for (const e of policy.entries) used.set(e, { runtime: new Set(), build: new Set(), indicators: new Set() });
 
   for (const crate of result.crates) {
     if (members.has(`${crate.name}@${crate.version}`)) continue;
@@ -419,9 +437,16 @@ export function evaluatePolicy(policy: Policy, result: ScanResult, project: Proj
       for (const url of crate.urls) if (!urlAllowed(url, 'url', entry.urls)) v.urls.push({ type: 'url', value: url });
       for (const host of crate.hosts) if (!urlAllowed(host, 'host', entry.urls)) v.urls.push({ type: 'host', value: host });
     }
+    // indicators accepted by the entry after review; recorded as used whether or not they are denied
+    const unaccepted: Indicator[] = [];
+    for (const i of crate.indicators) {
+      const acc = entry ? acceptedBy(i, entry.indicators) : null;
+      if (acc !== null) used.get(entry!)!.indicators.add(acc);
+      else unaccepted.push(i);
+    }
     if (denyIndicators) {
       const exempt = policy.typosquatExceptions.includes(crate.name);
-      v.indicators = crate.indicators.filter((i) => !(exempt && isTyposquat(i)));
+      v.indicators = unaccepted.filter((i) => !(exempt && isTyposquat(i)));
     }
     if (v.disallowed.length || v.urls.length || v.indicators.length) crates.push(v);
   }
@@ -449,13 +474,17 @@ export function evaluatePolicy(policy: Policy, result: ScanResult, project: Proj
       continue;
     }
     const u = used.get(e)!;
+    const indicators = e.indicators.filter((i) => !u.indicators.has(i));
+    const withIndicators = indicators.length ? { indicators } : {};
     if (e.plain) {
       const all = e.runtime.filter((i) => !u.runtime.has(i) && !u.build.has(i));
       if (all.length) unused.push({ entry: e.key, line: e.line, reason: 'unused-capabilities', runtime: [], build: [], all });
     } else {
       const runtime = e.runtime.filter((i) => !u.runtime.has(i));
       const build = e.build.filter((i) => !u.build.has(i));
-      if (runtime.length || build.length) unused.push({ entry: e.key, line: e.line, reason: 'unused-capabilities', runtime, build, all: [] });
+      if (runtime.length || build.length || indicators.length) {
+        unused.push({ entry: e.key, line: e.line, reason: 'unused-capabilities', runtime, build, all: [], ...withIndicators });
+      }
     }
   }
   crates.sort((a, b) => cmp(a.name, b.name) || semverCmp(a.version, b.version));

@@ -151,7 +151,7 @@ export function crateViolationJson(v: CrateViolation): Record<string, unknown> {
 }
 
 export function unusedJson(u: UnusedEntry): Record<string, unknown> {
-  return { entry: u.entry, line: u.line, reason: u.reason, runtime: [...u.runtime], build: [...u.build], all: [...u.all] };
+  return { entry: u.entry, line: u.line, reason: u.reason, runtime: [...u.runtime], build: [...u.build], all: [...u.all], ...(u.indicators ? { indicators: [...u.indicators] } : {}) };
 }
 
 export function violationsJson(v: Violations, workspaceRoot: string | null): Record<string, unknown> {

@@ -45,7 +45,7 @@ function renderCheck(input: CheckReport): string[] {
     const what =
       u.reason === 'matches-no-crate'
         ? 'matches no crate'
-        : `${[...u.all, ...u.runtime.map((x) => `${x} (runtime)`), ...u.build.map((x) => `${x} (build)`)].join(', ')} not used`;
+        : `${[...u.all, ...u.runtime.map((x) => `${x} (runtime)`), ...u.build.map((x) => `${x} (build)`), ...(u.indicators ?? []).map((x) => `indicator ${x}`)].join(', ')} not used`;
     out.push(command(v.strict ? 'error' : 'warning', { file, line: u.line, title: `cap-scan: allow entry ${u.entry}` }, `can be tightened: ${what}`));
   }
   for (const u of input.result.unscanned) {

@@ -121,6 +121,7 @@ function renderCheck(input: CheckReport, c: ChalkInstance): string[] {
         if (u.all.length) parts.push(`${u.all.join(', ')} not used`);
         if (u.runtime.length) parts.push(`runtime ${u.runtime.join(', ')} not used`);
         if (u.build.length) parts.push(`build ${u.build.join(', ')} not used`);
+        if (u.indicators?.length) parts.push(`accepted indicators ${u.indicators.join(', ')} no longer occur`);
         what = parts.join('; ');
       }
       lines.push(`  ${c.cyan(at)}  ${u.entry}: ${what}`);

@@ -91,7 +91,7 @@ function renderCheck(input: CheckReport): string[] {
   if (v.unused.length) {
     lines.push('', v.strict ? '**Unused allow entries (strict):**' : '**Can be tightened:**', '');
     for (const u of v.unused) {
-      const what = u.reason === 'matches-no-crate' ? 'matches no crate' : [...u.all, ...u.runtime.map((x) => `${x} (runtime)`), ...u.build.map((x) => `${x} (build)`)].join(', ') + ' not used';
+      const what = u.reason === 'matches-no-crate' ? 'matches no crate' : [...u.all, ...u.runtime.map((x) => `${x} (runtime)`), ...u.build.map((x) => `${x} (build)`), ...(u.indicators ?? []).map((x) => `indicator ${x}`)].join(', ') + ' not used';
       lines.push(`- \`${cell(u.entry)}\` (${cell(policy)}${u.line !== null ? `:${u.line}` : ''}): ${what}`);
     }
   }

@@ -133,7 +133,7 @@ function checkResults(input: CheckReport): SarifResult[] {
     const what =
       u.reason === 'matches-no-crate'
         ? 'matches no crate of the workspace'
-        : `allows what no matching crate uses: ${[...u.all, ...u.runtime.map((x) => `${x} (runtime)`), ...u.build.map((x) => `${x} (build)`)].join(', ')}`;
+        : `allows what no matching crate uses: ${[...u.all, ...u.runtime.map((x) => `${x} (runtime)`), ...u.build.map((x) => `${x} (build)`), ...(u.indicators ?? []).map((x) => `indicator ${x}`)].join(', ')}`;
     out.push({
       ruleId: 'policy.unused-entry',
       level: v.strict ? 'error' : 'note',
