@@ -18,6 +18,7 @@ interface RawOptions {
   includeDev?: boolean;
   allTargets?: boolean;
   offline?: boolean;
+  locked?: boolean;
   frozen?: boolean;
   jobs?: string;
   cache?: boolean;
@@ -39,7 +40,8 @@ function addCommonOptions(cmd: Command): Command {
     .option('--include-dev', 'also scan packages reached only through dev-dependencies')
     .option('--all-targets', "also scan dependencies' tests, examples, benches, binaries and cfg(test) code")
     .option('--offline', 'never use the network; crates missing locally are listed as unscanned')
-    .option('--frozen', 'same as --offline (as in cargo)')
+    .option('--locked', 'fail (exit 2) when Cargo.lock does not satisfy the manifests, naming the manifest line (as cargo --locked)')
+    .option('--frozen', '--locked and --offline (as in cargo)')
     .option('-j, --jobs <n>', 'parallel parsing workers (default: number of cores)')
     .option('--no-cache', 'do not read or write the result cache')
     .option('--cache-dir <dir>', 'cache directory (default: $XDG_CACHE_HOME/cap-scan or ~/.cache/cap-scan)')
@@ -75,6 +77,7 @@ function toOptions(raw: RawOptions): CommonOptions {
     includeDev: !!raw.includeDev,
     allTargets: !!raw.allTargets,
     offline: !!raw.offline || !!raw.frozen,
+    locked: !!raw.locked || !!raw.frozen,
     jobs,
     cache: raw.cache !== false,
     cacheDir: raw.cacheDir ?? null,
@@ -94,7 +97,7 @@ Examples:
   cap-scan                                   scan the workspace in the current directory
   cap-scan --manifest-path path/Cargo.toml -v
   cap-scan crate vendor/some-crate           scan one unpacked crate
-  cap-scan check --format sarif -o cap-scan.sarif
+  cap-scan check --locked --format sarif -o cap-scan.sarif
   cap-scan allow --write                     record today's capabilities (never accepts indicators)
   cap-scan diff --base origin/main --fail-on-growth
 `;

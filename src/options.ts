@@ -8,6 +8,8 @@ export interface ScanOptions {
   includeDev: boolean;
   allTargets: boolean;
   offline: boolean;
+  /** Refuse a Cargo.lock that does not satisfy the manifests (cargo's --locked). */
+  locked: boolean;
   /** Worker threads for parsing (0 = available cores). */
   jobs: number;
   /** Use the result cache. */
@@ -39,6 +41,7 @@ export function defaultScanOptions(overrides: Partial<ScanOptions> = {}): ScanOp
     includeDev: false,
     allTargets: false,
     offline: false,
+    locked: false,
     jobs: 0,
     cache: true,
     cacheDir: null,

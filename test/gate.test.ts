@@ -167,3 +167,97 @@ describe('indicators are reviewed, not blessed', () => {
     expect(ok).toEqual({ code: 0, stderr: '', stdout: 'All dependencies are allowed by Cargo.toml.\n\nok: 10 crates checked, 0 not allowed, 0 unused entries\n' });
   });
 });
+
+describe('--locked: Cargo.lock must satisfy the manifests', () => {
+  const demoCopy = (): string => {
+    const dir = join(tmp(), 'demo');
+    cpSync(DEMO_DIR, dir, { recursive: true });
+    return dir;
+  };
+  const edit = (file: string, from: string, to: string) => {
+    const text = readFileSync(file, 'utf8');
+    expect(text).toContain(from);
+    writeFileSync(file, text.replace(from, to));
+  };
+  const fail = (file: string, line: number, message: string) => ({
+    code: 2,
+    stdout: '',
+    stderr: `cap-scan: error: --locked: ${file}:${line}: ${message} (run cargo update / cargo generate-lockfile)\n`,
+  });
+
+  it('the demo as committed passes --locked (same report as without it)', async () => {
+    const a = await run(['--manifest-path', join(DEMO_DIR, 'Cargo.toml'), '--offline', '--locked', '--format', 'json']);
+    const b = await run(['--manifest-path', join(DEMO_DIR, 'Cargo.toml'), '--offline', '--format', 'json']);
+    expect(a.code).toBe(0);
+    expect(a.stdout).toBe(b.stdout);
+  });
+
+  it('a dependency added without relocking: exit 2 naming it and its manifest line; without --locked the scan goes on', async () => {
+    const dir = demoCopy();
+    const app = join(dir, 'crates', 'app', 'Cargo.toml');
+    edit(app, 'envlogger = "0.3"\n', 'envlogger = "0.3"\nureq = "2"\n');
+    const expected = fail(app, 14, 'dependency ureq = "2" is not in Cargo.lock');
+    expect(await run(['check', '--locked', '--manifest-path', join(dir, 'Cargo.toml'), '--offline'])).toEqual(expected);
+    // --frozen is --locked + --offline, as in cargo
+    expect(await run(['check', '--frozen', '--manifest-path', join(dir, 'Cargo.toml')])).toEqual(expected);
+    expect((await run(['check', '--manifest-path', join(dir, 'Cargo.toml'), '--offline'])).code).toBe(1);
+  });
+
+  it('a requirement the locked version is outside of', async () => {
+    const dir = demoCopy();
+    const app = join(dir, 'crates', 'app', 'Cargo.toml');
+    edit(app, 'shellout = "0.4"', 'shellout = "0.5"');
+    expect(await run(['--locked', '--manifest-path', join(dir, 'Cargo.toml'), '--offline'])).toEqual(
+      fail(app, 10, 'dependency shellout = "0.5" is locked at 0.4.0, outside the requirement'),
+    );
+  });
+
+  it('a path dependency whose name or version changed', async () => {
+    const dir = demoCopy();
+    const utils = join(dir, 'crates', 'app-utils', 'Cargo.toml');
+    edit(utils, 'version.workspace = true', 'version = "0.2.0"');
+    expect(await run(['--locked', '--manifest-path', join(dir, 'Cargo.toml'), '--offline'])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `cap-scan: error: --locked: ${utils}: package app-utils 0.2.0 is locked as 0.1.0 in Cargo.lock (run cargo update / cargo generate-lockfile)\n`,
+    });
+    const renamed = demoCopy();
+    const app = join(renamed, 'crates', 'app', 'Cargo.toml');
+    edit(app, 'app-utils = { path = "../app-utils" }', 'app-utils = { path = "../../vendor/filekeep" }');
+    // the first problem, and how many more (filekeep, now a member, is not locked as a path package)
+    expect(await run(['--locked', '--manifest-path', join(renamed, 'Cargo.toml'), '--offline'])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `cap-scan: error: --locked: ${app}:8: path dependency app-utils = { path = "../../vendor/filekeep" } is now package filekeep (${join(renamed, 'vendor', 'filekeep', 'Cargo.toml')}) (run cargo update / cargo generate-lockfile) (and 1 more)\n`,
+    });
+  });
+});
+
+const REALWORLD = '/tmp/cap-scan-realworld';
+const haveRealworld = (() => {
+  try {
+    return readFileSync(join(REALWORLD, 'Cargo.lock'), 'utf8').length > 0;
+  } catch {
+    return false;
+  }
+})();
+
+describe.skipIf(!haveRealworld)('real workspace', () => {
+  it('check --locked after adding ureq = "2" without relocking: exit 2 naming the dependency and the line', async () => {
+    const dir = join(tmp(), 'rw');
+    mkdirSync(dir);
+    cpSync(join(REALWORLD, 'Cargo.toml'), join(dir, 'Cargo.toml'));
+    cpSync(join(REALWORLD, 'Cargo.lock'), join(dir, 'Cargo.lock'));
+    cpSync(join(REALWORLD, 'src'), join(dir, 'src'), { recursive: true });
+    const text = readFileSync(join(dir, 'Cargo.toml'), 'utf8');
+    const lines = text.split('\n');
+    const at = lines.indexOf('[dependencies]') + 1;
+    lines.splice(at, 0, 'ureq = "2"');
+    writeFileSync(join(dir, 'Cargo.toml'), lines.join('\n'));
+    expect(await run(['check', '--locked', '--manifest-path', join(dir, 'Cargo.toml'), '--offline'])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `cap-scan: error: --locked: ${join(dir, 'Cargo.toml')}:${at + 1}: dependency ureq = "2" is not in Cargo.lock (run cargo update / cargo generate-lockfile)\n`,
+    });
+  }, 120_000);
+});

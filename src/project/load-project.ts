@@ -8,6 +8,7 @@ import * as nodePath from 'node:path';
 import fg from 'fast-glob';
 import semver from 'semver';
 import { readLockfile, resolveLockDep } from './lockfile.js';
+import { assertLocked } from './locked.js';
 import { applyWorkspaceInheritance, readManifest, usesWorkspaceInheritance } from './manifest.js';
 import { isTable } from '../util/toml.js';
 import {
@@ -36,6 +37,8 @@ export interface LoadProjectOptions {
   ctx: SourceContext;
   /** Use this Cargo.lock instead of `<workspace root>/Cargo.lock`. */
   lockfilePath?: string;
+  /** Refuse (UserError) a Cargo.lock that does not satisfy the manifests, as `cargo --locked` does. Not with lockfilePath. */
+  locked?: boolean;
 }
 
 const DEP_KINDS: DepKind[] = ['normal', 'build', 'dev'];
@@ -276,6 +279,16 @@ export async function loadProject(opts: LoadProjectOptions): Promise<Project> {
   }
   const rootManifest = members.get(rootRead.dir) ?? rootRead;
   const lockfile = await readLockfile(opts.lockfilePath ?? nodePath.join(rootManifest.dir, 'Cargo.lock'));
+  if (opts.locked && !opts.lockfilePath) {
+    await assertLocked(members, lockfile, async (p) => {
+      try {
+        return await inheritOutsideWorkspace(await readManifest(p));
+      } catch (e) {
+        if (e instanceof UserError) return null;
+        throw e;
+      }
+    });
+  }
 
   const slots: Slot[] = lockfile.packages.map((pkg) => ({
     pkg,

@@ -377,6 +377,7 @@ export async function scanWorkspace(opts: ScanOptions, hooks: ScanHooks = {}): P
       project = await loadProject({
         manifestPath,
         includeDev: opts.includeDev,
+        locked: opts.locked,
         providers,
         ctx,
         ...(opts.lockfilePath ? { lockfilePath: resolve(opts.lockfilePath) } : {}),
