@@ -8,6 +8,7 @@ import { getReporter, reporters } from './report/index.js';
 import { toolVersion } from './scan/session.js';
 import { defaultScanOptions, type CommandOutput, type CommonOptions, type ScanOptions } from './options.js';
 import { UserError } from './types.js';
+import { checkTargets, KNOWN_TARGETS } from './project/targets.js';
 import { HttpError } from './sources/download.js';
 
 interface RawOptions {
@@ -19,6 +20,7 @@ interface RawOptions {
   allTargets?: boolean;
   offline?: boolean;
   locked?: boolean;
+  target?: string[];
   frozen?: boolean;
   jobs?: string;
   cache?: boolean;
@@ -40,6 +42,7 @@ function addCommonOptions(cmd: Command): Command {
     .option('--include-dev', 'also scan packages reached only through dev-dependencies')
     .option('--all-targets', "also scan dependencies' tests, examples, benches, binaries and cfg(test) code")
     .option('--offline', 'never use the network; crates missing locally are listed as unscanned')
+    .option('--target <triple>', `only dependencies this target builds (repeatable; default: the policy's targets, else all). Known: ${KNOWN_TARGETS.join(', ')}`, (v: string, prev: string[] = []) => [...prev, v])
     .option('--locked', 'fail (exit 2) when Cargo.lock does not satisfy the manifests, naming the manifest line (as cargo --locked)')
     .option('--frozen', '--locked and --offline (as in cargo)')
     .option('-j, --jobs <n>', 'parallel parsing workers (default: number of cores)')
@@ -78,6 +81,7 @@ function toOptions(raw: RawOptions): CommonOptions {
     allTargets: !!raw.allTargets,
     offline: !!raw.offline || !!raw.frozen,
     locked: !!raw.locked || !!raw.frozen,
+    targets: raw.target && raw.target.length ? checkTargets(raw.target) : null,
     jobs,
     cache: raw.cache !== false,
     cacheDir: raw.cacheDir ?? null,

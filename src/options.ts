@@ -8,6 +8,8 @@ export interface ScanOptions {
   includeDev: boolean;
   allTargets: boolean;
   offline: boolean;
+  /** Target triples (--target); null: the policy's `targets`, else all targets. */
+  targets?: string[] | null;
   /** Refuse a Cargo.lock that does not satisfy the manifests (cargo's --locked). */
   locked: boolean;
   /** Worker threads for parsing (0 = available cores). */

@@ -134,6 +134,17 @@ export interface Project {
   lockfile: Lockfile;
   /** Every package of the lockfile, sorted by name then version. */
   packages: ResolvedPackage[];
+  /** The chosen target triples (--target or the policy's `targets`); absent when none was chosen. */
+  targets?: string[];
+  /** Packages left out (e.g. only reached through dependencies no chosen target enables); with targets. */
+  excluded?: ExcludedPackage[];
+}
+
+export interface ExcludedPackage {
+  name: string;
+  version: string;
+  /** `target`: reached only through `[target.…]` dependencies that no chosen target enables. */
+  reason: 'target';
 }
 
 // ---------------------------------------------------------------- scan output (JSON contract)
@@ -194,6 +205,9 @@ export interface ScanResult {
   tool: { name: 'cap-scan'; version: string };
   crates: CrateReport[];
   unscanned: Unscanned[];
+  /** Only when targets were chosen: the chosen triples and the packages left out for them. */
+  targets?: string[];
+  excluded?: ExcludedPackage[];
 }
 
 /** An error whose message is shown to the user as one line (exit code 2). */

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { generateAllowlist } from '../src/commands/allow.js';
 import { evaluatePolicy, parsePolicy } from '../src/policy/allowlist.js';
+import { KNOWN_TARGETS, targetEnabled } from '../src/project/targets.js';
 import { crate, finding, result } from './policy-helpers.js';
 
 const ROOT = resolve(__dirname, '..');
@@ -260,4 +261,121 @@ describe.skipIf(!haveRealworld)('real workspace', () => {
       stderr: `cap-scan: error: --locked: ${join(dir, 'Cargo.toml')}:${at + 1}: dependency ureq = "2" is not in Cargo.lock (run cargo update / cargo generate-lockfile)\n`,
     });
   }, 120_000);
+
+  it('--target x86_64-unknown-linux-gnu leaves out winapi, the winapi-*-gnu crates and schannel; without it nothing is left out', async () => {
+    const env = { XDG_CACHE_HOME: join(tmp(), 'cache') }; // the second run reuses the first one's results
+    const base = JSON.parse((await run(['--manifest-path', join(REALWORLD, 'Cargo.toml'), '--offline', '--format', 'json'], { env })).stdout);
+    expect(base.excluded).toBeUndefined();
+    const r = JSON.parse((await run(['--manifest-path', join(REALWORLD, 'Cargo.toml'), '--offline', '--format', 'json', '--target', 'x86_64-unknown-linux-gnu'], { env })).stdout);
+    const names = r.excluded.map((x: { name: string }) => x.name);
+    for (const n of ['schannel', 'winapi', 'winapi-i686-pc-windows-gnu', 'winapi-x86_64-pc-windows-gnu']) expect(names).toContain(n);
+    expect(r.crates.length + r.excluded.length).toBe(base.crates.length);
+    expect(r.crates.map((c: { name: string }) => c.name)).not.toContain('winapi');
+  }, 300_000);
+});
+
+describe('targets', () => {
+  it('evaluates cfg keys against the built-in triples; unknown predicates count as enabled', () => {
+    const linux = ['x86_64-unknown-linux-gnu'];
+    const cases: Array<[string, string[], boolean]> = [
+      ['cfg(windows)', linux, false],
+      ['cfg(unix)', linux, true],
+      ['cfg(target_os = "windows")', linux, false],
+      ['cfg(not(any(target_os = "windows", target_os = "macos", target_os = "ios")))', linux, true],
+      ['cfg(any(target_os = "macos", target_os = "ios"))', linux, false],
+      ['cfg(all(target_arch = "wasm32", not(target_os = "wasi")))', linux, false],
+      ['cfg(all(target_arch = "wasm32", not(target_os = "wasi")))', ['wasm32-unknown-unknown'], true],
+      ['cfg(target_env = "msvc")', ['x86_64-pc-windows-gnu'], false],
+      ['cfg(target_env = "msvc")', ['x86_64-pc-windows-gnu', 'aarch64-pc-windows-msvc'], true],
+      ['cfg(all(unix, target_pointer_width = "32"))', ['i686-unknown-linux-gnu'], true],
+      ['cfg(target_endian = "big")', linux, false],
+      ['cfg(target_vendor = "apple")', ['aarch64-apple-darwin'], true],
+      ['cfg(feature = "x")', linux, true],
+      ['cfg(not(feature = "x"))', linux, true],
+      ['cfg(all(windows, feature = "x"))', linux, false],
+      ['cfg(any(windows, test))', linux, true],
+      ['cfg(windows', linux, true],
+      ['x86_64-pc-windows-gnu', linux, false],
+      ['x86_64-unknown-linux-gnu', linux, true],
+    ];
+    expect(cases.map(([k, t]) => [k, t.join(','), targetEnabled(k, t)])).toEqual(cases.map(([k, t, want]) => [k, t.join(','), want]));
+  });
+
+  const workspace = (policy = ''): string => {
+    // the dependencies live outside the workspace root (under it, path dependencies would be members)
+    const top = tmp();
+    const root = join(top, 'ws');
+    const crateDir = (name: string, deps: string, code = '') => {
+      const dir = name === 'app' ? join(root, name) : join(top, name);
+      mkdirSync(join(dir, 'src'), { recursive: true });
+      writeFileSync(join(dir, 'Cargo.toml'), `[package]\nname = "${name}"\nversion = "0.1.0"\nedition = "2021"\n${deps}`);
+      writeFileSync(join(dir, 'src', 'lib.rs'), code);
+    };
+    mkdirSync(root);
+    writeFileSync(join(root, 'Cargo.toml'), `[workspace]\nmembers = ["app"]\n${policy}`);
+    crateDir('app', `[target.'cfg(windows)'.dependencies]\nwinthing = { path = "../../winthing" }\n[target.'cfg(unix)'.dependencies]\nunixthing = { path = "../../unixthing" }\n[target.'cfg(feature = "x")'.dependencies]\nshared = { path = "../../shared" }\n`);
+    crateDir('winthing', `[dependencies]\ndeep = { path = "../deep" }\nshared = { path = "../shared" }\n`, 'pub fn f() { std::process::Command::new("x"); }\n');
+    crateDir('deep', '', 'pub fn g() { std::fs::read("x").ok(); }\n');
+    crateDir('unixthing', '', 'pub fn h() { std::env::var("X").ok(); }\n');
+    crateDir('shared', '');
+    const pkgs = [
+      ['app', ['shared', 'unixthing', 'winthing']],
+      ['deep', []],
+      ['shared', []],
+      ['unixthing', []],
+      ['winthing', ['deep', 'shared']],
+    ] as const;
+    writeFileSync(
+      join(root, 'Cargo.lock'),
+      'version = 3\n\n' + pkgs.map(([n, d]) => `[[package]]\nname = "${n}"\nversion = "0.1.0"\n${d.length ? `dependencies = [\n${d.map((x) => ` "${x}",\n`).join('')}]\n` : ''}`).join('\n'),
+    );
+    return root;
+  };
+
+  it('--target leaves out what only a [target.…] dependency no chosen target enables reaches, and says so', async () => {
+    const root = workspace();
+    const all = await run(['--manifest-path', root, '--offline', '--format', 'json']);
+    const allJson = JSON.parse(all.stdout);
+    expect(allJson.crates.map((c: { name: string }) => c.name)).toEqual(['deep', 'shared', 'unixthing', 'winthing']);
+    expect(Object.keys(allJson)).toEqual(['schemaVersion', 'tool', 'crates', 'unscanned']);
+
+    const linux = await run(['--manifest-path', root, '--offline', '--target', 'x86_64-unknown-linux-gnu', '--format', 'json']);
+    expect(linux.code).toBe(0);
+    const j = JSON.parse(linux.stdout);
+    // shared stays: reached through a cfg(feature) key, which is not guessed
+    expect(j.crates.map((c: { name: string }) => c.name)).toEqual(['shared', 'unixthing']);
+    expect(j.targets).toEqual(['x86_64-unknown-linux-gnu']);
+    expect(j.excluded).toEqual([
+      { name: 'deep', version: '0.1.0', reason: 'target' },
+      { name: 'winthing', version: '0.1.0', reason: 'target' },
+    ]);
+    const human = await run(['--manifest-path', root, '--offline', '--target', 'x86_64-unknown-linux-gnu']);
+    expect(human.stdout.split('\n').slice(-2)).toEqual(['2 crates, 1 with capabilities, 0 unscanned, 2 excluded (not built for x86_64-unknown-linux-gnu)', '']);
+
+    const both = JSON.parse((await run(['--manifest-path', root, '--offline', '--target', 'x86_64-pc-windows-msvc', '--target', 'wasm32-unknown-unknown', '--format', 'json'])).stdout);
+    expect(both.crates.map((c: { name: string }) => c.name)).toEqual(['deep', 'shared', 'winthing']);
+    expect(both.targets).toEqual(['wasm32-unknown-unknown', 'x86_64-pc-windows-msvc']);
+    expect(both.excluded).toEqual([{ name: 'unixthing', version: '0.1.0', reason: 'target' }]);
+  });
+
+  it('targets = [...] in the policy table; an unknown triple is an error listing the known ones', async () => {
+    const root = workspace('[workspace.metadata.cap-scan]\ntargets = ["aarch64-apple-darwin"]\n');
+    const j = JSON.parse((await run(['--manifest-path', root, '--offline', '--format', 'json'])).stdout);
+    expect(j.targets).toEqual(['aarch64-apple-darwin']);
+    expect(j.excluded.map((x: { name: string }) => x.name)).toEqual(['deep', 'winthing']);
+    // the policy parser accepts the key (check runs)
+    expect((await run(['check', '--manifest-path', root, '--offline'])).code).toBe(1);
+    const known = KNOWN_TARGETS.join(', ');
+    expect(await run(['--manifest-path', root, '--offline', '--target', 'sparc-sun-solaris'])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `cap-scan: error: --target: unknown target 'sparc-sun-solaris' (known: ${known})\n`,
+    });
+    const bad = workspace('[workspace.metadata.cap-scan]\ntargets = ["x86_64-linux"]\n');
+    expect(await run(['--manifest-path', bad, '--offline'])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `cap-scan: error: ${join(bad, 'Cargo.toml')}: workspace.metadata.cap-scan.targets: unknown target 'x86_64-linux' (known: ${known})\n`,
+    });
+  });
 });

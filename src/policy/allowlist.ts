@@ -4,6 +4,7 @@
 // deny-indicators = false                  # indicators fail `check` (same as --deny-indicators)
 // deny-unscanned = false                   # crates that could not be scanned, or only in part, fail `check` (--deny-unscanned)
 // typosquat-exceptions = ["crate", …]      # crates never reported as typosquats
+// targets = ["x86_64-unknown-linux-gnu"]   # only what these targets build (same as --target)
 // [workspace.metadata.cap-scan.allow]
 // name = ["fs", "net.connect"]             # plain list: allowed in every phase
 // name = { runtime = [...], build = [...], urls = ["https://host/*", "host"], indicators = ["native-code"] }
@@ -33,6 +34,7 @@ import {
   UserError,
 } from '../types.js';
 import { findKeyLine } from './toml-edit.js';
+import { checkTargets } from '../project/targets.js';
 import { cmp } from '../util/compare.js';
 import { isTable, parseToml } from '../util/toml.js';
 import { hostOfUrl } from '../util/url.js';
@@ -71,7 +73,7 @@ export interface Policy {
   typosquatExceptions: string[];
 }
 
-const POLICY_KEYS = new Set(['allow', 'deny-indicators', 'deny-unscanned', 'typosquat-exceptions']);
+const POLICY_KEYS = new Set(['allow', 'deny-indicators', 'deny-unscanned', 'targets', 'typosquat-exceptions']);
 const ENTRY_KEYS = new Set(['runtime', 'build', 'urls', 'indicators']);
 const ALL_KINDS = new Set<string>(Object.values(CAPABILITY_KINDS).flat());
 
@@ -136,6 +138,16 @@ export function parsePolicy(text: string, path: string): Policy {
     if (v === undefined) continue;
     if (typeof v !== 'boolean') fail([...base, key], `'${key}' must be true or false`);
     policy[field] = v as boolean;
+  }
+  // `targets` chooses what is scanned (the project loader applies it); here it only has to be well formed
+  const targets = table['targets'];
+  if (targets !== undefined) {
+    if (!Array.isArray(targets) || targets.some((x) => typeof x !== 'string')) fail([...base, 'targets'], `'targets' must be a list of target triples`);
+    try {
+      checkTargets(targets as string[], 'targets');
+    } catch (e) {
+      fail([...base, 'targets'], (e as Error).message);
+    }
   }
   const typo = table['typosquat-exceptions'];
   if (typo !== undefined) {

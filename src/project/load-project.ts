@@ -9,6 +9,7 @@ import fg from 'fast-glob';
 import semver from 'semver';
 import { readLockfile, resolveLockDep } from './lockfile.js';
 import { assertLocked } from './locked.js';
+import { checkTargets, targetEnabled } from './targets.js';
 import { applyWorkspaceInheritance, readManifest, usesWorkspaceInheritance } from './manifest.js';
 import { isTable } from '../util/toml.js';
 import {
@@ -39,6 +40,12 @@ export interface LoadProjectOptions {
   lockfilePath?: string;
   /** Refuse (UserError) a Cargo.lock that does not satisfy the manifests, as `cargo --locked` does. Not with lockfilePath. */
   locked?: boolean;
+  /**
+   * Target triples (checkTargets): dependencies declared under `[target.…]` that none of them enables are
+   * left out, with what is reached only through them (Project.excluded). Null/absent: the policy table's
+   * `targets`, else every target (nothing left out).
+   */
+  targets?: string[] | null;
 }
 
 const DEP_KINDS: DepKind[] = ['normal', 'build', 'dev'];
@@ -389,14 +396,27 @@ export async function loadProject(opts: LoadProjectOptions): Promise<Project> {
     }
   });
 
-  const edges = new Map<Slot, PackageDep[]>(slots.map((s) => [s, buildEdges(s, lockfile, slotOf)]));
+  const targets = opts.targets ?? policyTargets(rootManifest);
+  const edges = new Map<Slot, PackageDep[]>(slots.map((s) => [s, buildEdges(s, lockfile, slotOf, targets)]));
   const slotById = new Map(slots.map((s) => [s.id, s]));
+  // left out for the targets: reached through every edge, but not through the edges the targets enable
+  const excludedSlots = new Set<Slot>();
+  if (targets !== null) {
+    const all = new Map<Slot, PackageDep[]>(slots.map((s) => [s, buildEdges(s, lockfile, slotOf, null)]));
+    const reachAll = reachable(slots, all, slotById);
+    const reachTargets = reachable(slots, edges, slotById);
+    for (const s of slots) if (!s.member && reachAll.has(s) && !reachTargets.has(s)) excludedSlots.add(s);
+  }
   const { reachedAs, phases } = classify(slots, edges, slotById, opts.includeDev);
 
   const kept = slots.filter((s) => {
+    if (excludedSlots.has(s)) return false;
     const r = reachedAs.get(s)!;
     return opts.includeDev || s.member || !(r.size === 1 && r.has('dev'));
   });
+  const excluded = [...excludedSlots]
+    .map((s) => ({ name: s.pkg.name, version: s.pkg.version, reason: 'target' as const }))
+    .sort((a, b) => cmp(a.name, b.name) || compareVersions(a.version, b.version));
   const keptIds = new Set(kept.map((s) => s.id));
 
   const packages: ResolvedPackage[] = kept
@@ -420,8 +440,40 @@ export async function loadProject(opts: LoadProjectOptions): Promise<Project> {
       lockLine: s.pkg.line,
     }));
 
-  return { root: rootManifest.dir, rootManifest, lockfile, packages };
+  return { root: rootManifest.dir, rootManifest, lockfile, packages, ...(targets !== null ? { targets, excluded } : {}) };
 }
+
+/** `targets = [...]` of the root manifest's cap-scan policy table, validated; null when absent. */
+export function policyTargets(root: Manifest): string[] | null {
+  for (const section of ['workspace', 'package'] as const) {
+    const top = root.raw[section];
+    const meta = isTable(top) ? top.metadata : undefined;
+    const cs = isTable(meta) ? meta['cap-scan'] : undefined;
+    if (!isTable(cs) || cs.targets === undefined) continue;
+    const t = cs.targets;
+    if (!Array.isArray(t) || t.some((x) => typeof x !== 'string')) throw new UserError(`${root.path}: \`${section}.metadata.cap-scan.targets\` must be a list of target triples`);
+    return checkTargets(t as string[], `${root.path}: ${section}.metadata.cap-scan.targets`);
+  }
+  return null;
+}
+
+/** Slots reached from the members over `edges` (any kind). */
+function reachable(slots: Slot[], edges: Map<Slot, PackageDep[]>, slotById: Map<string, Slot>): Set<Slot> {
+  const seen = new Set<Slot>(slots.filter((s) => s.member));
+  const queue = [...seen];
+  while (queue.length > 0) {
+    const s = queue.shift()!;
+    for (const e of edges.get(s)!) {
+      const t = slotById.get(e.id)!;
+      if (!seen.has(t)) {
+        seen.add(t);
+        queue.push(t);
+      }
+    }
+  }
+  return seen;
+}
+
 
 /** `[patch.<source>.<name>] path = …` and `[replace."name:version"] path = …` entries of the root. */
 function rootPatchPaths(root: Manifest): Array<{ name: string; path: string }> {
@@ -448,7 +500,7 @@ function rootPatchPaths(root: Manifest): Array<{ name: string; path: string }> {
  * dependencies, the manifest requirement picks the entries that apply to each version. Dev edges of
  * non-members are dropped (cargo never builds them for a dependent).
  */
-function buildEdges(s: Slot, lock: Lockfile, slotOf: Map<LockPackage, Slot>): PackageDep[] {
+function buildEdges(s: Slot, lock: Lockfile, slotOf: Map<LockPackage, Slot>, targets: readonly string[] | null): PackageDep[] {
   const out = new Map<string, PackageDep>();
   const add = (d: PackageDep): void => {
     out.set(`${d.id}\u0000${d.codeName}\u0000${d.kind}`, d);
@@ -469,6 +521,8 @@ function buildEdges(s: Slot, lock: Lockfile, slotOf: Map<LockPackage, Slot>): Pa
       add({ id: target.id, codeName: libName(target), kind: 'normal' });
       continue;
     }
+    // declarations under [target.…] that no chosen target enables do not lead anywhere
+    if (targets !== null) decls = decls.filter((d) => d.target === null || targetEnabled(d.target, targets));
     for (const d of decls) {
       if (d.kind === 'dev' && !s.member) continue;
       // A renamed dependency is known by its key; otherwise by the dependency's lib name.

@@ -130,6 +130,7 @@ export function scanJson(r: ScanResult): Record<string, unknown> {
     tool: { name: r.tool.name, version: r.tool.version },
     crates: r.crates.map(crateJson),
     unscanned: r.unscanned.map((u) => ({ name: u.name, version: u.version, reason: u.reason })),
+    ...(r.targets ? { targets: [...r.targets], excluded: (r.excluded ?? []).map((x) => ({ name: x.name, version: x.version, reason: x.reason })) } : {}),
   };
 }
 

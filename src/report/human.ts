@@ -73,6 +73,7 @@ function renderScan(input: ReportBase, c: ChalkInstance): string[] {
   const withCaps = crates.filter((x) => x.capabilities.length > 0).length;
   const withInd = crates.filter((x) => x.indicators.length > 0).length;
   let summary = `${plural(crates.length, 'crate')}, ${withCaps} with capabilities, ${unscanned.length} unscanned`;
+  if (input.result.targets) summary += `, ${input.result.excluded?.length ?? 0} excluded (not built for ${input.result.targets.join(', ')})`;
   if (withInd > 0) summary += `, ${withInd} with indicators`;
   const withUn = crates.filter((x) => x.unanalyzed.length > 0).length;
   if (withUn > 0) summary += `, ${withUn} with unanalyzed parts`;

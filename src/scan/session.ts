@@ -378,6 +378,7 @@ export async function scanWorkspace(opts: ScanOptions, hooks: ScanHooks = {}): P
         manifestPath,
         includeDev: opts.includeDev,
         locked: opts.locked,
+        targets: opts.targets ?? null,
         providers,
         ctx,
         ...(opts.lockfilePath ? { lockfilePath: resolve(opts.lockfilePath) } : {}),
@@ -421,7 +422,10 @@ export async function scanWorkspace(opts: ScanOptions, hooks: ScanHooks = {}): P
     addTyposquats(project, crates);
     crates.sort((a, b) => cmp(a.name, b.name) || cmp(a.version, b.version));
     unscanned.sort((a, b) => cmp(a.name, b.name) || cmp(a.version, b.version));
-    return { project, result: { schemaVersion: 1, tool: { name: 'cap-scan', version: toolVersion() }, crates, unscanned }, stats: session.stats() };
+    const result: ScanResult = { schemaVersion: 1, tool: { name: 'cap-scan', version: toolVersion() }, crates, unscanned };
+    // only when targets were chosen: without one the result (and its JSON) is what it always was
+    if (project.targets) Object.assign(result, { targets: project.targets, excluded: project.excluded ?? [] });
+    return { project, result, stats: session.stats() };
   } finally {
     await session.close();
   }
