@@ -192,6 +192,8 @@ export interface CrateReport {
   hosts: string[];
   indicators: Indicator[];
   unanalyzed: Unanalyzed[];
+  /** `crate` mode of a bin-only crate: the targets counted besides lib and build script (absent otherwise). */
+  counted?: string[];
 }
 
 export interface Unscanned {

@@ -379,3 +379,30 @@ describe('targets', () => {
     });
   });
 });
+
+describe('crate mode: a bin-only crate is runtime code', () => {
+  it('reports src/main.rs findings under runtime (not build, though a build.rs sits next to it) and says which targets were counted', async () => {
+    const d = tmp();
+    mkdirSync(join(d, 'src'));
+    writeFileSync(join(d, 'Cargo.toml'), '[package]\nname = "tool"\nversion = "1.0.0"\nedition = "2021"\n');
+    writeFileSync(join(d, 'build.rs'), 'fn main() { println!("cargo:rerun-if-changed=build.rs"); }\n');
+    writeFileSync(join(d, 'src', 'main.rs'), 'mod net;\nfn main() { std::process::Command::new("sh").status().ok(); net::go(); }\n');
+    writeFileSync(join(d, 'src', 'net.rs'), 'pub fn go() { std::net::TcpStream::connect("203.0.113.9:80").ok(); }\n');
+    const r = await run(['crate', d, '--offline', '-v', '--no-cache']);
+    expect(r).toEqual({
+      code: 0,
+      stderr: '',
+      stdout: [
+        'tool 1.0.0  runtime: net, process  build: build-script',
+        '  counted: bin tool (src/main.rs): runtime',
+        '  build-script  build.rs:1:1  build script build.rs  [rule build-script]',
+        '  process.spawn  src/main.rs:2:13  std::process::Command::new  [rule std-process-spawn] (bin)',
+        '  net.connect  src/net.rs:1:15  std::net::TcpStream::connect  [rule std-net-connect] (bin)',
+        '  host  203.0.113.9',
+        '',
+        '1 crate, 1 with capabilities, 0 unscanned',
+        '',
+      ].join('\n'),
+    });
+  });
+});

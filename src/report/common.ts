@@ -121,6 +121,7 @@ export function crateJson(c: CrateReport): Record<string, unknown> {
     hosts: [...c.hosts],
     indicators: c.indicators.map(indicatorJson),
     unanalyzed: c.unanalyzed.map((u) => ({ file: u.file, line: u.line, reason: u.reason })),
+    ...(c.counted ? { counted: [...c.counted] } : {}),
   };
 }
 

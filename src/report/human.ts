@@ -59,6 +59,7 @@ function renderScan(input: ReportBase, c: ChalkInstance): string[] {
     lines.push(
       `${pad(c.bold(cr.name), nameW, cr.name.length)} ${pad(cr.version, verW)}  ${pad(capStyle(rt, cr.phases.runtime), rtW, rt.length)}  ${capStyle(bd, cr.phases.build)}`.trimEnd(),
     );
+    if (cr.counted) lines.push(`  ${c.dim(`counted: ${cr.counted.join(', ')}`)}`);
     lines.push(...indicatorLines(cr, c, '  '));
     if (input.verbose) {
       for (const f of cr.findings) lines.push(`  ${findingLine(f, c, true)}`);

@@ -25,6 +25,8 @@ export interface CrateInput {
   /** Extern prelude of the crate: name used in code → canonical crate name. */
   externs: Map<string, string>;
   allTargets: boolean;
+  /** Also the bin targets, as runtime code (`crate` mode of a bin-only crate: what `cargo install` runs). */
+  bins?: boolean;
   /** The package's files (listPackage), when the caller already lists them. */
   listing?: Promise<PackageListing>;
 }
@@ -183,6 +185,7 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
   const testDirs: string[] = []; // directories of cfg(test) modules' children
   const { existsSync } = await import('node:fs');
   const targets = targetsOf(dir, manifest, input.allTargets, (rel) => existsSync(join(dir, rel)));
+  if (input.bins && !input.allTargets) for (const t of manifest?.bins ?? []) targets.push({ role: 'bin', root: t.path });
   const resolverOptions: ResolverOptions = {
     edition,
     externs: input.externs,

@@ -267,7 +267,7 @@ export class ScanSession {
         toolVersion: this.version,
         rulesHash: this.index.hash,
         identity,
-        inputs: { name: input.name, libPhase: input.libPhase, allTargets: input.allTargets, externs: input.externs, manifest: input.manifest },
+        inputs: { name: input.name, libPhase: input.libPhase, allTargets: input.allTargets, externs: input.externs, manifest: input.manifest, ...(input.bins ? { bins: true } : {}) },
       });
       const hit = await this.cache.get(key);
       if (hit) {
@@ -440,15 +440,17 @@ async function crateDirInput(dir: string, allTargets: boolean): Promise<{ abs: s
   const externs = new Map<string, string>();
   for (const d of manifest?.dependencies ?? []) externs.set(d.key.replace(/-/g, '_'), d.package.replace(/-/g, '_'));
   const procMacro = manifest?.lib?.procMacro ?? false;
+  // a bin-only crate (the `cargo install` case): its binaries are the code that runs
+  const bins = !!manifest && manifest.lib === null && manifest.bins.length > 0;
   return {
     abs,
     manifest,
-    input: { name: manifest?.package?.name ?? abs, dir: abs, manifest, libPhase: procMacro ? 'build' : 'runtime', externs, allTargets },
+    input: { name: manifest?.package?.name ?? abs, dir: abs, manifest, libPhase: procMacro ? 'build' : 'runtime', externs, allTargets, ...(bins ? { bins } : {}) },
   };
 }
 
-function dirReport(abs: string, manifest: Manifest | null, scan: CrateScan): CrateReport {
-  return crateReport(
+function dirReport(abs: string, manifest: Manifest | null, scan: CrateScan, input: CrateInput): CrateReport {
+  const report = crateReport(
     {
       name: manifest?.package?.name ?? abs.split('/').pop()!,
       version: manifest?.package?.version ?? '0.0.0',
@@ -459,6 +461,9 @@ function dirReport(abs: string, manifest: Manifest | null, scan: CrateScan): Cra
     },
     scan,
   );
+  // which targets were counted, when not just the library (and build script)
+  if (input.bins && !input.allTargets && manifest) report.counted = manifest.bins.map((b) => `bin ${b.name} (${b.path}): runtime`);
+  return report;
 }
 
 /** Scan one unpacked crate directory (a vendored crate, a crate you are about to add). */
@@ -484,7 +489,7 @@ export async function scanCrateDirs(
       const scan = await session.crate(input, null, `dir:${abs}`);
       const real = realpathSync(abs);
       for (const f of scan.files) files.push(join(real, f.rel));
-      return dirReport(abs, manifest, scan);
+      return dirReport(abs, manifest, scan, input);
     });
     crates.sort((a, b) => cmp(a.name, b.name) || cmp(a.version, b.version));
     files.sort(cmp);
