@@ -406,3 +406,20 @@ describe('crate mode: a bin-only crate is runtime code', () => {
     });
   });
 });
+
+describe('crate mode: the crate\'s own name is checked against the popular list', () => {
+  it('tokioo and hyper-rs raise a typosquat indicator; tokio does not', async () => {
+    const make = (name: string) => {
+      const d = join(tmp(), name);
+      mkdirSync(join(d, 'src'), { recursive: true });
+      writeFileSync(join(d, 'Cargo.toml'), `[package]\nname = "${name}"\nversion = "0.1.0"\nedition = "2021"\n`);
+      writeFileSync(join(d, 'src', 'lib.rs'), '');
+      return d;
+    };
+    const out = (name: string, line: string | null) =>
+      [`${name} 0.1.0  runtime: -  build: -`, ...(line ? [line] : []), '', `1 crate, 0 with capabilities, 0 unscanned${line ? ', 1 with indicators' : ''}`, ''].join('\n');
+    expect((await run(['crate', make('tokioo'), '--offline'])).stdout).toBe(out('tokioo', '  ! typosquat  Cargo.toml:1  name is close to the popular crate "tokio" (edit-distance)'));
+    expect((await run(['crate', make('hyper-rs'), '--offline'])).stdout).toBe(out('hyper-rs', '  ! typosquat  Cargo.toml:1  name is close to the popular crate "hyper" (affix)'));
+    expect((await run(['crate', make('tokio'), '--offline'])).stdout).toBe(out('tokio', null));
+  });
+});

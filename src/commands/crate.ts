@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { CommandOutput, CommonOptions, ScanOptions } from '../options.js';
 import { readManifest } from '../project/manifest.js';
 import { render } from '../report/index.js';
-import { scanCrateDir, scanWorkspace, sourceContext } from '../scan/session.js';
+import { addCrateTyposquats, scanCrateDir, scanWorkspace, sourceContext } from '../scan/session.js';
 import { type ResolvedCrate, resolveCrateSpecWith } from '../sources/crate-spec.js';
 import { type DownloadProvider, downloadProvider, normalizeIndexUrl } from '../sources/registry.js';
 import type { ScanResult } from '../types.js';
@@ -145,7 +145,9 @@ export async function runCrate(o: CrateOptions): Promise<CommandOutput> {
   // an unpacked crate directory is scanned as it is (no manifest lookup, no download provider)
   if (!o.deps && existsSync(o.spec) && statSync(o.spec).isDirectory()) {
     await requireCrateDir(o.spec);
-    return report(await scanCrateDir(o.spec, o));
+    const result = await scanCrateDir(o.spec, o);
+    addCrateTyposquats(result.crates);
+    return report(result);
   }
   const provider = downloadProvider();
   const crate = await resolveCrateSpec(o.spec, { ...o, provider });
@@ -153,6 +155,7 @@ export async function runCrate(o: CrateOptions): Promise<CommandOutput> {
   if (!o.deps) {
     await requireCrateDir(crate.dir, o.spec);
     result = await scanCrateDir(crate.dir, o);
+    addCrateTyposquats(result.crates);
     for (const c of result.crates) {
       if (c.name === crate.name && c.version === crate.version) {
         c.source = crate.source;

@@ -137,6 +137,17 @@ function addTyposquats(project: Project, crates: CrateReport[]): void {
   }
 }
 
+/** `crate` mode: the scanned crate's own name against the popular list (there is no lockfile). */
+export function addCrateTyposquats(crates: CrateReport[]): void {
+  popular ??= parsePopularList(readFileSync(join(builtinRulesDir(), 'popular-crates.txt'), 'utf8'));
+  for (const t of typosquats([...new Set(crates.map((c) => c.name))], popular)) {
+    for (const c of crates) {
+      if (c.name !== t.name) continue;
+      c.indicators.unshift({ id: 'typosquat', file: 'Cargo.toml', line: 1, detail: `name is close to the popular crate "${t.similarTo}" (${t.how})` });
+    }
+  }
+}
+
 // ------------------------------------------------------------------ scan session: pool + result cache
 
 export interface ScanStats {
