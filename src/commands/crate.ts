@@ -119,13 +119,14 @@ export interface CrateOptions extends CommonOptions {
  */
 export async function requireCrateDir(dir: string, shown: string = dir): Promise<void> {
   const manifestPath = path.join(dir, 'Cargo.toml');
-  let isFile = false;
+  let exists = false;
   try {
-    isFile = statSync(manifestPath).isFile();
+    statSync(manifestPath);
+    exists = true; // a FIFO or a directory is refused by readManifest, with what it is
   } catch {
     // missing
   }
-  if (!isFile) throw new UserError(`${shown}: not a crate (no Cargo.toml in the directory)`);
+  if (!exists) throw new UserError(`${shown}: not a crate (no Cargo.toml in the directory)`);
   const m = await readManifest(manifestPath);
   if (!m.package) {
     throw new UserError(
