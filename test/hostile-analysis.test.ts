@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { scanCrateDir } from '../src/scan/session.js';
 import { defaultScanOptions } from '../src/options.js';
-import { chainDepth, estimateTokens, MAX_CHAIN, MAX_FILE_BYTES, sniffEncoding } from '../src/parse/analyze.js';
+import { chainDepth, estimateTokens, MAX_CHAIN, MAX_FILE_BYTES, parseBudgetMicros, sniffEncoding } from '../src/parse/analyze.js';
 
 const roots: string[] = [];
 afterAll(() => {
@@ -48,6 +48,16 @@ describe('hostile files keep their findings', () => {
     const r = await scan(`${SPAWN}pub static S: &str = "${'a'.repeat(7_900_000)}";\n`);
     expect(r.spawn).toEqual(FOUND);
     expect(r.unanalyzed).toEqual([]);
+    expect(r.ms).toBeLessThan(10_000);
+  }, 30_000);
+
+  it('input whose parse error recovery is super-linear (found by the fuzz test): the parse stops at its budget, the token pass keeps the finding', async () => {
+    // 58 KB of `"#d`: tree-sitter's error recovery took ~40 s on it (16 KB: 3 s)
+    const r = await scan(`/${'"#d'.repeat(19_476)}\n${SPAWN}`);
+    expect(r.spawn).toEqual([['std-process-spawn', 'src/lib.rs', 2, 15]]);
+    expect(r.unanalyzed.filter((u) => !u.reason.startsWith('parse-error'))).toEqual([
+      { file: 'src/lib.rs', line: 1, reason: `analysis-failed (parse over its ${(parseBudgetMicros(1 + SPAWN.length + 3 * 19_476 + 1) / 1e6).toFixed(1)} s budget): analysed as tokens` },
+    ]);
     expect(r.ms).toBeLessThan(10_000);
   }, 30_000);
 

@@ -643,12 +643,28 @@ export function analyzeTokens(source: string, cfg: AnalyzerConfig, problems: { l
   return summary;
 }
 
+/**
+ * Time a file's parse may take (microseconds): tree-sitter's error recovery is super-linear on some broken
+ * inputs (58 KB of `"#d` repeated: ~40 s), so a parse over 2 s plus 0.5 µs per byte (8 MiB: ~6 s; the
+ * largest real files parse in well under a second) is stopped and the file gets the token pass.
+ */
+export function parseBudgetMicros(bytes: number): number {
+  return 2_000_000 + Math.ceil(bytes / 2);
+}
+
 function analyzeTree(source: string, cfg: AnalyzerConfig, opts: FileOptions, problems: { line: number; reason: string }[]): FileSummary {
   const summary = emptySummary();
   summary.problems.push(...problems);
   const lines = new LineIndex(source);
   const p = getParser();
-  const tree = p.parse(source);
+  const budget = parseBudgetMicros(source.length);
+  p.setTimeoutMicros(budget);
+  const tree = p.parse(source) as ParserT.Tree | null;
+  if (!tree) {
+    // a parse over budget returns null and would resume on the next call: start afresh
+    p.reset();
+    throw new Error(`parse over its ${(budget / 1e6).toFixed(1)} s budget`);
+  }
   const root = tree.rootNode;
   const qs = getQueries(cfg, source);
   const attributeNames = new Set([...cfg.attributeNames, 'cfg', 'test', 'bench', 'path']);
