@@ -61,6 +61,21 @@ describe('hostile files keep their findings', () => {
     expect(r.ms).toBeLessThan(10_000);
   }, 30_000);
 
+  it('literals 3,000 token trees deep in an attribute (found by the fuzz test): the in-attribute check is linear, the tree path holds', async () => {
+    // inAttribute climbed node.parent through every enclosing token tree, each call a walk down from the root:
+    // 1,000 braces 1.7 s, 2,000 6 s, 4,000 23 s (a mutated web-sys file with braces inside #[wasm_bindgen(...)])
+    const lits = Array.from({ length: 300 }, (_, i) => `"http://h${i}.example/"`).join(', ');
+    const dir = crate(`#[doc(${'{'.repeat(3000)} ${lits} ${'}'.repeat(3000)})]\n${SPAWN}`);
+    const t0 = Date.now();
+    const r = await scanCrateDir(dir, defaultScanOptions({ cache: false }));
+    const c = r.crates[0]!;
+    expect(c.findings.filter((f) => f.rule === 'std-process-spawn').map((f) => [f.rule, f.file, f.line, f.column])).toEqual([['std-process-spawn', 'src/lib.rs', 2, 15]]);
+    // URLs inside attributes are documentation, not data
+    expect(c.urls).toEqual([]);
+    expect(c.unanalyzed).toEqual([]);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+  }, 60_000);
+
   it('a 7.9 MB hex literal: same', async () => {
     const r = await scan(`${SPAWN}pub static S: &str = "${'41'.repeat(3_950_000)}";\n`);
     expect(r.spawn).toEqual(FOUND);

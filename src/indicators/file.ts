@@ -104,6 +104,28 @@ function literalAt(root: SyntaxNode, index: number): SyntaxNode | null {
 
 /** True when the node sits inside an attribute (`#[doc = "…"]`, `#![doc(html_root_url = "…")]`). */
 function inAttribute(node: SyntaxNode): boolean {
+  // The ancestors' types come from one cursor descent from the root: node.parent itself walks down from the
+  // root, so climbing n token trees with it cost O(n x depth) per literal (2,000 nested braces in a macro:
+  // seconds per file, quadratic).
+  const types: string[] = [];
+  const c = node.tree.rootNode.walk();
+  const { startIndex: start, endIndex: end, type } = node;
+  while (!(c.startIndex === start && c.endIndex === end && c.nodeType === type)) {
+    types.push(c.nodeType);
+    // the binding returns the child's index (-1: none), not the boolean its types promise
+    const moved = c.gotoFirstChildForIndex(start) as unknown as number | boolean;
+    if (moved === false || moved === -1 || c.startIndex > start) return inAttributeByParents(node);
+  }
+  for (let i = types.length - 1; i >= 0; i--) {
+    const t = types[i]!;
+    if (t === 'attribute_item' || t === 'inner_attribute_item') return true;
+    if (t !== 'token_tree' && t !== 'attribute' && !STRING_TYPES.has(t)) return false;
+  }
+  return false;
+}
+
+/** The same by node.parent (only if the descent did not land on the node). */
+function inAttributeByParents(node: SyntaxNode): boolean {
   for (let n = node.parent; n; n = n.parent) {
     if (n.type === 'attribute_item' || n.type === 'inner_attribute_item') return true;
     if (n.type !== 'token_tree' && n.type !== 'attribute' && !STRING_TYPES.has(n.type)) return false;
