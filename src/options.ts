@@ -19,7 +19,7 @@ export interface ScanOptions {
 }
 
 export interface OutputOptions {
-  /** Reporter name: human, json, sarif, markdown, github. */
+  /** Reporter name: human, json, sarif, markdown, github, html. */
   format: string;
   verbose: boolean;
   color: boolean;

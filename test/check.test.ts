@@ -100,7 +100,7 @@ describe('cap-scan check (fixture workspaces)', () => {
 
   it('an unknown format is a UserError listing the valid ones', async () => {
     await expect(runCheck(checkOpts('clean', { format: 'xml' }))).rejects.toThrow(
-      new UserError("unknown format 'xml' (expected one of: human, json, sarif, markdown, github)"),
+      new UserError("unknown format 'xml' (expected one of: human, json, sarif, markdown, github, html)"),
     );
   });
 

@@ -246,7 +246,7 @@ describe('errors: one line on stderr, exit 2, no stack trace', () => {
   it('unknown format and bad --jobs', async () => {
     const f = await run(['--format', 'xml']);
     oneLine(f);
-    expect(f.stderr).toBe("cap-scan: error: unknown format 'xml' (expected one of: human, json, sarif, markdown, github)\n");
+    expect(f.stderr).toBe("cap-scan: error: unknown format 'xml' (expected one of: human, json, sarif, markdown, github, html)\n");
     const j = await run(['-j', 'lots']);
     oneLine(j);
     expect(j.stderr).toBe("cap-scan: error: --jobs must be a whole number from 1 to 256, got 'lots'\n");

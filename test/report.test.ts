@@ -39,9 +39,9 @@ const base = (over: Partial<ScanReport> = {}): ScanReport => ({
 
 describe('getReporter', () => {
   it('knows the five formats and rejects others with the list', () => {
-    expect(Object.keys(reporters)).toEqual(['human', 'json', 'sarif', 'markdown', 'github']);
+    expect(Object.keys(reporters)).toEqual(['human', 'json', 'sarif', 'markdown', 'github', 'html']);
     expect(getReporter('json')).toBe(reporters['json']);
-    expect(() => getReporter('toString')).toThrow(new UserError("unknown format 'toString' (expected one of: human, json, sarif, markdown, github)"));
+    expect(() => getReporter('toString')).toThrow(new UserError("unknown format 'toString' (expected one of: human, json, sarif, markdown, github, html)"));
   });
 });
 
