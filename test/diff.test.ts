@@ -156,12 +156,12 @@ describe('diffScans', () => {
       packages: [
         {
           name: 'a', change: 'updated', from: '2.0.0', to: '2.1.0', source: newR.crates[1]!.source,
-          added: { runtime: ['net'], build: [] }, removed: { runtime: ['fs'], build: ['env'] }, evidence: [net], unscanned: [],
+          added: { runtime: ['net'], build: [] }, removed: { runtime: ['fs'], build: ['env'] }, evidence: [net], unscanned: [], indicators: { added: [], removed: [] },
         },
         {
           name: 'lost', change: 'updated', from: '0.1.0', to: '0.2.0', source: newR.crates[3]!.source,
           added: { runtime: [], build: [] }, removed: { runtime: [], build: [] }, evidence: [],
-          unscanned: [{ side: 'old', version: '0.1.0', reason: 'not in directory source' }],
+          unscanned: [{ side: 'old', version: '0.1.0', reason: 'not in directory source' }], indicators: { added: [], removed: [] },
         },
       ],
     });

@@ -88,7 +88,7 @@ export const diffCommand = defineCommand({
   configure: (cmd) =>
     cmd
       .requiredOption('--base <rev-or-lockfile>', 'git revision or path to the old Cargo.lock')
-      .option('--fail-on-growth', 'exit 1 when any capability was added'),
+      .option('--fail-on-growth', 'exit 1 when any capability or supply-chain indicator was added'),
   // commander enforces --base (requiredOption)
   options: (common, _args, flags): DiffOptions => ({ ...common, base: stringFlag(flags, 'base') ?? '', failOnGrowth: !!flags.failOnGrowth }),
   run: runDiff,

@@ -179,6 +179,7 @@ export function packageChangeJson(p: PackageChange): Record<string, unknown> {
     removed: { runtime: [...p.removed.runtime], build: [...p.removed.build] },
     evidence: p.evidence.map(findingJson),
     unscanned: p.unscanned.map((u) => ({ side: u.side, version: u.version, reason: u.reason })),
+    indicators: { added: p.indicators.added.map(indicatorJson), removed: p.indicators.removed.map(indicatorJson) },
   };
 }
 

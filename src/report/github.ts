@@ -78,12 +78,16 @@ function renderDiff(input: DiffReport): string[] {
   const out: string[] = [];
   for (const p of d.packages) {
     if (p.to === null) continue;
+    const loc = packageLocation(input, p.name, p.to);
+    const title = `cap-scan: ${p.name} ${p.from ?? 'new'} -> ${p.to}`;
     const added: string[] = [];
     for (const phase of ['runtime', 'build'] as Phase[]) for (const cap of p.added[phase]) added.push(`${cap} (${phase})`);
-    if (!added.length) continue;
-    const loc = packageLocation(input, p.name, p.to);
-    const ev = p.evidence.slice(0, 3).map((f) => `${f.kind} ${f.file}:${f.line}:${f.column} ${f.evidence}`);
-    out.push(command('warning', { ...loc, title: `cap-scan: ${p.name} ${p.from ?? 'new'} -> ${p.to}` }, `gained ${added.join(', ')}${ev.length ? `\n${ev.join('\n')}` : ''}`));
+    if (added.length) {
+      const ev = p.evidence.slice(0, 3).map((f) => `${f.kind} ${f.file}:${f.line}:${f.column} ${f.evidence}`);
+      out.push(command('warning', { ...loc, title }, `gained ${added.join(', ')}${ev.length ? `\n${ev.join('\n')}` : ''}`));
+    }
+    for (const i of p.indicators.added) out.push(command('warning', { ...loc, title }, `new indicator ${i.id} at ${i.file}:${i.line}: ${i.detail}`));
+    for (const i of p.indicators.removed) out.push(command('notice', { ...loc, title }, `indicator ${i.id} gone (was at ${i.file}:${i.line}: ${i.detail})`));
   }
   return out;
 }

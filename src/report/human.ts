@@ -168,16 +168,23 @@ function renderDiff(input: DiffReport, c: ChalkInstance): string[] {
         if (shown.length < ev.length) lines.push(c.dim(`      … and ${ev.length - shown.length} more (-v shows all)`));
       }
     }
+    for (const i of p.indicators.added) lines.push(`  ${c.red.bold(`+ ! ${i.id}`)}  ${c.cyan(`${i.file}:${i.line}`)}  ${i.detail}`);
     for (const phase of ['runtime', 'build'] as Phase[]) {
       for (const cap of p.removed[phase]) lines.push(`  ${c.green(`- ${cap}`)} (${phase})`);
     }
-    const none = !p.unscanned.length && !p.added.runtime.length && !p.added.build.length && !p.removed.runtime.length && !p.removed.build.length;
+    for (const i of p.indicators.removed) lines.push(`  ${c.green(`- ! ${i.id}`)}  ${c.cyan(`${i.file}:${i.line}`)}  ${i.detail}`);
+    const none =
+      !p.unscanned.length && !p.added.runtime.length && !p.added.build.length && !p.removed.runtime.length && !p.removed.build.length && !p.indicators.added.length && !p.indicators.removed.length;
     if (none) lines.push(c.dim('  no capability change'));
   }
   const grown = d.packages.filter((p) => p.added.runtime.length || p.added.build.length).length;
   const shrunk = d.packages.filter((p) => p.removed.runtime.length || p.removed.build.length).length;
   const unk = d.packages.filter((p) => p.unscanned.length).length;
+  const indAdded = d.packages.filter((p) => p.indicators.added.length).length;
+  const indRemoved = d.packages.filter((p) => p.indicators.removed.length).length;
   let summary = `${plural(d.packages.length, 'package')} changed, ${grown} gained capabilities, ${shrunk} lost capabilities`;
+  if (indAdded) summary += `, ${indAdded} gained indicators`;
+  if (indRemoved) summary += `, ${indRemoved} lost indicators`;
   if (unk) summary += `, ${unk} unscanned`;
   lines.push('', c.bold(summary));
   return lines;

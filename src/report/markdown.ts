@@ -43,17 +43,27 @@ function renderDiff(input: DiffReport): string[] {
   const d = input.diff;
   const lines = [`### cap-scan: dependency capability changes since \`${cell(d.base)}\``, ''];
   if (d.packages.length === 0) return [...lines, 'No dependency was added, removed or changed version.'];
-  lines.push('| Crate | Version | + Capabilities | − Capabilities | Evidence |', '| --- | --- | --- | --- | --- |');
+  // the Indicators column only when some package gained or lost one (most diffs have none)
+  const withInd = d.packages.some((p) => p.indicators.added.length || p.indicators.removed.length);
+  lines.push(
+    `| Crate | Version | + Capabilities | − Capabilities |${withInd ? ' Indicators |' : ''} Evidence |`,
+    `| --- | --- | --- | --- |${withInd ? ' --- |' : ''} --- |`,
+  );
   for (const p of d.packages) {
     const added = p.unscanned.length
       ? p.unscanned.map((u) => `unscanned (${u.side} ${u.version}): ${cell(u.reason)}`).join('<br>')
       : capsWithPhase(p.added);
+    const ind = [
+      ...p.indicators.added.map((i) => `+ ${cell(i.id)} (${cell(`${i.file}:${i.line}`)}): ${cell(i.detail)}`),
+      ...p.indicators.removed.map((i) => `− ${cell(i.id)} (${cell(`${i.file}:${i.line}`)})`),
+    ].join('<br>');
     lines.push(
-      `| ${cell(p.name)} | ${cell(versionCell(p))} | ${added} | ${capsWithPhase(p.removed)} | ${evidenceCell(p.evidence, p.source, p.name, p.to ?? p.from ?? '')} |`,
+      `| ${cell(p.name)} | ${cell(versionCell(p))} | ${added} | ${capsWithPhase(p.removed)} |${withInd ? ` ${ind} |` : ''} ${evidenceCell(p.evidence, p.source, p.name, p.to ?? p.from ?? '')} |`,
     );
   }
   const grown = d.packages.filter((p) => p.added.runtime.length || p.added.build.length).length;
-  lines.push('', `${d.packages.length} changed, ${grown} gained capabilities.`);
+  const indAdded = d.packages.filter((p) => p.indicators.added.length).length;
+  lines.push('', `${d.packages.length} changed, ${grown} gained capabilities${indAdded ? `, ${indAdded} gained supply-chain indicators` : ''}.`);
   return lines;
 }
 
