@@ -70,7 +70,7 @@ describe('diff: indicators a change adds or removes', () => {
         '',
         '| Crate | Version | + Capabilities | − Capabilities | Indicators | Evidence |',
         '| --- | --- | --- | --- | --- | --- |',
-        '| serde_jsn | 1.0.0 → 1.0.1 | fs (runtime) |  | + secrets (src/lib.rs:7): AWS access key id<br>− obfuscation (build.rs:4) | [src/lib.rs:2](https://docs.rs/crate/serde_jsn/1.0.1/source/src/lib.rs#2) `std::fs::read` |',
+        '| serde_jsn | 1.0.0 → 1.0.1 | fs (runtime) |  | + secrets (src/lib.rs:7): AWS access key id<br>− obfuscation (build.rs:4) | fs.read: [src/lib.rs:2](https://docs.rs/crate/serde_jsn/1.0.1/source/src/lib.rs#2) `std::fs::read` |',
         '',
         '1 changed, 1 gained capabilities, 1 gained supply-chain indicators.',
         '',

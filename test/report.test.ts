@@ -153,7 +153,7 @@ describe('markdown reporter', () => {
         '',
         '| Crate | Version | + Capabilities | − Capabilities | Evidence |',
         '| --- | --- | --- | --- | --- |',
-        '| alpha | 0.9.0 → 1.0.0 | net (runtime) | env (build) | [src/lib.rs:10](https://docs.rs/crate/alpha/1.0.0/source/src/lib.rs#10) `std::net::TcpStream::connect` |',
+        '| alpha | 0.9.0 → 1.0.0 | net (runtime) | env (build) | net.connect: [src/lib.rs:10](https://docs.rs/crate/alpha/1.0.0/source/src/lib.rs#10) `std::net::TcpStream::connect` |',
         '| gone | removed 1.0.0 |  | net (runtime) |  |',
         '| pipe\\|name | added 0.1.0 |  |  |  |',
         '',

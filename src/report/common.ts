@@ -224,6 +224,30 @@ export function policyFile(input: CheckReport): string {
   return displayPath(input.violations.policy, input.workspaceRoot);
 }
 
+/**
+ * The first finding of each kind, kinds in the order their first finding appears: what illustrates a
+ * capability without letting one kind (or one file) crowd out the others.
+ */
+export function firstPerKind(fs: readonly Finding[]): Finding[] {
+  const seen = new Set<string>();
+  const out: Finding[] = [];
+  for (const f of fs) {
+    if (seen.has(f.kind)) continue;
+    seen.add(f.kind);
+    out.push(f);
+  }
+  return out;
+}
+
+/** Each capability a package gained, per phase (runtime first), with its own findings in the new version. */
+export function addedWithEvidence(p: PackageChange): { capability: string; phase: 'runtime' | 'build'; findings: Finding[] }[] {
+  const out: { capability: string; phase: 'runtime' | 'build'; findings: Finding[] }[] = [];
+  for (const phase of ['runtime', 'build'] as const) {
+    for (const cap of p.added[phase]) out.push({ capability: cap, phase, findings: p.evidence.filter((f) => f.capability === cap && f.phase === phase) });
+  }
+  return out;
+}
+
 export function phaseList(caps: readonly string[]): string {
   return caps.length ? caps.join(', ') : '-';
 }

@@ -1,7 +1,7 @@
 // GitHub Actions workflow commands: `::error file=…,line=…,title=…::message`.
 
 import type { Phase } from '../types.js';
-import { advisoryIndicators, findPackage, packageLocation, phaseList, policyFile, type CheckReport, type DiffReport, type ReportBase, type Reporter } from './common.js';
+import { addedWithEvidence, advisoryIndicators, findPackage, firstPerKind, packageLocation, phaseList, policyFile, type CheckReport, type DiffReport, type ReportBase, type Reporter } from './common.js';
 
 /** Escapes the message part of a workflow command. */
 export function escapeData(s: string): string {
@@ -83,7 +83,8 @@ function renderDiff(input: DiffReport): string[] {
     const added: string[] = [];
     for (const phase of ['runtime', 'build'] as Phase[]) for (const cap of p.added[phase]) added.push(`${cap} (${phase})`);
     if (added.length) {
-      const ev = p.evidence.slice(0, 3).map((f) => `${f.kind} ${f.file}:${f.line}:${f.column} ${f.evidence}`);
+      // each gained capability shown by its own findings: the first of each of its kinds
+      const ev = addedWithEvidence(p).flatMap((a) => firstPerKind(a.findings)).map((f) => `${f.kind} ${f.file}:${f.line}:${f.column} ${f.evidence}`);
       out.push(command('warning', { ...loc, title }, `gained ${added.join(', ')}${ev.length ? `\n${ev.join('\n')}` : ''}`));
     }
     for (const i of p.indicators.added) out.push(command('warning', { ...loc, title }, `new indicator ${i.id} at ${i.file}:${i.line}: ${i.detail}`));

@@ -4,7 +4,7 @@ import { Chalk, type ChalkInstance } from 'chalk';
 import type { PackageChange } from '../diff/scan-diff.js';
 import type { CrateViolation, SkippedCrate } from '../policy/allowlist.js';
 import type { CrateReport, Finding, Phase, Unscanned } from '../types.js';
-import { advisoryIndicators, displayPath, phaseList, plural, type CheckReport, type DiffReport, type ReportBase, type Reporter } from './common.js';
+import { advisoryIndicators, displayPath, firstPerKind, phaseList, plural, type CheckReport, type DiffReport, type ReportBase, type Reporter } from './common.js';
 
 /** Evidence lines shown per capability kind without -v. */
 const EVIDENCE_LIMIT = 3;
@@ -163,7 +163,8 @@ function renderDiff(input: DiffReport, c: ChalkInstance): string[] {
       for (const cap of p.added[phase]) {
         lines.push(`  ${c.red(`+ ${cap}`)} (${phase})`);
         const ev = p.evidence.filter((f) => f.capability === cap && f.phase === phase);
-        const shown = input.verbose ? ev : ev.slice(0, EVIDENCE_LIMIT);
+        // the first finding of each kind: a capability is shown by its own kinds, not its first file
+        const shown = input.verbose ? ev : firstPerKind(ev);
         for (const f of shown) lines.push(`      ${findingLine(f, c, true)}`);
         if (shown.length < ev.length) lines.push(c.dim(`      … and ${ev.length - shown.length} more (-v shows all)`));
       }
