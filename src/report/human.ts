@@ -3,7 +3,7 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { PackageChange } from '../diff/scan-diff.js';
 import type { CrateViolation, SkippedCrate } from '../policy/allowlist.js';
-import type { CrateReport, Finding, Phase, Unscanned } from '../types.js';
+import type { Capability, CrateReport, Finding, Phase, Unscanned } from '../types.js';
 import { advisoryIndicators, displayPath, firstPerKind, phaseList, plural, type CheckReport, type DiffReport, type ReportBase, type Reporter } from './common.js';
 
 /** Evidence lines shown per capability kind without -v. */
@@ -46,19 +46,104 @@ function skippedLines(skipped: SkippedCrate[], c: ChalkInstance, title: string):
 
 // ---------------------------------------------------------------- scan / crate
 
+/** Capabilities from most to least dangerous: the order of the summary. */
+export const DANGER_ORDER: readonly Capability[] = ['process', 'net', 'ffi', 'link', 'fs', 'env', 'build-script', 'proc-macro', 'unsafe'];
+
+/** Report width the human output wraps lists to. */
+const WIDTH = 80;
+
+/** The colour of a capability family: the most dangerous ones stand out. */
+function capColor(cap: string, c: ChalkInstance): (s: string) => string {
+  switch (cap) {
+    case 'process':
+      return c.red.bold;
+    case 'net':
+      return c.magenta.bold;
+    case 'ffi':
+    case 'link':
+      return c.yellow;
+    case 'fs':
+      return c.blue;
+    case 'env':
+      return c.cyan;
+    case 'build-script':
+    case 'proc-macro':
+      return c.green;
+    default:
+      return c.dim;
+  }
+}
+
+/** `items` joined with ", " and wrapped to WIDTH, each line starting with `indent`. */
+function wrapList(items: string[], indent: string): string[] {
+  const out: string[] = [];
+  let line = '';
+  for (const [i, it] of items.entries()) {
+    const piece = i < items.length - 1 ? `${it},` : it;
+    if (line && indent.length + line.length + 1 + piece.length > WIDTH) {
+      out.push(indent + line);
+      line = piece;
+    } else line = line ? `${line} ${piece}` : piece;
+  }
+  if (line) out.push(indent + line);
+  return out;
+}
+
+/**
+ * The per-capability summary: for each capability (most dangerous first) and phase, the crates that
+ * have it. A crate is named with its version only when several versions of it are listed.
+ */
+function capabilitySummary(crates: readonly CrateReport[], c: ChalkInstance): string[] {
+  const versions = new Map<string, number>();
+  for (const cr of crates) versions.set(cr.name, (versions.get(cr.name) ?? 0) + 1);
+  const label = (cr: CrateReport) => ((versions.get(cr.name) ?? 0) > 1 ? `${cr.name}@${cr.version}` : cr.name);
+  const out: string[] = [];
+  for (const cap of DANGER_ORDER) {
+    for (const phase of ['runtime', 'build'] as Phase[]) {
+      const have = crates.filter((cr) => cr.phases[phase].includes(cap));
+      if (have.length === 0) continue;
+      out.push(`${capColor(cap, c)(cap)} ${c.dim(`(${phase}, ${plural(have.length, 'crate')})`)}`, ...wrapList(have.map(label), '  '));
+    }
+  }
+  return out.length ? [c.bold('Capabilities, most dangerous first:'), ...out, ''] : [];
+}
+
+/** A crate's capabilities in one phase, each coloured by family. */
+function capsText(caps: readonly string[], c: ChalkInstance): string {
+  return caps.length ? caps.map((x) => capColor(x, c)(x)).join(', ') : c.dim('-');
+}
+
 function renderScan(input: ReportBase, c: ChalkInstance): string[] {
   const { crates, unscanned } = input.result;
-  const lines: string[] = [];
-  const nameW = Math.max(0, ...crates.map((x) => x.name.length));
-  const verW = Math.max(0, ...crates.map((x) => x.version.length));
-  const rtW = Math.max(0, ...crates.map((x) => `runtime: ${phaseList(x.phases.runtime)}`.length));
+  const lines: string[] = [...capabilitySummary(crates, c)];
+  // name and version as one column: a long version does not widen every row
+  const headW = Math.max(0, ...crates.map((x) => x.name.length + 1 + x.version.length)) + 2;
+  const rtOf = (x: CrateReport) => `runtime: ${phaseList(x.phases.runtime)}`.length;
+  const bdOf = (x: CrateReport) => `build: ${phaseList(x.phases.build)}`.length;
+  // the build column sits where the most rows fit in 80 columns (the leftmost such place); a row
+  // that does not fit puts its build phase on a second line, under the runtime one
+  const fits = (x: CrateReport, w: number) => rtOf(x) <= w && headW + w + 2 + bdOf(x) <= WIDTH;
+  let rtW = 0;
+  let best = -1;
+  for (const w of [...new Set(crates.map(rtOf))].sort((a, b) => a - b)) {
+    const n = crates.filter((x) => fits(x, w)).length;
+    if (n > best) [rtW, best] = [w, n];
+  }
   for (const cr of crates) {
-    const rt = `runtime: ${phaseList(cr.phases.runtime)}`;
-    const bd = `build: ${phaseList(cr.phases.build)}`;
-    const capStyle = (s: string, caps: readonly string[]) => (caps.length ? c.yellow(s) : c.dim(s));
-    lines.push(
-      `${pad(c.bold(cr.name), nameW, cr.name.length)} ${pad(cr.version, verW)}  ${pad(capStyle(rt, cr.phases.runtime), rtW, rt.length)}  ${capStyle(bd, cr.phases.build)}`.trimEnd(),
-    );
+    const rtPlain = `runtime: ${phaseList(cr.phases.runtime)}`;
+    const bdPlain = `build: ${phaseList(cr.phases.build)}`;
+    // a crate whose only capability is unsafe is toned down: the eye goes to the others
+    const onlyUnsafe = cr.capabilities.length === 1 && cr.capabilities[0] === 'unsafe' && cr.indicators.length === 0;
+    const rt = onlyUnsafe ? c.dim(rtPlain) : `runtime: ${capsText(cr.phases.runtime, c)}`;
+    const bd = onlyUnsafe ? c.dim(bdPlain) : `build: ${capsText(cr.phases.build, c)}`;
+    const nameVer = onlyUnsafe ? c.dim(`${cr.name} ${cr.version}`) : `${c.bold(cr.name)} ${cr.version}`;
+    const head = pad(nameVer, headW, cr.name.length + 1 + cr.version.length);
+    if (fits(cr, rtW)) {
+      lines.push(`${head}${pad(rt, rtW, rtPlain.length)}  ${bd}`.trimEnd());
+    } else {
+      // too wide for 80 columns: the build phase goes under the runtime one
+      lines.push(`${head}${rt}`.trimEnd(), `${' '.repeat(headW)}${bd}`);
+    }
     lines.push(...indicatorLines(cr, c, '  '));
     if (input.verbose) {
       for (const f of cr.findings) lines.push(`  ${findingLine(f, c, true)}`);
