@@ -4,6 +4,7 @@ import { writeFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { commands } from './commands/index.js';
+import { parseFilter } from './report/filter.js';
 import { getReporter, reporters } from './report/index.js';
 import { toolVersion } from './scan/session.js';
 import { defaultScanOptions, type CommandOutput, type CommonOptions, type ScanOptions } from './options.js';
@@ -26,9 +27,16 @@ interface RawOptions {
   allowUnverified?: boolean;
   color: string;
   debug?: boolean;
+  crate: string[];
+  capability: string[];
 }
 
 const FORMATS = Object.keys(reporters).join(', ');
+
+/** Accumulates a repeatable option's values. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
 
 function addCommonOptions(cmd: Command): Command {
   return cmd
@@ -45,6 +53,8 @@ function addCommonOptions(cmd: Command): Command {
     .option('--cache-dir <dir>', 'cache directory (default: $XDG_CACHE_HOME/cap-scan or ~/.cache/cap-scan)')
     .option('--registry-url <url>', 'sparse registry index to download from (env CAP_SCAN_REGISTRY)')
     .option('--allow-unverified', 'unpack downloaded crates that have no checksum in Cargo.lock')
+    .option('--crate <name[@version]>', 'only report this crate (repeatable)', collect, [])
+    .option('--capability <id|kind>', 'only report this capability, e.g. net, or kind, e.g. net.connect (repeatable)', collect, [])
     .addOption(new Option('--color <when>', 'colorize output').choices(['auto', 'always', 'never']).default('auto'))
     .option('--debug', 'print stack traces for errors');
 }
@@ -81,12 +91,18 @@ function toOptions(raw: RawOptions): CommonOptions {
     registryUrl: raw.registryUrl ?? null,
     allowUnverified: !!raw.allowUnverified,
   });
-  return { ...scan, format: raw.format, verbose: !!raw.verbose, color };
+  const filter = parseFilter(raw.crate ?? [], raw.capability ?? []);
+  return { ...scan, format: raw.format, verbose: !!raw.verbose, color, filter };
 }
 
 const HELP_EPILOG = `
 Capabilities: fs, net, process, env, ffi, unsafe, link, build-script, proc-macro (kinds: cap-scan rules).
 Phases: runtime (library code in your program), build (build scripts, proc-macros and what only they use).
+
+Filters (every command and format, JSON included; repeat a flag for several values):
+  --crate NAME[@VERSION]     only these crates (an unknown name is an error)
+  --capability ID|KIND       only these capabilities (net) or kinds (net.connect): a crate is kept when
+                             it has one; its findings narrow to them; check and diff judge what is shown
 
 Exit codes: 0 ok; 1 check/diff found something not allowed; 2 error (one line on stderr).
 

@@ -1,5 +1,7 @@
 // Options shared by every command, as parsed by the CLI.
 
+import type { ReportFilter } from './report/filter.js';
+
 export interface ScanOptions {
   /** Path to Cargo.toml (or its directory). */
   manifestPath: string;
@@ -23,6 +25,8 @@ export interface OutputOptions {
   format: string;
   verbose: boolean;
   color: boolean;
+  /** --crate / --capability: what the report is narrowed to (absent or empty: everything). */
+  filter?: ReportFilter;
 }
 
 export type CommonOptions = ScanOptions & OutputOptions;

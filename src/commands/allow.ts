@@ -8,12 +8,12 @@ import { setTableEntries, tomlKey, tomlStringArray, type TableEntry } from '../p
 import type { Capability, Phase, Project, ScanResult } from '../types.js';
 import { UserError } from '../types.js';
 import { readPolicy, shownPath } from './check.js';
-import { defineCommand, stringFlag } from './command.js';
+import { filterScan } from '../report/filter.js';
+import { defineCommand } from './command.js';
 
 export interface AllowOptions extends CommonOptions {
   write: boolean;
   dryRun: boolean;
-  crate: string | null;
 }
 
 interface Gathered {
@@ -30,12 +30,13 @@ interface Gathered {
  * in that phase; otherwise a `{ runtime = [...], build = [...] }` table. URLs and hosts the crate
  * contains go in `urls`.
  */
-export function generateAllowlist(result: ScanResult, project: Project | null, only: string | null = null): TableEntry[] {
+export function generateAllowlist(result: ScanResult, project: Project | null, only: string | readonly string[] | null = null): TableEntry[] {
+  const names = only === null ? null : new Set(typeof only === 'string' ? [only] : only);
   const members = new Set((project?.packages ?? []).filter((p) => p.member).map((p) => `${p.name}@${p.version}`));
   const byName = new Map<string, Gathered>();
   for (const c of result.crates) {
     if (members.has(`${c.name}@${c.version}`)) continue;
-    if (only !== null && c.name !== only) continue;
+    if (names !== null && !names.has(c.name)) continue;
     let g = byName.get(c.name);
     if (!g) byName.set(c.name, (g = { runtime: new Set(), build: new Set(), urls: new Set(), phases: new Set() }));
     for (const x of c.phases.runtime) g.runtime.add(x);
@@ -70,13 +71,20 @@ export function generateAllowlist(result: ScanResult, project: Project | null, o
 }
 
 export async function runAllow(opts: AllowOptions): Promise<CommandOutput> {
-  const { project, result } = await scanWorkspace(opts);
-  if (opts.crate !== null) {
-    const unscanned = result.unscanned.find((u) => u.name === opts.crate);
-    if (unscanned) throw new UserError(`crate '${opts.crate}' could not be scanned: ${unscanned.reason}`);
-    if (!result.crates.some((c) => c.name === opts.crate)) throw new UserError(`no crate named '${opts.crate}' in the lockfile`);
+  // --crate (repeatable) picks the entries; --capability only narrows what is printed: written
+  // entries without the other capabilities would make check fail on them
+  const only = opts.filter?.crates.length ? [...new Set(opts.filter.crates.map((c) => c.name))].sort() : null;
+  if (opts.write && !opts.dryRun && opts.filter?.capabilities.length) {
+    throw new UserError('allow --write cannot take --capability: the entries would lose the other capabilities (use --crate, or print without --write)');
   }
-  const entries = generateAllowlist(result, project, opts.crate);
+  const { project, result: full } = await scanWorkspace(opts);
+  for (const name of only ?? []) {
+    const unscanned = full.unscanned.find((u) => u.name === name);
+    if (unscanned) throw new UserError(`crate '${name}' could not be scanned: ${unscanned.reason}`);
+    if (!full.crates.some((c) => c.name === name)) throw new UserError(`no crate named '${name}' in the lockfile`);
+  }
+  const result = opts.filter?.capabilities.length ? filterScan(full, { crates: [], capabilities: opts.filter.capabilities }) : full;
+  const entries = generateAllowlist(result, project, only);
   const { policy, text } = await readPolicy(project);
   const tablePath = [policy.section, 'metadata', 'cap-scan', 'allow'];
   const header = `[${tablePath.map(tomlKey).join('.')}]`;
@@ -86,7 +94,7 @@ export async function runAllow(opts: AllowOptions): Promise<CommandOutput> {
   const flagged = [
     ...new Set(
       result.crates
-        .filter((c) => c.indicators.length > 0 && !members.has(`${c.name}@${c.version}`) && (opts.crate === null || c.name === opts.crate))
+        .filter((c) => c.indicators.length > 0 && !members.has(`${c.name}@${c.version}`) && (only === null || only.includes(c.name)))
         .map((c) => c.name),
     ),
   ];
@@ -100,13 +108,13 @@ export async function runAllow(opts: AllowOptions): Promise<CommandOutput> {
   // --crate: only that crate's keys change; otherwise the table becomes the generated one, keeping
   // entries of crates that could not be scanned (their needs are unknown)
   const remove =
-    opts.crate !== null
-      ? (k: string) => splitEntryKey(k).name === opts.crate && !generated.has(k)
+    only !== null
+      ? (k: string) => only.includes(splitEntryKey(k).name) && !generated.has(k)
       : (k: string) => !generated.has(k) && !unscannedNames.has(splitEntryKey(k).name);
   const manifest = project.rootManifest.path;
   const updated = setTableEntries(text, tablePath, entries, { path: shownPath(manifest), remove });
   if (updated !== text) await writeFile(manifest, updated);
-  const what = opts.crate !== null ? `entry for ${opts.crate}` : `${entries.length} allow ${entries.length === 1 ? 'entry' : 'entries'}`;
+  const what = only !== null ? `${only.length === 1 ? 'entry' : 'entries'} for ${only.join(', ')}` : `${entries.length} allow ${entries.length === 1 ? 'entry' : 'entries'}`;
   return { text: `${updated !== text ? 'Updated' : 'Unchanged'} ${header} in ${shownPath(manifest)}: ${what}\n${review}`, exitCode: 0 };
 }
 
@@ -116,8 +124,8 @@ export const allowCommand = defineCommand({
   configure: (cmd) =>
     cmd
       .option('--write', 'update the allow table in Cargo.toml, keeping every other byte')
-      .option('--dry-run', 'print the TOML that --write would write')
-      .option('--crate <name>', 'only this crate'),
-  options: (common, _args, flags): AllowOptions => ({ ...common, write: !!flags.write, dryRun: !!flags.dryRun, crate: stringFlag(flags, 'crate') }),
+      .option('--dry-run', 'print the TOML that --write would write'),
+  // --crate (repeatable, a common option) limits the entries generated and written
+  options: (common, _args, flags): AllowOptions => ({ ...common, write: !!flags.write, dryRun: !!flags.dryRun }),
   run: runAllow,
 });
