@@ -1,6 +1,6 @@
 // Command-line interface. Commands return text and an exit code; nothing calls process.exit mid-output.
 
-import { writeFileSync, existsSync } from 'node:fs';
+import { writeFileSync, existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { commands } from './commands/index.js';
@@ -78,6 +78,17 @@ function toOptions(raw: RawOptions): CommonOptions {
     if (!Number.isInteger(jobs) || jobs < 1 || jobs > 256) throw new UserError(`--jobs must be a whole number from 1 to 256, got '${raw.jobs}'`);
   }
   getReporter(raw.format); // validates the name
+  // a report that cannot be written should fail now, not after a 30 s scan
+  if (raw.output !== undefined) {
+    const dir = dirname(resolve(raw.output));
+    let isDir = false;
+    try {
+      isDir = statSync(dir).isDirectory();
+    } catch {
+      isDir = false;
+    }
+    if (!isDir) throw new UserError(`cannot write --output ${raw.output}: directory ${dir} does not exist`);
+  }
   const toTty = raw.output === undefined && process.stdout.isTTY === true;
   const color = raw.color === 'always' || (raw.color === 'auto' && toTty && !process.env.NO_COLOR);
   const scan: ScanOptions = defaultScanOptions({
@@ -155,6 +166,30 @@ export async function main(argv: string[], env: { cargoSubcommand?: boolean } = 
   process.exitCode = await run(env.cargoSubcommand && argv[0] === 'cap-scan' ? argv.slice(1) : argv);
 }
 
+/** Levenshtein distance (small strings: command names). */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur.push(Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/**
+ * `cap-scan chek`: the default command (scan) takes no argument, so commander said "too many arguments
+ * for 'scan'". A first word that is no command is an unknown command, with the nearest one suggested.
+ */
+function unknownCommand(args: string[]): string | null {
+  const first = args[0];
+  if (first === undefined || first.startsWith('-')) return null;
+  const names = commands.map((c) => c.name.split(' ')[0]!);
+  if (names.includes(first) || first === 'help') return null;
+  const near = names.map((n) => [n, editDistance(first, n)] as const).sort((a, b) => a[1] - b[1])[0];
+  return `unknown command '${first}'${near && near[1] <= 2 ? `; did you mean ${near[0]}?` : ` (commands: ${names.join(', ')})`}`;
+}
+
 /** Parses and runs a command line, writes its output; the exit code: 0 ok, 1 from a command, 2 error. */
 async function run(args: string[]): Promise<number> {
   // `cap-scan … | head`: a reader that stops early is not an error (Node would throw EPIPE with a stack)
@@ -164,6 +199,11 @@ async function run(args: string[]): Promise<number> {
   const outputs: { result?: CommandOutput; raw?: RawOptions } = {};
   const debug = args.includes('--debug');
   try {
+    const unknown = unknownCommand(args);
+    if (unknown) {
+      process.stderr.write(`cap-scan: error: ${unknown}\n(run with --help for usage)\n`);
+      return 2;
+    }
     const program = buildProgram(outputs);
     await program.parseAsync(args, { from: 'user' });
     const out = outputs.result;

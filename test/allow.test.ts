@@ -42,10 +42,10 @@ describe('cap-scan allow', () => {
     expect(dry.text.split('\n').slice(-2)).toEqual(['# Review before committing: envlogger has supply-chain indicators (cap-scan check lists them)', '']);
     const written = await runAllow({ ...opts, write: true, dryRun: false });
     expect(written).toEqual({
-      text: `Updated [workspace.metadata.cap-scan.allow] in ${join(tmp, 'demo', 'Cargo.toml')}: 8 allow entries\nReview before committing: envlogger has supply-chain indicators (cap-scan check lists them)\n`,
+      text: `Updated [workspace.metadata.cap-scan.allow] in ${join(tmp, 'demo', 'Cargo.toml')}: 8 added (8 allow entries in the table)\nReview before committing: envlogger has supply-chain indicators (cap-scan check lists them)\n`,
       exitCode: 0,
     });
-    expect((await runAllow({ ...opts, write: true, dryRun: false, filter: { crates: [{ name: 'filekeep', version: null }], capabilities: [] } })).text).toBe(`Unchanged [workspace.metadata.cap-scan.allow] in ${join(tmp, 'demo', 'Cargo.toml')}: entry for filekeep\n`);
+    expect((await runAllow({ ...opts, write: true, dryRun: false, filter: { crates: [{ name: 'filekeep', version: null }], capabilities: [] } })).text).toBe(`Unchanged [workspace.metadata.cap-scan.allow] in ${join(tmp, 'demo', 'Cargo.toml')}: no entry changed (filekeep) (8 allow entries in the table)\n`);
     expect((await runCheck({ ...opts, strict: true, denyIndicators: false, denyUnscanned: false })).exitCode).toBe(0);
   });
 
@@ -62,7 +62,7 @@ describe('cap-scan allow', () => {
 
     const out = await runAllow({ ...common(), write: true, dryRun: false });
     expect(out.exitCode).toBe(0);
-    expect(out.text).toMatch(/^Updated \[workspace\.metadata\.cap-scan\.allow\] in .*Cargo\.toml: 3 allow entries\n$/);
+    expect(out.text).toMatch(/^Updated \[workspace\.metadata\.cap-scan\.allow\] in .*Cargo\.toml: 2 added, 1 changed, 1 removed \(3 allow entries in the table\)\n$/);
     const expected = original.replace(
       `quickparse = [ 'unsafe.block' ]    # keep this comment\nstale-crate = ["fs"]\n`,
       `quickparse = ["unsafe"]    # keep this comment\n${GENERATED[0]}\n${GENERATED[1]}\n`,

@@ -2,7 +2,8 @@
 
 import { writeFile } from 'node:fs/promises';
 import type { CommandOutput, CommonOptions } from '../options.js';
-import { splitEntryKey } from '../policy/allowlist.js';
+import { parsePolicy, splitEntryKey, type AllowEntry } from '../policy/allowlist.js';
+import { plural } from '../report/common.js';
 import { scanWorkspace } from '../scan/session.js';
 import { setTableEntries, tomlKey, tomlStringArray, type TableEntry } from '../policy/toml-edit.js';
 import type { Capability, Phase, Project, ScanResult } from '../types.js';
@@ -71,6 +72,8 @@ export function generateAllowlist(result: ScanResult, project: Project | null, o
 }
 
 export async function runAllow(opts: AllowOptions): Promise<CommandOutput> {
+  // allow prints TOML for Cargo.toml (or a one-line summary with --write); it used to ignore -f sarif
+  if (opts.format !== 'human') throw new UserError(`allow writes TOML for Cargo.toml and has no --format ${opts.format} (run it without --format)`);
   // --crate (repeatable) picks the entries; --capability only narrows what is printed: written
   // entries without the other capabilities would make check fail on them
   const only = opts.filter?.crates.length ? [...new Set(opts.filter.crates.map((c) => c.name))].sort() : null;
@@ -114,7 +117,17 @@ export async function runAllow(opts: AllowOptions): Promise<CommandOutput> {
   const manifest = project.rootManifest.path;
   const updated = setTableEntries(text, tablePath, entries, { path: shownPath(manifest), remove });
   if (updated !== text) await writeFile(manifest, updated);
-  const what = only !== null ? `${only.length === 1 ? 'entry' : 'entries'} for ${only.join(', ')}` : `${entries.length} allow ${entries.length === 1 ? 'entry' : 'entries'}`;
+  // what really changed, entry by entry (it said "Updated … 97 allow entries" when one changed)
+  const after = parsePolicy(updated, shownPath(manifest)).entries;
+  const sig = (e: AllowEntry) => JSON.stringify([e.runtime, e.build, e.plain, e.urls]);
+  const beforeBy = new Map(policy.entries.map((e) => [e.key, sig(e)]));
+  const afterBy = new Map(after.map((e) => [e.key, sig(e)]));
+  const added = after.filter((e) => !beforeBy.has(e.key)).length;
+  const changed = after.filter((e) => beforeBy.has(e.key) && beforeBy.get(e.key) !== sig(e)).length;
+  const removed = policy.entries.filter((e) => !afterBy.has(e.key)).length;
+  const parts = [added && `${added} added`, changed && `${changed} changed`, removed && `${removed} removed`].filter(Boolean);
+  const scope = only !== null ? ` (${only.join(', ')})` : '';
+  const what = `${parts.length ? parts.join(', ') : 'no entry changed'}${scope} (${plural(after.length, 'allow entry', 'allow entries')} in the table)`;
   return { text: `${updated !== text ? 'Updated' : 'Unchanged'} ${header} in ${shownPath(manifest)}: ${what}\n${review}`, exitCode: 0 };
 }
 

@@ -49,6 +49,7 @@ export async function runCheck(opts: CheckOptions): Promise<CommandOutput> {
     result: shown,
     project,
     violations,
+    policyPresent: policy.present,
     verbose: opts.verbose,
     color: opts.color,
     workspaceRoot: project.root,

@@ -1,6 +1,7 @@
 // Shared pieces of the reporters: input type, stable JSON shapes, wording of capabilities.
 
-import { relative, isAbsolute } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve as resolvePath } from 'node:path';
 import type { DiffResult, PackageChange } from '../diff/scan-diff.js';
 import type { CrateViolation, DisallowedUse, UnusedEntry, Violations } from '../policy/allowlist.js';
 import type { CrateReport, Finding, Indicator, Project, ResolvedPackage, ScanResult } from '../types.js';
@@ -24,6 +25,8 @@ export interface ScanReport extends ReportBase {
 export interface CheckReport extends ReportBase {
   command: 'check';
   violations: Violations;
+  /** False when the manifest has no cap-scan table at all (the human report then says how to start one). */
+  policyPresent?: boolean;
 }
 
 /** `diff`: capability changes against an older lockfile. */
@@ -217,6 +220,18 @@ export function packageLocation(input: ReportBase, name: string, version: string
   const pkg = findPackage(input.project, name, version);
   const line = pkg && pkg.lockLine > 0 ? pkg.lockLine : null;
   return { file, line };
+}
+
+/**
+ * The repository root above `dir`: the nearest directory upward holding `.git` (a directory, or a
+ * file in worktrees and submodules); null when there is none.
+ */
+export function gitRoot(dir: string | null): string | null {
+  if (!dir) return null;
+  for (let d = resolvePath(dir); ; d = dirname(d)) {
+    if (existsSync(join(d, '.git'))) return d;
+    if (dirname(d) === d) return null;
+  }
 }
 
 /** The manifest that holds the policy, for display. */

@@ -1,7 +1,7 @@
 // GitHub Actions workflow commands: `::error file=…,line=…,title=…::message`.
 
 import type { Phase } from '../types.js';
-import { addedWithEvidence, advisoryIndicators, findPackage, firstPerKind, packageLocation, phaseList, policyFile, type CheckReport, type DiffReport, type ReportBase, type Reporter } from './common.js';
+import { addedWithEvidence, advisoryIndicators, gitRoot, findPackage, firstPerKind, packageLocation, phaseList, policyFile, type CheckReport, type DiffReport, type ReportBase, type Reporter } from './common.js';
 
 /** Escapes the message part of a workflow command. */
 export function escapeData(s: string): string {
@@ -96,8 +96,16 @@ function renderDiff(input: DiffReport): string[] {
 /** Workflow commands, one a line; no output at all when there is nothing to say. */
 const text = (lines: string[]): string => (lines.length ? `${lines.join('\n')}\n` : '');
 
+/**
+ * GitHub resolves `file=` against the repository root: when the workspace sits in a subdirectory,
+ * paths are written relative to the git root found upward (Cargo.lock became sub/Cargo.lock).
+ */
+function fromRepoRoot<I extends ReportBase>(input: I): I {
+  return { ...input, workspaceRoot: gitRoot(input.workspaceRoot) ?? input.workspaceRoot };
+}
+
 export const github: Reporter = {
-  scan: (input) => text(renderScan(input)),
-  check: (input) => text(renderCheck(input)),
-  diff: (input) => text(renderDiff(input)),
+  scan: (input) => text(renderScan(fromRepoRoot(input))),
+  check: (input) => text(renderCheck(fromRepoRoot(input))),
+  diff: (input) => text(renderDiff(fromRepoRoot(input))),
 };

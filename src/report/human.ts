@@ -219,6 +219,8 @@ function renderCheck(input: CheckReport, c: ChalkInstance): string[] {
   lines.push(...unscannedLines(input.result.unscanned, c, v.denyUnscanned ? 'Not allowed: unscanned (deny-unscanned)' : 'Not checked (unscanned)'));
   lines.push(...skippedLines(v.skipped, c, v.denyUnscanned ? 'Not allowed: parts skipped, not analysed (deny-unscanned)' : 'Not checked in full (parts skipped, not analysed)'));
   const newCount = v.crates.filter((x) => x.new).length;
+  // no allowlist at all: every crate is "new"; say how to start one instead of only listing them
+  if (input.policyPresent === false && v.crates.length > 0) lines.push('', c.yellow(`No allowlist yet: \`cap-scan allow --write\` records today's capabilities in ${policy}; review, commit, and check then lists only changes.`));
   let summary = `${plural(checked, 'crate')} checked, ${v.crates.length} not allowed`;
   if (newCount) summary += ` (${newCount} new)`;
   summary += `, ${plural(v.unused.length, 'unused entry', 'unused entries')}`;
@@ -241,7 +243,10 @@ function renderDiff(input: DiffReport, c: ChalkInstance): string[] {
   const d = input.diff;
   const lines: string[] = [`Capability changes against ${d.base}:`];
   if (d.packages.length === 0) lines.push('', 'No dependency was added, removed or changed version.');
+  const noChange = (p: PackageChange) =>
+    !p.unscanned.length && !p.added.runtime.length && !p.added.build.length && !p.removed.runtime.length && !p.removed.build.length && !p.indicators.added.length && !p.indicators.removed.length;
   for (const p of d.packages) {
+    if (noChange(p)) continue;
     lines.push('', `${c.bold(p.name)} ${versionChange(p)}`);
     for (const u of p.unscanned) lines.push(`  ${c.yellow('?')} ${u.side} ${u.version} unscanned: ${u.reason}`);
     for (const phase of ['runtime', 'build'] as Phase[]) {
@@ -259,10 +264,10 @@ function renderDiff(input: DiffReport, c: ChalkInstance): string[] {
       for (const cap of p.removed[phase]) lines.push(`  ${c.green(`- ${cap}`)} (${phase})`);
     }
     for (const i of p.indicators.removed) lines.push(`  ${c.green(`- ! ${i.id}`)}  ${c.cyan(`${i.file}:${i.line}`)}  ${i.detail}`);
-    const none =
-      !p.unscanned.length && !p.added.runtime.length && !p.added.build.length && !p.removed.runtime.length && !p.removed.build.length && !p.indicators.added.length && !p.indicators.removed.length;
-    if (none) lines.push(c.dim('  no capability change'));
   }
+  // packages without any change are folded into one list (it printed "no capability change" for each)
+  const quiet = d.packages.filter(noChange);
+  if (quiet.length) lines.push('', c.dim(`No capability change (${quiet.length}):`), ...wrapList(quiet.map((p) => `${p.name} ${versionChange(p)}`), '  ').map((l) => c.dim(l)));
   const grown = d.packages.filter((p) => p.added.runtime.length || p.added.build.length).length;
   const shrunk = d.packages.filter((p) => p.removed.runtime.length || p.removed.build.length).length;
   const unk = d.packages.filter((p) => p.unscanned.length).length;
