@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { commands } from './commands/index.js';
 import { parseFilter } from './report/filter.js';
+import { ProgressLine } from './scan/progress.js';
 import { getReporter, reporters } from './report/index.js';
 import { toolVersion } from './scan/session.js';
 import { defaultScanOptions, type CommandOutput, type CommonOptions, type ScanOptions } from './options.js';
@@ -29,6 +30,7 @@ interface RawOptions {
   debug?: boolean;
   crate: string[];
   capability: string[];
+  quiet?: boolean;
 }
 
 const FORMATS = Object.keys(reporters).join(', ');
@@ -56,6 +58,7 @@ function addCommonOptions(cmd: Command): Command {
     .option('--crate <name[@version]>', 'only report this crate (repeatable)', collect, [])
     .option('--capability <id|kind>', 'only report this capability, e.g. net, or kind, e.g. net.connect (repeatable)', collect, [])
     .addOption(new Option('--color <when>', 'colorize output').choices(['auto', 'always', 'never']).default('auto'))
+    .option('-q, --quiet', 'no progress line and no warnings on stderr (errors are still printed)')
     .option('--debug', 'print stack traces for errors');
 }
 
@@ -101,6 +104,8 @@ function toOptions(raw: RawOptions): CommonOptions {
     cacheDir: raw.cacheDir ?? null,
     registryUrl: raw.registryUrl ?? null,
     allowUnverified: !!raw.allowUnverified,
+    // the scan's progress line: on a terminal only, and not with -q
+    ...(process.stderr.isTTY === true && !raw.quiet ? { progress: new ProgressLine(process.stderr) } : {}),
   });
   const filter = parseFilter(raw.crate ?? [], raw.capability ?? []);
   return { ...scan, format: raw.format, verbose: !!raw.verbose, color, filter };

@@ -1,6 +1,7 @@
 // Options shared by every command, as parsed by the CLI.
 
 import type { ReportFilter } from './report/filter.js';
+import type { ScanProgress } from './scan/progress.js';
 
 export interface ScanOptions {
   /** Path to Cargo.toml (or its directory). */
@@ -18,6 +19,8 @@ export interface ScanOptions {
   cacheDir: string | null;
   registryUrl: string | null;
   allowUnverified: boolean;
+  /** Progress of the scan (the CLI's line on a TTY stderr); absent: silent. */
+  progress?: ScanProgress;
 }
 
 export interface OutputOptions {
