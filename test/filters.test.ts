@@ -72,6 +72,8 @@ describe('filters', () => {
         '  net.connect (runtime)',
         '    src/lib.rs:17:22  std::net::TcpStream::connect  [rule std-net-connect]',
         '',
+        "No allowlist yet: `cap-scan allow --write` records today's capabilities in Cargo.toml; review, commit, and check then lists only changes.",
+        '',
         'FAILED: 1 crate checked, 1 not allowed (1 new), 0 unused entries',
         '',
       ].join('\n'),
