@@ -1,5 +1,8 @@
 // Options shared by every command, as parsed by the CLI.
 
+import type { ReportFilter } from './report/filter.js';
+import type { ScanProgress } from './scan/progress.js';
+
 export interface ScanOptions {
   /** Path to Cargo.toml (or its directory). */
   manifestPath: string;
@@ -16,6 +19,8 @@ export interface ScanOptions {
   cacheDir: string | null;
   registryUrl: string | null;
   allowUnverified: boolean;
+  /** Progress of the scan (the CLI's line on a TTY stderr); absent: silent. */
+  progress?: ScanProgress;
 }
 
 export interface OutputOptions {
@@ -23,6 +28,8 @@ export interface OutputOptions {
   format: string;
   verbose: boolean;
   color: boolean;
+  /** --crate / --capability: what the report is narrowed to (absent or empty: everything). */
+  filter?: ReportFilter;
 }
 
 export type CommonOptions = ScanOptions & OutputOptions;
