@@ -8,6 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { defaultScanOptions } from '../src/options.js';
 import { scanCrateDir } from '../src/scan/session.js';
 import type { CrateReport } from '../src/types.js';
+import { parseRuleFile } from '../src/rules/load.js';
+import { RuleIndex } from '../src/rules/engine.js';
 
 const FIX = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'crates');
 
@@ -31,5 +33,33 @@ describe('issue 18: detection depth', () => {
     ]);
     expect(c.capabilities).toEqual(['process', 'unsafe']);
     expect(c.unanalyzed).toEqual([]);
+  });
+
+  it('item 3: Windows APIs (winapi) under #[cfg(windows)] count; WinSock constants and a local CreateProcessW do not', async () => {
+    const c = await scan('detect-windows-apis');
+    expect(rows(c)).toEqual([
+      ['unsafe-fn', 'src/lib.rs', 7, 9, 'runtime'],
+      ['windows-process-spawn', 'src/lib.rs', 9, 9, 'runtime'],
+      ['unsafe-fn', 'src/lib.rs', 12, 9, 'runtime'],
+      ['windows-registry-write', 'src/lib.rs', 14, 9, 'runtime'],
+      ['unsafe-fn', 'src/lib.rs', 17, 9, 'runtime'],
+      ['windows-net-connect', 'src/lib.rs', 19, 9, 'runtime'],
+      ['windows-net-connect', 'src/lib.rs', 21, 9, 'runtime'],
+      ['unsafe-fn', 'src/lib.rs', 24, 9, 'runtime'],
+      ['windows-dynamic-loading', 'src/lib.rs', 25, 19, 'runtime'],
+      ['windows-dynamic-loading', 'src/lib.rs', 26, 9, 'runtime'],
+      ['windows-fs-delete', 'src/lib.rs', 27, 9, 'runtime'],
+    ]);
+    expect(c.capabilities).toEqual(['ffi', 'fs', 'net', 'process', 'unsafe']);
+  });
+
+  it('wildcard rule paths: a name prefix in the last segment, longest stem wins, ALL_CAPS names never match', () => {
+    const file = (paths: string[]) => `capability = "fs"\n[[rule]]\nid = "a"\nkind = "fs.read"\npaths = [${paths.map((p) => JSON.stringify(p)).join(', ')}]\n[[rule]]\nid = "b"\nkind = "fs.write"\npaths = ["m::RegSet*"]\n`;
+    for (const bad of ['m::*', 'm::Re*g', 'm*::X', 'm::Reg*!']) expect(() => parseRuleFile(file([bad]), 'x.toml'), bad).toThrow(`x.toml: rule #1 (a): bad path \`${bad}\``);
+    const parsed = parseRuleFile(file(['m::Reg*', 'm::exact']), 'x.toml');
+    const index = new RuleIndex({ rules: parsed.rules, excludes: new Map(), hash: '', files: [] });
+    const ids = (p: string) => index.matchPath(p.split('::')).map((r) => r.id);
+    expect([ids('m::RegOpenKeyExW'), ids('m::RegSetValueExW'), ids('m::REG_SZ'), ids('m::Re'), ids('n::RegOpenKeyExW'), ids('m::exact')]).toEqual([['a'], ['b'], [], [], [], ['a']]);
+    expect([index.isKnownSegment('RegQueryValueW'), index.isKnownSegment('REG_SZ'), index.isKnownPrefix('m::RegQueryValueW'), index.isKnownPrefix('m::Other')]).toEqual([true, false, true, false]);
   });
 });
