@@ -62,4 +62,22 @@ describe('issue 18: detection depth', () => {
     expect([ids('m::RegOpenKeyExW'), ids('m::RegSetValueExW'), ids('m::REG_SZ'), ids('m::Re'), ids('n::RegOpenKeyExW'), ids('m::exact')]).toEqual([['a'], ['b'], [], [], [], ['a']]);
     expect([index.isKnownSegment('RegQueryValueW'), index.isKnownSegment('REG_SZ'), index.isKnownPrefix('m::RegQueryValueW'), index.isKnownPrefix('m::Other')]).toEqual([true, false, true, false]);
   });
+
+  it('item 9: cloud CLI, container, wallet and browser stores are secrets, also built with joins; look-alikes are not', async () => {
+    const c = await scan('detect-secrets-stores');
+    const s = (line: number, label: string, path: string) => ({ id: 'secrets', file: 'src/lib.rs', line, detail: `credential store ${label}: ${JSON.stringify(path)}` });
+    expect(c.indicators).toEqual([
+      s(6, '.aws', '.aws'),
+      s(7, '.azure', '.azure/msal_token_cache.json'),
+      s(8, 'gcloud', '.config/gcloud/credentials.db'),
+      s(9, '.docker/config.json', '.docker/config.json'),
+      s(10, '.kube/config', '.kube/config'),
+      s(16, 'wallet store', '.config/solana/id.json'),
+      s(17, 'wallet store', '.bitcoin'),
+      s(18, 'wallet store', '.ethereum/keystore'),
+      s(19, 'browser extension store', '.config/google-chrome/Default/Local Extension Settings/nkbihfbeogaeaoehlefnkodbefgpgknn'),
+      s(24, 'browser store', 'Default/Network/Cookies'),
+      s(24, 'browser store', 'key4.db'),
+    ]);
+  });
 });

@@ -123,13 +123,16 @@ describe('secrets', () => {
   });
 
   it('every credential-store rule is reachable through the source gate', () => {
-    const named = ['.cargo/credentials', '~/.ssh/', 'id_rsa', 'authorized_keys', '.aws/credentials', '.npmrc', '.pypirc', '.netrc', '.git-credentials', '.docker/config.json', '.kube/config', '.env', 'Login Data', 'Local State', 'cookies.sqlite', 'key4.db', 'Google/Chrome/User Data', 'wallet.dat', 'Exodus/exodus.wallet', 'Electrum/wallets', 'Ethereum/keystore', 'nkbihfbeogaeaoehlefnkodbefgpgknn'];
+    const named = ['.cargo/credentials', '~/.ssh/', 'id_rsa', 'authorized_keys', '.aws/credentials', '.npmrc', '.pypirc', '.netrc', '.git-credentials', '.docker/config.json', '.kube/config', '.env', 'Login Data', 'Local State', 'cookies.sqlite', 'key4.db', 'Google/Chrome/User Data', 'wallet.dat', 'Exodus/exodus.wallet', 'Electrum/wallets', 'Ethereum/keystore', 'nkbihfbeogaeaoehlefnkodbefgpgknn',
+      // issue 18 item 9
+      '~/.aws/sso/cache', '.azure/msal_token_cache.json', '.config/gcloud/credentials.db', 'application_default_credentials.json', '.config/solana/id.json',
+      '.ethereum/keystore', 'Default/Network/Cookies', 'Default/Local Extension Settings/x', 'fhbohimaelbohpjbbldcngcnapndodjp'];
     for (const v of named) {
       expect(credentialStore(v), v).not.toBeNull();
       STORE_GATE.lastIndex = 0;
       expect(STORE_GATE.test(v), v).toBe(true);
     }
-    for (const v of ['.environment', 'the .env file', 'ssh', 'id_rsa_parser', 'Cookies', 'exodus of data', '~/.ssh/known_hosts', '**/.ssh/config', 'C:\\Users\\me\\.ssh\\known_hosts2']) {
+    for (const v of ['.environment', 'the .env file', 'ssh', 'id_rsa_parser', 'Cookies', 'exodus of data', 'aws', '.awsome', 'azure', 'gcloud', 'solana/id', 'id.json', 'Cookies', 'set Cookies', 'keystore', '~/.ssh/known_hosts', '**/.ssh/config', 'C:\\Users\\me\\.ssh\\known_hosts2']) {
       expect(credentialStore(v), v).toBeNull();
     }
     expect(['~/.ssh/id_rsa.pub', '.ssh/', '/home/u/.ssh/config.d/x'].map(credentialStore)).toEqual(['.ssh', '.ssh', '.ssh']);

@@ -279,6 +279,11 @@ export function fileIndicators(root: SyntaxNode, source: string, file: string, c
     const store = credentialStore(value);
     if (store && !(store === '.ssh' && sshDirJoinedWithPublicFile(value, node.endIndex, source))) {
       add('secrets', line, `credential store ${store}: ${quote(value, MAX_DETAIL)}`);
+    } else if (!store && /^[~.\w\\/-]/.test(value) && value.length <= 200) {
+      // `home.join(".docker").join("config.json")`: the path the literals build, judged as a whole
+      const path = joinedPath(value, node.endIndex, source);
+      const joinedStore = path ? credentialStore(path) : null;
+      if (path && joinedStore) add('secrets', line, `credential store ${joinedStore}: ${quote(path, MAX_DETAIL)}`);
     }
 
     const decoded = joined.has(node.id) ? null : decodeLayers(value);
@@ -437,6 +442,27 @@ function sshDirJoinedWithPublicFile(value: string, end: number, source: string):
   NEXT_PATH_LITERAL.lastIndex = end;
   const m = NEXT_PATH_LITERAL.exec(source);
   return !!m && SSH_PUBLIC_FILE.test(`${value.replace(/[\\/]+$/, '')}/${m[1]}`);
+}
+
+const JOIN_LITERAL = /\s*\)\s*(?:;\s*[A-Za-z_][\w.]*?\s*)?\.\s*(?:push|join)\s*\(\s*&?\s*"([^"\\\r\n]{1,200})"/y;
+const MAX_JOINS = 6;
+
+/**
+ * The path a literal builds with the literals joined right after it (`.join("a").join("b")`,
+ * `p.push("a"); p.push("b")`), or null when none follows. Bounded: at most MAX_JOINS joins.
+ */
+export function joinedPath(value: string, end: number, source: string): string | null {
+  let path = value;
+  let at = end;
+  let n = 0;
+  for (; n < MAX_JOINS; n++) {
+    JOIN_LITERAL.lastIndex = at;
+    const m = JOIN_LITERAL.exec(source);
+    if (!m) break;
+    path = `${path.replace(/[\\/]+$/, '')}/${m[1]!.replace(/^[\\/]+/, '')}`;
+    at = JOIN_LITERAL.lastIndex;
+  }
+  return n > 0 ? path : null;
 }
 
 /** Whether `index` lies inside a string/char literal or a comment (doc comments included). */

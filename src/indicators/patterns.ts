@@ -25,6 +25,10 @@ const STORE_RULES: StoreRule[] = [
   { label: 'authorized_keys', re: /(?:^|[\\/])authorized_keys2?$/ },
   { label: '.ssh', re: new RegExp(String.raw`(?:^|${SEP}|~)\.ssh(?:${SEP}|$)`, 'i'), unless: SSH_PUBLIC_FILE },
   { label: '.aws/credentials', re: new RegExp(String.raw`\.aws${SEP}+(?:credentials|config)\b`, 'i') },
+  // cloud CLIs: the whole directory holds tokens (`~/.aws/sso/cache`, `~/.azure/msal_token_cache.json`)
+  { label: '.aws', re: new RegExp(String.raw`(?:^|${SEP}|~)\.aws(?:${SEP}|$)`, 'i') },
+  { label: '.azure', re: new RegExp(String.raw`(?:^|${SEP}|~)\.azure(?:${SEP}|$)`, 'i') },
+  { label: 'gcloud', re: new RegExp(String.raw`(?:^|${SEP})\.config${SEP}+gcloud(?:${SEP}|$)|(?:^|${SEP})application_default_credentials\.json$`, 'i') },
   { label: '.npmrc', re: /(?:^|[\\/~])\.npmrc$/ },
   { label: '.pypirc', re: /(?:^|[\\/~])\.pypirc$/ },
   { label: '.netrc', re: /(?:^|[\\/~])[._]netrc$/ },
@@ -34,11 +38,16 @@ const STORE_RULES: StoreRule[] = [
   { label: '.env', re: /(?:^|[\\/])\.env(?:\.(?:local|production|prod|development|dev))?$/ },
   // browser profile stores
   { label: 'browser store', re: /(?:^|[\\/])(?:Login Data(?: For Account)?|Web Data|Local State|cookies\.sqlite|key[34]\.db|logins\.json|signons\.sqlite|formhistory\.sqlite)$/ },
+  // Chromium's cookie database (`Default/Cookies`, `Default/Network/Cookies`): a path, not the word
+  { label: 'browser store', re: /[\\/]Cookies$/ },
+  { label: 'browser extension store', re: /(?:^|[\\/])Local Extension Settings(?:[\\/]|$)/ },
   { label: 'browser profile', re: new RegExp(String.raw`(?:Google${SEP}+Chrome|Chromium|BraveSoftware${SEP}+Brave-Browser|Microsoft${SEP}+Edge|Mozilla${SEP}+Firefox)${SEP}+(?:User Data|Profiles)`, 'i') },
   // wallet stores
   { label: 'wallet store', re: /(?:^|[\\/])(?:wallet\.dat|exodus\.wallet|default_wallet)$/i },
   { label: 'wallet store', re: new RegExp(String.raw`(?:^|${SEP})(?:Exodus|Electrum|\.electrum|Atomic${SEP}+Local Storage|Ethereum${SEP}+keystore|\.bitcoin|Bitcoin${SEP}+wallets|Monero${SEP}+wallets)(?:${SEP}|$)`) },
-  { label: 'wallet store', re: /nkbihfbeogaeaoehlefnkodbefgpgknn|ejbalbakoplchlghecdalmeeeajnimhm|bfnaelmomeimhlpmgjnjophhpkkoljpa|hnfanknocfeofbddgcijnmhnfnkdnaad/ },
+  { label: 'wallet store', re: new RegExp(String.raw`(?:^|${SEP}|~)\.ethereum${SEP}+keystore(?:${SEP}|$)|(?:^|${SEP})solana${SEP}+id\.json$`, 'i') },
+  // browser-extension wallets by extension id: MetaMask, MetaMask (Edge), Phantom, Coinbase, Binance, TronLink, Ronin, Trust, Keplr
+  { label: 'wallet store', re: /nkbihfbeogaeaoehlefnkodbefgpgknn|ejbalbakoplchlghecdalmeeeajnimhm|bfnaelmomeimhlpmgjnjophhpkkoljpa|hnfanknocfeofbddgcijnmhnfnkdnaad|fhbohimaelbohpjbbldcngcnapndodjp|ibnejdfjmmkpcnlpebklmnkoeoihofec|fnjhmkhhmkbjkkabndcnnogagogbneec|egjidjbpglichdcondbcbdnbeeppgdph|dmkamcknogkgcdfhhbddcghachkejeap/ },
 ];
 
 /**
@@ -46,7 +55,7 @@ const STORE_RULES: StoreRule[] = [
  * substrings (checked by a test). Used to find candidate literals without visiting every node.
  */
 export const STORE_GATE =
-  /\.cargo|\.ssh|id_(?:rsa|dsa|ecdsa|ed25519)|authorized_keys|\.aws|\.npmrc|\.pypirc|netrc|\.git-credentials|\.docker|\.kube|\.env|Login Data|Web Data|Local State|cookies\.sqlite|key[34]\.db|logins\.json|signons\.sqlite|formhistory\.sqlite|User Data|Profiles|wallet|exodus|electrum|Local Storage|ethereum|bitcoin|monero|nkbihfbeog|ejbalbakop|bfnaelmome|hnfanknocf/gi;
+  /\.cargo|\.ssh|id_(?:rsa|dsa|ecdsa|ed25519)|authorized_keys|\.aws|\.npmrc|\.pypirc|netrc|\.git-credentials|\.docker|\.kube|\.env|Login Data|Web Data|Local State|cookies\.sqlite|key[34]\.db|logins\.json|signons\.sqlite|formhistory\.sqlite|User Data|Profiles|wallet|exodus|electrum|Local Storage|ethereum|bitcoin|monero|nkbihfbeog|ejbalbakop|bfnaelmome|hnfanknocf|fhbohimael|ibnejdfjmm|fnjhmkhhmk|egjidjbpgl|dmkamcknog|\.azure|gcloud|application_default_credentials|solana|Cookies|Local Extension Settings|\.config/gi;
 
 /** The credential store a literal names, or null. */
 export function credentialStore(value: string): string | null {
