@@ -10,6 +10,7 @@ import { scanCrateDir } from '../src/scan/session.js';
 import type { CrateReport } from '../src/types.js';
 import { parseRuleFile } from '../src/rules/load.js';
 import { RuleIndex } from '../src/rules/engine.js';
+import { PERSISTENCE_GATE, persistenceTarget } from '../src/indicators/patterns.js';
 
 const FIX = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'crates');
 
@@ -79,5 +80,33 @@ describe('issue 18: detection depth', () => {
       s(24, 'browser store', 'Default/Network/Cookies'),
       s(24, 'browser store', 'key4.db'),
     ]);
+  });
+
+  it('item 8: writing shell start-up files, crontabs, units, hooks, cargo config, authorized_keys is persistence; reading them is not', async () => {
+    const c = await scan('detect-persistence');
+    const p = (line: number, label: string, path: string) => ({ id: 'persistence', file: 'src/lib.rs', line, detail: `writes ${label}: ${JSON.stringify(path)}` });
+    expect(c.indicators).toEqual([
+      p(6, 'crontab', '/etc/cron.d/updater'),
+      p(9, 'shell start-up file', '.bashrc'),
+      p(11, 'autostart entry', '.config/autostart/updater.desktop'),
+      p(15, 'systemd unit', '.config/systemd/user/updater.service'),
+      p(16, 'launchd job', 'Library/LaunchAgents/com.updater.plist'),
+      p(17, 'git hook', '.git/hooks/pre-commit'),
+      p(23, 'cargo config', '.cargo/config.toml'),
+      p(26, 'authorized_keys', '.ssh/authorized_keys'),
+      { id: 'secrets', file: 'src/lib.rs', line: 26, detail: 'credential store authorized_keys: ".ssh/authorized_keys"' },
+    ]);
+  });
+
+  it('persistence targets: every rule reachable through the source gate; look-alikes are not targets', () => {
+    const named = ['~/.bashrc', '.zshrc', '.profile', '.bash_profile', '.config/fish/config.fish', '/etc/profile.d/x.sh', '/etc/crontab', '/etc/cron.d/x', '/var/spool/cron/crontabs/root',
+      '/etc/systemd/system/x.service', '.config/systemd/user', 'Library/LaunchDaemons/x.plist', '.git/hooks/post-checkout', 'hooks/pre-push', '~/.cargo/config', '.cargo/config.toml',
+      '.ssh/authorized_keys2', '/etc/xdg/autostart/x.desktop', 'AppData\\Roaming\\Microsoft\\Windows\\Start Menu\\Programs\\Startup\\x.lnk', 'Software\\Microsoft\\Windows\\CurrentVersion\\Run'];
+    for (const v of named) {
+      expect(persistenceTarget(v), v).not.toBeNull();
+      PERSISTENCE_GATE.lastIndex = 0;
+      expect(PERSISTENCE_GATE.test(v), v).toBe(true);
+    }
+    for (const v of ['bashrc', '.profile.json', 'profile', 'cron', 'systemd', '.cargo/config.json', 'hooks/custom', '.git/HEAD', 'crontab', 'README.md']) expect(persistenceTarget(v), v).toBeNull();
   });
 });

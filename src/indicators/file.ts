@@ -16,10 +16,13 @@ import {
   envVarKind,
   isPrintableText,
   isSshPublicKey,
+  PERSISTENCE_GATE,
+  persistenceTarget,
   quote,
   SSH_PUBLIC_FILE,
   STORE_GATE,
   suspiciousText,
+  WRITE_API,
 } from './patterns.js';
 import { extractUrls, unescapeRustString } from './strings.js';
 import { cmp } from '../util/compare.js';
@@ -228,6 +231,7 @@ export function fileIndicators(root: SyntaxNode, source: string, file: string, c
   };
   gateLiterals(GATE_URL);
   gateLiterals(STORE_GATE);
+  gateLiterals(PERSISTENCE_GATE);
   gateLiterals(GATE_ENCODED, 1);
   gateLiterals(GATE_LETTER_ESCAPE);
   gateLiterals(GATE_LONG, 1);
@@ -265,6 +269,9 @@ export function fileIndicators(root: SyntaxNode, source: string, file: string, c
     }
   }
 
+  const writeScopes = new Map<number, boolean>();
+  /** Literals already judged as part of the path an earlier literal builds (`.join("hooks")`). */
+  const consumed = new Set<number>();
   for (const node of [...literals.values()].sort((a, b) => a.startIndex - b.startIndex)) {
     if (inAttribute(node)) continue;
     const raw = text(node);
@@ -284,6 +291,12 @@ export function fileIndicators(root: SyntaxNode, source: string, file: string, c
       const path = joinedPath(value, node.endIndex, source);
       const joinedStore = path ? credentialStore(path) : null;
       if (path && joinedStore) add('secrets', line, `credential store ${joinedStore}: ${quote(path, MAX_DETAIL)}`);
+    }
+
+    if (value.length <= 400 && !consumed.has(node.startIndex)) {
+      const built = joinedPath(value, node.endIndex, source, consumed);
+      const target = persistenceTarget(value) ?? (built ? persistenceTarget(built) : null);
+      if (target && writesNear(node, source, writeScopes)) add('persistence', line, `writes ${target}: ${quote(built && persistenceTarget(built) ? built : value, MAX_DETAIL)}`);
     }
 
     const decoded = joined.has(node.id) ? null : decodeLayers(value);
@@ -451,7 +464,7 @@ const MAX_JOINS = 6;
  * The path a literal builds with the literals joined right after it (`.join("a").join("b")`,
  * `p.push("a"); p.push("b")`), or null when none follows. Bounded: at most MAX_JOINS joins.
  */
-export function joinedPath(value: string, end: number, source: string): string | null {
+export function joinedPath(value: string, end: number, source: string, consumed?: Set<number>): string | null {
   let path = value;
   let at = end;
   let n = 0;
@@ -461,8 +474,25 @@ export function joinedPath(value: string, end: number, source: string): string |
     if (!m) break;
     path = `${path.replace(/[\\/]+$/, '')}/${m[1]!.replace(/^[\\/]+/, '')}`;
     at = JOIN_LITERAL.lastIndex;
+    consumed?.add(at - m[1]!.length - 2);
   }
   return n > 0 ? path : null;
+}
+
+/**
+ * Whether the function around a literal writes files (WRITE_API over its text); a literal outside any
+ * function (a `const`/`static`) is judged by the whole file. Cached per scope node.
+ */
+function writesNear(node: SyntaxNode, source: string, cache: Map<number, boolean>): boolean {
+  let scope: SyntaxNode | null = node.parent;
+  while (scope && scope.type !== 'function_item') scope = scope.parent;
+  const key = scope ? scope.id : -1;
+  let hit = cache.get(key);
+  if (hit === undefined) {
+    hit = WRITE_API.test(scope ? source.slice(scope.startIndex, scope.endIndex) : source);
+    cache.set(key, hit);
+  }
+  return hit;
 }
 
 /** Whether `index` lies inside a string/char literal or a comment (doc comments included). */

@@ -64,6 +64,36 @@ export function credentialStore(value: string): string | null {
   return null;
 }
 
+// ---------------------------------------------------------------- persistence targets
+
+/** Files and directories whose content runs later by itself: shell start-up, schedulers, service managers, hooks. */
+const PERSISTENCE_RULES: { label: string; re: RegExp }[] = [
+  { label: 'shell start-up file', re: new RegExp(String.raw`(?:^|${SEP}|~)\.(?:bashrc|bash_profile|bash_login|profile|zshrc|zprofile|zshenv|zlogin)$|\.config${SEP}+fish${SEP}+config\.fish$|^${SEP}etc${SEP}+(?:profile(?:\.d(?:${SEP}|$).*)?|bash\.bashrc|zsh${SEP}+zshrc)$`) },
+  { label: 'crontab', re: new RegExp(String.raw`^${SEP}etc${SEP}+(?:crontab$|cron\.(?:d|hourly|daily|weekly|monthly)(?:${SEP}|$))|${SEP}var${SEP}+spool${SEP}+cron(?:${SEP}|$)`) },
+  { label: 'systemd unit', re: new RegExp(String.raw`(?:^|${SEP})systemd${SEP}+(?:system|user)(?:${SEP}|$)`) },
+  { label: 'launchd job', re: new RegExp(String.raw`(?:^|${SEP})Library${SEP}+Launch(?:Agents|Daemons)(?:${SEP}|$)`) },
+  { label: 'git hook', re: new RegExp(String.raw`(?:^|${SEP})\.git${SEP}+hooks(?:${SEP}|$)|(?:^|${SEP})hooks${SEP}+(?:pre-commit|post-commit|pre-push|post-checkout|post-merge|pre-rebase|commit-msg|prepare-commit-msg|pre-receive|post-receive)$`) },
+  { label: 'cargo config', re: new RegExp(String.raw`(?:^|${SEP}|~)\.cargo${SEP}+config(?:\.toml)?$`) },
+  { label: 'authorized_keys', re: /(?:^|[\\/])authorized_keys2?$/ },
+  { label: 'autostart entry', re: new RegExp(String.raw`(?:^|${SEP})(?:\.config|etc${SEP}+xdg)${SEP}+autostart(?:${SEP}|$)|Start Menu${SEP}+Programs${SEP}+Startup(?:${SEP}|$)|CurrentVersion${SEP}+Run(?:Once)?$`, 'i') },
+];
+
+/** Cheap pre-filter: every value a PERSISTENCE_RULES entry matches contains one of these (checked by a test). */
+export const PERSISTENCE_GATE = /\.bash|\.profile|\.zsh|\.zprofile|\.zlogin|fish|etc[\\/]+profile|cron|systemd|Launch|hooks|\.cargo|authorized_keys|autostart|Startup|CurrentVersion|\.config|\.git/gi;
+
+/** What a path would make run later (shell start-up file, crontab, …), or null. */
+export function persistenceTarget(path: string): string | null {
+  if (path.length < 4 || path.length > 400) return null;
+  for (const r of PERSISTENCE_RULES) if (r.re.test(path)) return r.label;
+  return null;
+}
+
+/**
+ * Writes in a piece of code: creating, writing, appending, copying or linking files, or setting a registry
+ * value. A persistence path only counts next to one of these (reading `~/.bashrc` persists nothing).
+ */
+export const WRITE_API = /\bFile::create(?:_new)?\b|\bfs::(?:write|copy|rename|hard_link)\b|\.(?:append|write|create|create_new)\s*\(\s*true\s*\)|\bwrite_all\s*\(|\bwriteln!|\bsymlink\w*\s*\(|\bRegSetValue\w*\s*\(|\bset_value\s*\(/;
+
 // ---------------------------------------------------------------- environment variables
 
 /** Cargo's build-time metadata: never a secret, whatever the feature or package is called. */
