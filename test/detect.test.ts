@@ -2,7 +2,11 @@
 // `cap-scan crate <dir>` with its exact findings (rule, file, line, column, phase, context), indicators and
 // unanalyzed entries asserted. Positives and negatives live in the same crate.
 
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import Parser from 'tree-sitter';
+import Rust from 'tree-sitter-rust';
+import { fileIndicators } from '../src/indicators/file.js';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { defaultScanOptions } from '../src/options.js';
@@ -108,5 +112,29 @@ describe('issue 18: detection depth', () => {
       expect(PERSISTENCE_GATE.test(v), v).toBe(true);
     }
     for (const v of ['bashrc', '.profile.json', 'profile', 'cron', 'systemd', '.cargo/config.json', 'hooks/custom', '.git/HEAD', 'crontab', 'README.md']) expect(persistenceTarget(v), v).toBeNull();
+  });
+
+  it('item 7: hex, reversed, xor, byte vectors, one-by-one base64 fragments; a hash, a reversed word and plain bytes are not', async () => {
+    const c = await scan('detect-encodings');
+    const o = (line: number, detail: string) => ({ id: 'obfuscation', file: 'src/lib.rs', line, detail });
+    expect(c.indicators).toEqual([
+      o(3, 'hex literal decodes to url: "http://c2.evil.example/p"'),
+      o(7, 'reversed literal spells url: "https://evil.example.com"'),
+      o(11, 'xor over literal data decodes to host: "evil.example:443"'),
+      o(15, 'integer array spells ip: "10.13.37.1:8080"'),
+      o(19, 'byte array spells path: "/bin/sh -c"'),
+      o(23, '3 base64 fragments decoded one by one decode to url: "https://dl.evil.example/x"'),
+      o(27, 'base64 literal decodes to host: "c2.evil.example:4444"'),
+    ]);
+    expect(c.urls).toEqual(['http://c2.evil.example/p', 'https://dl.evil.example/x', 'https://evil.example.com']);
+    // decoded text that is a host as a whole: the file pass reports it for `hosts`
+    const parser = new Parser();
+    parser.setLanguage(Rust as unknown as Parser.Language);
+    const source = readFileSync(path.join(FIX, 'detect-encodings', 'src', 'lib.rs'), 'utf8');
+    expect(fileIndicators(parser.parse(source).rootNode, source, 'src/lib.rs', { buildScript: false, test: false }).hosts).toEqual([
+      { host: 'evil.example', line: 11 },
+      { host: '10.13.37.1', line: 15 },
+      { host: 'c2.evil.example', line: 27 },
+    ]);
   });
 });

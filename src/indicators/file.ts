@@ -11,17 +11,19 @@ import Parser from 'tree-sitter';
 import type { Indicator } from '../types.js';
 import {
   credentialStore,
+  decodedHost,
   decodeLayers,
+  decodeToText,
   entropy,
   envVarKind,
   isPrintableText,
   isSshPublicKey,
+  payloadKind,
   PERSISTENCE_GATE,
   persistenceTarget,
   quote,
   SSH_PUBLIC_FILE,
   STORE_GATE,
-  suspiciousText,
   WRITE_API,
 } from './patterns.js';
 import { extractUrls, unescapeRustString } from './strings.js';
@@ -52,9 +54,17 @@ export interface FileUrl {
   test?: true;
 }
 
+export interface FileHost {
+  host: string;
+  line: number;
+  test?: true;
+}
+
 export interface FileIndicators {
   indicators: Indicator[];
   urls: FileUrl[];
+  /** Hosts named by decoded text (not by a URL: those are in `urls`). */
+  hosts: FileHost[];
 }
 
 /** Literals at least this long, of printable ASCII without whitespace, are measured for entropy. */
@@ -87,6 +97,8 @@ const PRINTABLE_INT = String.raw`(?:3[2-9]|[4-9]\d|1[01]\d|12[0-6]|0x[2-7][0-9a-
 const GATE_INT_RUN = new RegExp(String.raw`(?<![\w.])${PRINTABLE_INT}(?:\s*,\s*${PRINTABLE_INT}){${MIN_SPELL_LEN - 1}}`, 'g');
 const GATE_CHAR_CAST = /(?<![\w.])(?:\d+|0x[0-9a-fA-F]+)(?:_?[ui](?:8|16|32))?\s+as\s+char\b/g;
 const GATE_XOR = /\^(?!=)/g;
+const GATE_REVERSED = /"#*\s*\)?\s*\.\s*(?:chars|bytes|as_bytes\s*\(\s*\)\s*\.\s*iter|iter)\s*\(\s*\)\s*\.\s*rev\s*\(/g;
+const GATE_BYTE_CHARS = /b'(?:[^'\\\n]|\\[^\n]{1,9}?)'\s*,\s*b'/g;
 const GATE_ENV_FN = /\b(?:var|var_os)\s*\(\s*(?:r#*)?"/g;
 const GATE_ENV_MACRO = /\b(?:option_env|env)\s*!\s*[(\[{]\s*(?:r#*)?"/g;
 
@@ -201,6 +213,13 @@ export function fileIndicators(root: SyntaxNode, source: string, file: string, c
   const add = (id: string, line: number, detail: string): void => {
     indicators.push({ id, file, line, detail });
   };
+  const hosts: FileHost[] = [];
+  /** Decoded text: its URLs go to `urls`, a text that is a host (or host:port) as a whole to `hosts`. */
+  const addDecoded = (decoded: string, line: number, node: SyntaxNode): void => {
+    addUrls(extractUrls(decoded), line, node);
+    const host = decodedHost(decoded);
+    if (host) hosts.push(isTest(node) ? { host, line, test: true } : { host, line });
+  };
   const addUrls = (found: string[], line: number, node: SyntaxNode): void => {
     if (found.length === 0) return;
     const test = isTest(node);
@@ -260,11 +279,23 @@ export function fileIndicators(root: SyntaxNode, source: string, file: string, c
       }
       if (pieces.length < 2) continue;
       const decoded = decodeLayers(pieces.join(''));
-      const why = decoded ? suspiciousText(decoded.text) : null;
+      const why = decoded ? payloadKind(decoded.text) : null;
       if (decoded && why) {
         for (const id of ids) joined.add(id);
         add('obfuscation', lineOf(box), `${pieces.length} joined ${decoded.encodings.join('+')} fragments decode to ${why}: ${quote(decoded.text, MAX_DETAIL)}`);
-        addUrls(extractUrls(decoded.text), lineOf(box), box);
+        addDecoded(decoded.text, lineOf(box), box);
+        continue;
+      }
+      // fragments each padded (`"aHR0cHM6Ly9=", "ZXZpbC5leGFtcGxl"`): decoded one by one, then joined
+      const each = pieces.map((p) => decodeToText(p));
+      if (each.every((d) => d !== null)) {
+        const text = each.map((d) => d!.text).join('');
+        const whyEach = payloadKind(text);
+        if (whyEach) {
+          for (const id of ids) joined.add(id);
+          add('obfuscation', lineOf(box), `${pieces.length} ${[...new Set(each.map((d) => d!.encoding))].sort().join('+')} fragments decoded one by one decode to ${whyEach}: ${quote(text, MAX_DETAIL)}`);
+          addDecoded(text, lineOf(box), box);
+        }
       }
     }
   }
@@ -300,14 +331,14 @@ export function fileIndicators(root: SyntaxNode, source: string, file: string, c
     }
 
     const decoded = joined.has(node.id) ? null : decodeLayers(value);
-    const decodedWhy = decoded ? suspiciousText(decoded.text) : null;
+    const decodedWhy = decoded ? payloadKind(decoded.text) : null;
     if (decoded && decodedWhy) {
       add('obfuscation', line, `${decoded.encodings.join('+')} literal decodes to ${decodedWhy}: ${quote(decoded.text, MAX_DETAIL)}`);
-      addUrls(extractUrls(decoded.text), line, node);
+      addDecoded(decoded.text, line, node);
       continue;
     }
     if (!/^b/.test(raw) && countLetterEscapes(raw) >= 6) {
-      const why = suspiciousText(value);
+      const why = payloadKind(value);
       if (why) {
         add('obfuscation', line, `escaped literal spells ${why}: ${quote(value, MAX_DETAIL)}`);
         continue;
@@ -336,10 +367,45 @@ export function fileIndicators(root: SyntaxNode, source: string, file: string, c
       if (kids.length < MIN_SPELL_LEN || kids.some((k) => k.type !== 'integer_literal')) continue;
       const s = spell(kids.map((k) => integerValue(text(k)) ?? -1));
       if (s === null || looksLikeTable(s)) continue;
-      const why = suspiciousText(s);
+      const why = payloadKind(s);
       if (why) {
         add('obfuscation', lineOf(box), `integer array spells ${why}: ${quote(s, MAX_DETAIL)}`);
-        addUrls(extractUrls(s), lineOf(box), box);
+        addDecoded(s, lineOf(box), box);
+      }
+    }
+  }
+
+  // ---- reversed literals: `"moc.elpmaxe//:sptth".chars().rev()`, `b"…".iter().rev()`
+  for (const m of positions(GATE_REVERSED, source)) {
+    const lit = literalAt(root, m.index);
+    if (!lit || inAttribute(lit)) continue;
+    const reversed = [...valueOf(lit)].reverse().join('');
+    const why = payloadKind(reversed);
+    if (why) {
+      add('obfuscation', lineOf(lit), `reversed literal spells ${why}: ${quote(reversed, MAX_DETAIL)}`);
+      addDecoded(reversed, lineOf(lit), lit);
+    }
+  }
+
+  // ---- byte-character arrays spelling text (`[b'h', b't', …]`, `vec![b'/', b'b', …]`)
+  {
+    let lastEnd = -1;
+    for (const m of positions(GATE_BYTE_CHARS, source)) {
+      if (m.index < lastEnd) continue;
+      const lit = root.descendantForIndex(m.index);
+      const box = lit.type === 'char_literal' ? lit.parent : null;
+      if (!box || (box.type !== 'array_expression' && box.type !== 'token_tree')) continue;
+      lastEnd = box.endIndex;
+      if (containers.has(box.id)) continue;
+      containers.add(box.id);
+      const kids = box.namedChildren;
+      if (kids.length < MIN_SPELL_LEN || kids.some((k) => k.type !== 'char_literal' || !text(k).startsWith("b'"))) continue;
+      const s = spell(kids.map((k) => unescapeRustString(text(k).replace(/^b'/, 'b"').replace(/'$/, '"')).codePointAt(0) ?? -1));
+      if (s === null || looksLikeTable(s)) continue;
+      const why = payloadKind(s);
+      if (why) {
+        add('obfuscation', lineOf(box), `byte array spells ${why}: ${quote(s, MAX_DETAIL)}`);
+        addDecoded(s, lineOf(box), box);
       }
     }
   }
@@ -359,10 +425,10 @@ export function fileIndicators(root: SyntaxNode, source: string, file: string, c
       groups.add(box.id);
       const vals = charCastValues(box, source);
       const s = vals.length >= 4 ? spell(vals) : null;
-      const why = s !== null ? suspiciousText(s) : null;
+      const why = s !== null ? payloadKind(s) : null;
       if (s !== null && why) {
         add('obfuscation', lineOf(box), `integers cast to char spell ${why}: ${quote(s, MAX_DETAIL)}`);
-        addUrls(extractUrls(s), lineOf(box), box);
+        addDecoded(s, lineOf(box), box);
       }
     }
   }
@@ -379,9 +445,9 @@ export function fileIndicators(root: SyntaxNode, source: string, file: string, c
       if (!hit || loops.has(hit.loop.id)) continue;
       loops.add(hit.loop.id);
       if (hit.decoded !== null) {
-        const why = suspiciousText(hit.decoded);
+        const why = payloadKind(hit.decoded);
         add('obfuscation', lineOf(x), `xor over literal data decodes to ${why ?? 'text'}: ${quote(hit.decoded, MAX_DETAIL)}`);
-        addUrls(extractUrls(hit.decoded), lineOf(x), x);
+        addDecoded(hit.decoded, lineOf(x), x);
       } else if (hit.bytes >= 8) {
         add('obfuscation', lineOf(x), `xor-decoding loop over ${hit.bytes} bytes of literal data`);
       }
@@ -438,7 +504,7 @@ export function fileIndicators(root: SyntaxNode, source: string, file: string, c
     }
   }
 
-  return { indicators: sortIndicators(indicators), urls: sortUrls(urls) };
+  return { indicators: sortIndicators(indicators), urls: sortUrls(urls), hosts: sortHosts(hosts) };
 }
 
 const SSH_DIR = /(?:^|[\\/~])\.ssh[\\/]*$/i;
@@ -549,6 +615,18 @@ function sortUrls(list: FileUrl[]): FileUrl[] {
     out.push(u);
   }
   return out.sort((a, b) => a.line - b.line || cmp(a.url, b.url));
+}
+
+function sortHosts(list: FileHost[]): FileHost[] {
+  const seen = new Set<string>();
+  const out: FileHost[] = [];
+  for (const h of list) {
+    const key = `${h.line}\u0000${h.host}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(h);
+  }
+  return out.sort((a, b) => a.line - b.line || cmp(a.host, b.host));
 }
 
 function countNewlines(s: string, end: number): number {

@@ -1,6 +1,6 @@
 // Text classifiers shared by the indicator detectors: credential stores, token-like / CI environment
 // variables, "suspicious" decoded text, base64/hex decoding, entropy. Pure functions.
-import { extractUrls, isIpv4 } from './strings.js';
+import { extractUrls, hostPortLiteral, isIpv4 } from './strings.js';
 
 // ---------------------------------------------------------------- credential stores
 
@@ -132,6 +132,26 @@ export function suspiciousText(text: string): string | null {
   if (credentialStore(text)) return 'credential-store';
   if (PATH_RE.test(text)) return 'path';
   return null;
+}
+
+/**
+ * Why decoded (hidden) text looks like a payload: what suspiciousText says, or `host` when the whole text
+ * is a host name with a letter TLD or a host:port (`evil.example`, `c2.example:4444`). Plain text is not.
+ */
+export function payloadKind(text: string): string | null {
+  const why = suspiciousText(text);
+  if (why) return why;
+  return decodedHost(text) !== null ? 'host' : null;
+}
+
+/** The host a decoded text names as a whole (host name with a letter TLD, IP or host:port), or null. */
+export function decodedHost(text: string): string | null {
+  const t = text.trim();
+  const host = hostPortLiteral(t);
+  if (!host || host === 'localhost' || host === '::1') return null;
+  if (isIpv4(host)) return host === '0.0.0.0' || host === '127.0.0.1' ? null : host;
+  if (host.includes(':')) return null; // bare IPv6 text is rarely a payload; URLs carry them
+  return /\.[a-z]{2,63}$/.test(host) ? host : null;
 }
 
 /** Printable ASCII text (tabs/newlines allowed), at least 4 characters: what decoded payloads look like. */
