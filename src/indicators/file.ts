@@ -300,7 +300,7 @@ export function fileIndicators(root: SyntaxNode, source: string, file: string, c
     }
   }
 
-  const writeScopes = new Map<number, boolean>();
+  const writeScopes: WriteScopes = { fns: null, hits: new Map() };
   /** Literals already judged as part of the path an earlier literal builds (`.join("hooks")`). */
   const consumed = new Set<number>();
   for (const node of [...literals.values()].sort((a, b) => a.startIndex - b.startIndex)) {
@@ -319,13 +319,16 @@ export function fileIndicators(root: SyntaxNode, source: string, file: string, c
       add('secrets', line, `credential store ${store}: ${quote(value, MAX_DETAIL)}`);
     } else if (!store && /^[~.\w\\/-]/.test(value) && value.length <= 200) {
       // `home.join(".docker").join("config.json")`: the path the literals build, judged as a whole
-      const path = joinedPath(value, node.endIndex, source);
+      const before = joinedBefore(node.startIndex, source);
+      // a literal joined to one that already names a store was reported with it
+      const path = before && credentialStore(before.slice(0, -1)) ? null : joinedPath(before + value, node.endIndex, source) ?? (before ? before + value : null);
       const joinedStore = path ? credentialStore(path) : null;
       if (path && joinedStore) add('secrets', line, `credential store ${joinedStore}: ${quote(path, MAX_DETAIL)}`);
     }
 
     if (value.length <= 400 && !consumed.has(node.startIndex)) {
-      const built = joinedPath(value, node.endIndex, source, consumed);
+      const before = joinedBefore(node.startIndex, source);
+      const built = joinedPath(before + value, node.endIndex, source, consumed) ?? (before ? before + value : null);
       const target = persistenceTarget(value) ?? (built ? persistenceTarget(built) : null);
       if (target && writesNear(node, source, writeScopes)) add('persistence', line, `writes ${target}: ${quote(built && persistenceTarget(built) ? built : value, MAX_DETAIL)}`);
     }
@@ -526,6 +529,26 @@ function sshDirJoinedWithPublicFile(value: string, end: number, source: string):
 const JOIN_LITERAL = /\s*\)\s*(?:;\s*[A-Za-z_][\w.]*?\s*)?\.\s*(?:push|join)\s*\(\s*&?\s*"([^"\\\r\n]{1,200})"/y;
 const MAX_JOINS = 6;
 
+const JOINED_BEFORE = /"([^"\\\r\n]{1,200})"\s*\)\s*\.\s*(?:push|join)\s*\(\s*&?\s*$/;
+
+/**
+ * The literals a literal at `start` is joined to (`.join(".config").join("autostart")` seen from
+ * "autostart": `.config/`), read from the text before it (at most MAX_JOINS, 240 characters each), so the
+ * leading directory literals need no tree lookup. Empty when nothing is joined before it.
+ */
+export function joinedBefore(start: number, source: string): string {
+  let prefix = '';
+  let at = start;
+  for (let n = 0; n < MAX_JOINS; n++) {
+    const from = Math.max(0, at - 240);
+    const m = JOINED_BEFORE.exec(source.slice(from, at));
+    if (!m) break;
+    prefix = `${m[1]!.replace(/[\\/]+$/, '')}/${prefix}`;
+    at = from + m.index;
+  }
+  return prefix;
+}
+
 /**
  * The path a literal builds with the literals joined right after it (`.join("a").join("b")`,
  * `p.push("a"); p.push("b")`), or null when none follows. Bounded: at most MAX_JOINS joins.
@@ -546,17 +569,43 @@ export function joinedPath(value: string, end: number, source: string, consumed?
 }
 
 /**
- * Whether the function around a literal writes files (WRITE_API over its text); a literal outside any
- * function (a `const`/`static`) is judged by the whole file. Cached per scope node.
+ * Whether the code around a literal writes files (WRITE_API): the text from the `fn` keyword before the
+ * literal to the next one (the function it sits in, lexically), or the whole file for a literal bound by a
+ * `const`/`static`. Found by one regex pass over the source and a binary search, not by walking the tree
+ * upwards (each `parent` step costs the node's depth: deeply nested recovered trees made that quadratic).
+ * Each stretch is tested once.
  */
-function writesNear(node: SyntaxNode, source: string, cache: Map<number, boolean>): boolean {
-  let scope: SyntaxNode | null = node.parent;
-  while (scope && scope.type !== 'function_item') scope = scope.parent;
-  const key = scope ? scope.id : -1;
-  let hit = cache.get(key);
+interface WriteScopes {
+  fns: number[] | null;
+  hits: Map<number, boolean>;
+}
+const FN_KEYWORD = /\bfn\b/g;
+const CONST_BEFORE = /\b(?:const|static)\s+(?:mut\s+)?[A-Za-z_]\w*\s*:[^;={}]{0,200}=\s*&?\s*$/;
+
+function writesNear(node: SyntaxNode, source: string, cache: WriteScopes): boolean {
+  const at = node.startIndex;
+  const fileWide = CONST_BEFORE.test(source.slice(Math.max(0, at - 260), at));
+  let key = -1;
+  let from = 0;
+  let to = source.length;
+  if (!fileWide) {
+    if (cache.fns === null) cache.fns = [...positions(FN_KEYWORD, source)].map((m) => m.index);
+    const fns = cache.fns;
+    let lo = 0;
+    let hi = fns.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (fns[mid]! <= at) lo = mid + 1;
+      else hi = mid;
+    }
+    key = lo;
+    from = lo > 0 ? fns[lo - 1]! : 0;
+    to = lo < fns.length ? fns[lo]! : source.length;
+  }
+  let hit = cache.hits.get(key);
   if (hit === undefined) {
-    hit = WRITE_API.test(scope ? source.slice(scope.startIndex, scope.endIndex) : source);
-    cache.set(key, hit);
+    hit = WRITE_API.test(source.slice(from, to));
+    cache.hits.set(key, hit);
   }
   return hit;
 }

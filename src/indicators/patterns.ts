@@ -55,7 +55,7 @@ const STORE_RULES: StoreRule[] = [
  * substrings (checked by a test). Used to find candidate literals without visiting every node.
  */
 export const STORE_GATE =
-  /\.cargo|\.ssh|id_(?:rsa|dsa|ecdsa|ed25519)|authorized_keys|\.aws|\.npmrc|\.pypirc|netrc|\.git-credentials|\.docker|\.kube|\.env|Login Data|Web Data|Local State|cookies\.sqlite|key[34]\.db|logins\.json|signons\.sqlite|formhistory\.sqlite|User Data|Profiles|wallet|exodus|electrum|Local Storage|ethereum|bitcoin|monero|nkbihfbeog|ejbalbakop|bfnaelmome|hnfanknocf|fhbohimael|ibnejdfjmm|fnjhmkhhmk|egjidjbpgl|dmkamcknog|\.azure|gcloud|application_default_credentials|solana|Cookies|Local Extension Settings|\.config/gi;
+  /\.cargo|\.ssh|id_(?:rsa|dsa|ecdsa|ed25519)|authorized_keys|\.aws|\.npmrc|\.pypirc|netrc|\.git-credentials|\.docker|\.kube|\.env|Login Data|Web Data|Local State|cookies\.sqlite|key[34]\.db|logins\.json|signons\.sqlite|formhistory\.sqlite|User Data|Profiles|wallet|exodus|electrum|Local Storage|ethereum|bitcoin|monero|nkbihfbeog|ejbalbakop|bfnaelmome|hnfanknocf|fhbohimael|ibnejdfjmm|fnjhmkhhmk|egjidjbpgl|dmkamcknog|\.azure|gcloud|application_default_credentials|solana|Cookies|Local Extension Settings/gi;
 
 /** The credential store a literal names, or null. */
 export function credentialStore(value: string): string | null {
@@ -79,7 +79,7 @@ const PERSISTENCE_RULES: { label: string; re: RegExp }[] = [
 ];
 
 /** Cheap pre-filter: every value a PERSISTENCE_RULES entry matches contains one of these (checked by a test). */
-export const PERSISTENCE_GATE = /\.bash|\.profile|\.zsh|\.zprofile|\.zlogin|fish|etc[\\/]+profile|cron|systemd|Launch|hooks|\.cargo|authorized_keys|autostart|Startup|CurrentVersion|\.config|\.git/gi;
+export const PERSISTENCE_GATE = /\.bash|\.profile|\.zsh|\.zprofile|\.zlogin|fish|etc[\\/]+profile|cron|systemd|Launch|hooks|\.cargo|authorized_keys|autostart|Startup|CurrentVersion/gi;
 
 /** What a path would make run later (shell start-up file, crontab, …), or null. */
 export function persistenceTarget(path: string): string | null {
