@@ -47,7 +47,7 @@ export const PACKAGES = [
 // ------------------------------------------------------------------ child modes
 
 async function childScanDirs(listFile, cacheDir, jobs, filesOut) {
-  const { scanCrateDirs } = await import(pathToFileURL(join(dist, 'scan.js')).href);
+  const { scanCrateDirs } = await import(pathToFileURL(join(dist, 'scan/session.js')).href);
   const { defaultScanOptions } = await import(pathToFileURL(join(dist, 'options.js')).href);
   const dirs = readFileSync(listFile, 'utf8').split('\n').filter(Boolean);
   const t0 = process.hrtime.bigint();
@@ -61,7 +61,7 @@ async function childScanDirs(listFile, cacheDir, jobs, filesOut) {
 }
 
 async function childWorkspace(manifest, cacheDir, jobs) {
-  const { scanWorkspace } = await import(pathToFileURL(join(dist, 'scan.js')).href);
+  const { scanWorkspace } = await import(pathToFileURL(join(dist, 'scan/session.js')).href);
   const { defaultScanOptions } = await import(pathToFileURL(join(dist, 'options.js')).href);
   const t0 = process.hrtime.bigint();
   const { result, stats } = await scanWorkspace(defaultScanOptions({ manifestPath: manifest, jobs, cache: true, cacheDir, offline: true }));
@@ -105,7 +105,7 @@ async function childRaw(filesFile) {
 /** The scanner's per-file analysis (parse + queries + facts) on this thread: the engine's cost per parse. */
 async function childEngine(filesFile) {
   const { analyzePathSync } = await import(pathToFileURL(join(dist, 'parse/pool.js')).href);
-  const { ruleIndex } = await import(pathToFileURL(join(dist, 'scan.js')).href);
+  const { ruleIndex } = await import(pathToFileURL(join(dist, 'scan/session.js')).href);
   const cfg = ruleIndex().analyzerConfig();
   const opts = { keepTests: false, procMacro: false, buildScript: false, test: false };
   const files = readFileSync(filesFile, 'utf8').split('\n').filter(Boolean);
@@ -182,7 +182,7 @@ async function main(argv) {
     else if (a === '--no-engine') opt.engine = false;
     else throw new Error(`unknown option ${a}`);
   }
-  if (!existsSync(join(dist, 'scan.js'))) throw new Error('dist/ is missing: run `npx tsc -p tsconfig.json` first');
+  if (!existsSync(join(dist, 'scan/session.js'))) throw new Error('dist/ is missing: run `npx tsc -p tsconfig.json` first');
   if (opt.install) {
     const sudo = process.getuid && process.getuid() !== 0 ? ['sudo'] : [];
     const cmd = [...sudo, 'apt-get', 'install', '-y', '--no-install-recommends', ...PACKAGES];

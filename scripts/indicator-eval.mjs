@@ -49,7 +49,7 @@ const allTargets = flag('--all-targets');
 const typosquatOnly = flag('--typosquat-only');
 const registry = args[0] ?? '/tmp/wide-corpus/root/usr/share/cargo/registry';
 
-const { scanCrateDirs } = await import(pathToFileURL(join(dist, 'scan.js')).href);
+const { scanCrateDirs } = await import(pathToFileURL(join(dist, 'scan/session.js')).href);
 const { defaultScanOptions } = await import(pathToFileURL(join(dist, 'options.js')).href);
 const { typosquats, parsePopularList, normalizeCrateName } = await import(pathToFileURL(join(dist, 'indicators/typosquat.js')).href);
 

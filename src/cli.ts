@@ -1,9 +1,11 @@
 // Command-line interface. Commands return text and an exit code; nothing calls process.exit mid-output.
 
-import { writeFileSync, existsSync } from 'node:fs';
+import { writeFileSync, existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { commands } from './commands/index.js';
+import { parseFilter } from './report/filter.js';
+import { ProgressLine } from './scan/progress.js';
 import { getReporter, reporters } from './report/index.js';
 import { toolVersion } from './scan/session.js';
 import { defaultScanOptions, type CommandOutput, type CommonOptions, type ScanOptions } from './options.js';
@@ -29,9 +31,17 @@ interface RawOptions {
   allowUnverified?: boolean;
   color: string;
   debug?: boolean;
+  crate: string[];
+  capability: string[];
+  quiet?: boolean;
 }
 
 const FORMATS = Object.keys(reporters).join(', ');
+
+/** Accumulates a repeatable option's values. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
 
 function addCommonOptions(cmd: Command): Command {
   return cmd
@@ -50,7 +60,10 @@ function addCommonOptions(cmd: Command): Command {
     .option('--cache-dir <dir>', 'cache directory (default: $XDG_CACHE_HOME/cap-scan or ~/.cache/cap-scan)')
     .option('--registry-url <url>', 'sparse registry index to download from (env CAP_SCAN_REGISTRY)')
     .option('--allow-unverified', 'unpack downloaded crates that have no checksum in Cargo.lock')
+    .option('--crate <name[@version]>', 'only report this crate (repeatable)', collect, [])
+    .option('--capability <id|kind>', 'only report this capability, e.g. net, or kind, e.g. net.connect (repeatable)', collect, [])
     .addOption(new Option('--color <when>', 'colorize output').choices(['auto', 'always', 'never']).default('auto'))
+    .option('-q, --quiet', 'no progress line and no warnings on stderr (errors are still printed)')
     .option('--debug', 'print stack traces for errors');
 }
 
@@ -73,6 +86,17 @@ function toOptions(raw: RawOptions): CommonOptions {
     if (!Number.isInteger(jobs) || jobs < 1 || jobs > 256) throw new UserError(`--jobs must be a whole number from 1 to 256, got '${raw.jobs}'`);
   }
   getReporter(raw.format); // validates the name
+  // a report that cannot be written should fail now, not after a 30 s scan
+  if (raw.output !== undefined) {
+    const dir = dirname(resolve(raw.output));
+    let isDir = false;
+    try {
+      isDir = statSync(dir).isDirectory();
+    } catch {
+      isDir = false;
+    }
+    if (!isDir) throw new UserError(`cannot write --output ${raw.output}: directory ${dir} does not exist`);
+  }
   const toTty = raw.output === undefined && process.stdout.isTTY === true;
   const color = raw.color === 'always' || (raw.color === 'auto' && toTty && !process.env.NO_COLOR);
   const scan: ScanOptions = defaultScanOptions({
@@ -87,13 +111,21 @@ function toOptions(raw: RawOptions): CommonOptions {
     cacheDir: raw.cacheDir ?? null,
     registryUrl: raw.registryUrl ?? null,
     allowUnverified: !!raw.allowUnverified,
+    // the scan's progress line: on a terminal only, and not with -q
+    ...(process.stderr.isTTY === true && !raw.quiet ? { progress: new ProgressLine(process.stderr) } : {}),
   });
-  return { ...scan, format: raw.format, verbose: !!raw.verbose, color };
+  const filter = parseFilter(raw.crate ?? [], raw.capability ?? []);
+  return { ...scan, format: raw.format, verbose: !!raw.verbose, color, filter };
 }
 
 const HELP_EPILOG = `
 Capabilities: fs, net, process, env, ffi, unsafe, link, build-script, proc-macro (kinds: cap-scan rules).
 Phases: runtime (library code in your program), build (build scripts, proc-macros and what only they use).
+
+Filters (every command and format, JSON included; repeat a flag for several values):
+  --crate NAME[@VERSION]     only these crates (an unknown name is an error)
+  --capability ID|KIND       only these capabilities (net) or kinds (net.connect): a crate is kept when
+                             it has one; its findings narrow to them; check and diff judge what is shown
 
 Exit codes: 0 ok; 1 check/diff found something not allowed; 2 error (one line on stderr).
 
@@ -146,6 +178,30 @@ export async function main(argv: string[], env: { cargoSubcommand?: boolean } = 
   process.exitCode = await run(env.cargoSubcommand && argv[0] === 'cap-scan' ? argv.slice(1) : argv);
 }
 
+/** Levenshtein distance (small strings: command names). */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur.push(Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/**
+ * `cap-scan chek`: the default command (scan) takes no argument, so commander said "too many arguments
+ * for 'scan'". A first word that is no command is an unknown command, with the nearest one suggested.
+ */
+function unknownCommand(args: string[]): string | null {
+  const first = args[0];
+  if (first === undefined || first.startsWith('-')) return null;
+  const names = commands.map((c) => c.name.split(' ')[0]!);
+  if (names.includes(first) || first === 'help') return null;
+  const near = names.map((n) => [n, editDistance(first, n)] as const).sort((a, b) => a[1] - b[1])[0];
+  return `unknown command '${first}'${near && near[1] <= 2 ? `; did you mean ${near[0]}?` : ` (commands: ${names.join(', ')})`}`;
+}
+
 /** Parses and runs a command line, writes its output; the exit code: 0 ok, 1 from a command, 2 error. */
 async function run(args: string[]): Promise<number> {
   // `cap-scan … | head`: a reader that stops early is not an error (Node would throw EPIPE with a stack)
@@ -155,6 +211,11 @@ async function run(args: string[]): Promise<number> {
   const outputs: { result?: CommandOutput; raw?: RawOptions } = {};
   const debug = args.includes('--debug');
   try {
+    const unknown = unknownCommand(args);
+    if (unknown) {
+      process.stderr.write(`cap-scan: error: ${unknown}\n(run with --help for usage)\n`);
+      return 2;
+    }
     const program = buildProgram(outputs);
     await program.parseAsync(args, { from: 'user' });
     const out = outputs.result;

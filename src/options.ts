@@ -1,5 +1,8 @@
 // Options shared by every command, as parsed by the CLI.
 
+import type { ReportFilter } from './report/filter.js';
+import type { ScanProgress } from './scan/progress.js';
+
 export interface ScanOptions {
   /** Path to Cargo.toml (or its directory). */
   manifestPath: string;
@@ -20,13 +23,17 @@ export interface ScanOptions {
   cacheDir: string | null;
   registryUrl: string | null;
   allowUnverified: boolean;
+  /** Progress of the scan (the CLI's line on a TTY stderr); absent: silent. */
+  progress?: ScanProgress;
 }
 
 export interface OutputOptions {
-  /** Reporter name: human, json, sarif, markdown, github. */
+  /** Reporter name: human, json, sarif, markdown, github, html. */
   format: string;
   verbose: boolean;
   color: boolean;
+  /** --crate / --capability: what the report is narrowed to (absent or empty: everything). */
+  filter?: ReportFilter;
 }
 
 export type CommonOptions = ScanOptions & OutputOptions;

@@ -38,25 +38,25 @@ describe('cap-scan allow', () => {
   it('on the demo: allows everything it finds, and asks for a review of the crate with supply-chain indicators', async () => {
     cpSync(new URL('../fixtures/demo', import.meta.url), join(tmp, 'demo'), { recursive: true });
     const opts = { ...common(), manifestPath: join(tmp, 'demo', 'Cargo.toml') };
-    const dry = await runAllow({ ...opts, write: true, dryRun: true, crate: null });
+    const dry = await runAllow({ ...opts, write: true, dryRun: true });
     const review =
       'Review before committing: envlogger has supply-chain indicators; nothing of it is accepted (cap-scan check --deny-indicators lists them; accept each reviewed one with indicators = [...] in the entry)';
     expect(dry.text.split('\n').slice(0, 3)).toEqual(['[workspace.metadata.cap-scan]', 'deny-indicators = true', '']);
     expect(dry.text.split('\n').slice(-2)).toEqual([`# ${review}`, '']);
-    const written = await runAllow({ ...opts, write: true, dryRun: false, crate: null });
+    const written = await runAllow({ ...opts, write: true, dryRun: false });
     expect(written).toEqual({
-      text: `Updated [workspace.metadata.cap-scan.allow] in ${join(tmp, 'demo', 'Cargo.toml')}: 8 allow entries\n${review}\n`,
+      text: `Updated [workspace.metadata.cap-scan.allow] in ${join(tmp, 'demo', 'Cargo.toml')}: 8 added (8 allow entries in the table)\n${review}\n`,
       exitCode: 0,
     });
-    expect((await runAllow({ ...opts, write: true, dryRun: false, crate: 'filekeep' })).text).toBe(`Unchanged [workspace.metadata.cap-scan.allow] in ${join(tmp, 'demo', 'Cargo.toml')}: entry for filekeep\n`);
+    expect((await runAllow({ ...opts, write: true, dryRun: false, filter: { crates: [{ name: 'filekeep', version: null }], capabilities: [] } })).text).toBe(`Unchanged [workspace.metadata.cap-scan.allow] in ${join(tmp, 'demo', 'Cargo.toml')}: no entry changed (filekeep) (8 allow entries in the table)\n`);
     // the policy it created denies indicators: envlogger's fail the check until they are accepted
     expect((await runCheck({ ...opts, strict: true, denyIndicators: false, denyUnscanned: false })).exitCode).toBe(1);
   });
 
   it('prints the generated table without --write, and with --write --dry-run, leaving the file alone', async () => {
     const expected = `[workspace.metadata.cap-scan.allow]\n${GENERATED.join('\n')}\n`;
-    expect(await runAllow({ ...common(), write: false, dryRun: false, crate: null })).toEqual({ text: expected, exitCode: 0 });
-    expect(await runAllow({ ...common(), write: true, dryRun: true, crate: null })).toEqual({ text: expected, exitCode: 0 });
+    expect(await runAllow({ ...common(), write: false, dryRun: false })).toEqual({ text: expected, exitCode: 0 });
+    expect(await runAllow({ ...common(), write: true, dryRun: true })).toEqual({ text: expected, exitCode: 0 });
     expect(readFileSync(manifest, 'utf8')).toBe(original);
   });
 
@@ -64,9 +64,9 @@ describe('cap-scan allow', () => {
     const before = await runCheck({ ...common(), strict: true, denyIndicators: false, denyUnscanned: false });
     expect(before.exitCode).toBe(1);
 
-    const out = await runAllow({ ...common(), write: true, dryRun: false, crate: null });
+    const out = await runAllow({ ...common(), write: true, dryRun: false });
     expect(out.exitCode).toBe(0);
-    expect(out.text).toMatch(/^Updated \[workspace\.metadata\.cap-scan\.allow\] in .*Cargo\.toml: 3 allow entries\n$/);
+    expect(out.text).toMatch(/^Updated \[workspace\.metadata\.cap-scan\.allow\] in .*Cargo\.toml: 2 added, 1 changed, 1 removed \(3 allow entries in the table\)\n$/);
     const expected = original.replace(
       `quickparse = [ 'unsafe.block' ]    # keep this comment\nstale-crate = ["fs"]\n`,
       `quickparse = ["unsafe"]    # keep this comment\n${GENERATED[0]}\n${GENERATED[1]}\n`,
@@ -78,16 +78,16 @@ describe('cap-scan allow', () => {
     expect(after).toEqual({ exitCode: 0, text: 'All dependencies are allowed by Cargo.toml.\n\nok: 4 crates checked, 0 not allowed, 0 unused entries\n' });
 
     // a second write changes nothing
-    const again = await runAllow({ ...common(), write: true, dryRun: false, crate: null });
+    const again = await runAllow({ ...common(), write: true, dryRun: false });
     expect(again.text).toMatch(/^Unchanged /);
     expect(readFileSync(manifest, 'utf8')).toBe(expected);
   });
 
   it('--crate limits the update to one crate', async () => {
-    await runAllow({ ...common(), write: true, dryRun: false, crate: 'fetcher' });
+    await runAllow({ ...common(), write: true, dryRun: false, filter: { crates: [{ name: 'fetcher', version: null }], capabilities: [] } });
     const expected = original.replace('stale-crate = ["fs"]\n', `stale-crate = ["fs"]\n${GENERATED[1]}\n`);
     expect(readFileSync(manifest, 'utf8')).toBe(expected);
-    await expect(runAllow({ ...common(), write: true, dryRun: false, crate: 'nope' })).rejects.toThrow(
+    await expect(runAllow({ ...common(), write: true, dryRun: false, filter: { crates: [{ name: 'nope', version: null }], capabilities: [] } })).rejects.toThrow(
       new UserError("no crate named 'nope' in the lockfile"),
     );
   });

@@ -93,6 +93,10 @@ describe('files-per-crate cap (5,001 module files)', () => {
   it('the human report counts the unanalyzed parts, per crate and in the summary line', () => {
     const text = render('human', { command: 'scan', result: { schemaVersion: 1, tool: { name: 'cap-scan', version: '0' }, crates: [crate], unscanned: [] }, project: null, verbose: false, color: false, workspaceRoot: null });
     expect(text.split('\n')).toEqual([
+      'Capabilities, most dangerous first:',
+      'process (runtime, 1 crate)',
+      '  many',
+      '',
       'many 0.1.0  runtime: process  build: -',
       '  unanalyzed: 3 parts (-v lists them)',
       '',

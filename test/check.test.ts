@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { relative, resolve } from 'node:path';
+import { gitRoot } from '../src/report/common.js';
 import { runCheck } from '../src/commands/check.js';
 import { defaultScanOptions } from '../src/options.js';
 import { UserError } from '../src/types.js';
@@ -100,7 +102,7 @@ describe('cap-scan check (fixture workspaces)', () => {
 
   it('an unknown format is a UserError listing the valid ones', async () => {
     await expect(runCheck(checkOpts('clean', { format: 'xml' }))).rejects.toThrow(
-      new UserError("unknown format 'xml' (expected one of: human, json, sarif, markdown, github)"),
+      new UserError("unknown format 'xml' (expected one of: human, json, sarif, markdown, github, html)"),
     );
   });
 
@@ -142,10 +144,13 @@ describe('cap-scan check (fixture workspaces)', () => {
     });
   });
 
-  it('github annotations point at the package line in Cargo.lock', async () => {
+  it('github annotations point at the package line in Cargo.lock (relative to the git root: this checkout)', async () => {
     const out = await runCheck(checkOpts('grows', { format: 'github' }));
+    // the checkout's git root, when the tests run in one (a tarball has none: then the workspace root)
+    const root = gitRoot(resolve('fixtures/check/grows')) ?? resolve('fixtures/check/grows');
+    const lock = relative(root, resolve('fixtures/check/grows/Cargo.lock')).split('\\').join('/');
     expect(out.text).toBe(
-      '::error file=Cargo.lock,line=14,title=cap-scan%3A fetcher 1.1.0::net.connect (runtime) is not allowed%0Asrc/lib.rs:9:5 std::net::TcpStream::connect\n',
+      `::error file=${lock},line=14,title=cap-scan%3A fetcher 1.1.0::net.connect (runtime) is not allowed%0Asrc/lib.rs:9:5 std::net::TcpStream::connect\n`,
     );
   });
 });

@@ -42,21 +42,50 @@ describe('cap-scan on the demo workspace', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(
       [
-        'cfg-probe    0.1.0  runtime: -                  build: env, fs',
-        'demo-fetch   0.2.0  runtime: env, net           build: -',
-        'derive-hello 0.1.0  runtime: -                  build: proc-macro',
-        'envlogger    0.3.0  runtime: env                build: build-script, env, process',
+        'Capabilities, most dangerous first:',
+        'process (runtime, 1 crate)',
+        '  shellout',
+        'process (build, 1 crate)',
+        '  envlogger',
+        'net (runtime, 1 crate)',
+        '  demo-fetch',
+        'ffi (runtime, 2 crates)',
+        '  ffi-shim, zlink-sys',
+        'ffi (build, 1 crate)',
+        '  zlink-sys',
+        'link (runtime, 1 crate)',
+        '  ffi-shim',
+        'fs (runtime, 1 crate)',
+        '  filekeep',
+        'fs (build, 1 crate)',
+        '  cfg-probe',
+        'env (runtime, 2 crates)',
+        '  demo-fetch, envlogger',
+        'env (build, 3 crates)',
+        '  cfg-probe, envlogger, zlink-sys',
+        'build-script (build, 2 crates)',
+        '  envlogger, zlink-sys',
+        'proc-macro (build, 1 crate)',
+        '  derive-hello',
+        'unsafe (runtime, 2 crates)',
+        '  ffi-shim, zlink-sys',
+        '',
+        'cfg-probe 0.1.0     runtime: -            build: env, fs',
+        'demo-fetch 0.2.0    runtime: env, net     build: -',
+        'derive-hello 0.1.0  runtime: -            build: proc-macro',
+        'envlogger 0.3.0     runtime: env          build: build-script, env, process',
         '  ! typosquat  Cargo.toml:1  name is close to the popular crate "env-logger" (separator), which is not in the lockfile',
         '  ! obfuscation  build.rs:10  3 joined base64 fragments decode to url: "http://203.0.113.7:9089/stage2?k="',
         '  ! secrets  build.rs:14  CI detection: env::var("GITHUB_ACTIONS")',
         '  ! secrets  build.rs:14  CI detection: env::var("GITLAB_CI")',
         '  ! secrets  build.rs:24  token-like env var: env::var("CARGO_REGISTRY_TOKEN")',
-        'ffi-shim     0.5.0  runtime: ffi, link, unsafe  build: -',
-        'filekeep     1.0.2  runtime: fs                 build: -',
-        'shellout     0.4.0  runtime: process            build: -',
-        'tiny-json    0.2.4  runtime: -                  build: -',
-        'tiny-json    0.3.1  runtime: -                  build: -',
-        'zlink-sys    0.1.3  runtime: ffi, unsafe        build: build-script, env, ffi',
+        'ffi-shim 0.5.0      runtime: ffi, link, unsafe',
+        '                    build: -',
+        'filekeep 1.0.2      runtime: fs           build: -',
+        'shellout 0.4.0      runtime: process      build: -',
+        'tiny-json 0.2.4     runtime: -            build: -',
+        'tiny-json 0.3.1     runtime: -            build: -',
+        'zlink-sys 0.1.3     runtime: ffi, unsafe  build: build-script, env, ffi',
         '',
         '10 crates, 8 with capabilities, 0 unscanned, 1 with indicators',
         '',
@@ -77,6 +106,8 @@ describe('cap-scan on the demo workspace', () => {
         '  ! secrets  build.rs:14  CI detection: env::var("GITHUB_ACTIONS")',
         '  ! secrets  build.rs:14  CI detection: env::var("GITLAB_CI")',
         '  ! secrets  build.rs:24  token-like env var: env::var("CARGO_REGISTRY_TOKEN")',
+        '',
+        "No allowlist yet: `cap-scan allow --write` records today's capabilities in Cargo.toml; review, commit, and check then lists only changes.",
         '',
         'FAILED: 10 crates checked, 8 not allowed (8 new), 0 unused entries, 1 crate with indicators',
         '',
@@ -223,7 +254,7 @@ describe('errors: one line on stderr, exit 2, no stack trace', () => {
     expect(r.stderr).toMatch(new RegExp(`^cap-scan: error: cannot download http://127\\.0\\.0\\.1:${port}/index/.*ECONNREFUSED.* \\(--offline skips the network; --registry-url or CAP_SCAN_REGISTRY picks a mirror\\)\n$`));
     const o = await run(['--manifest-path', DEMO, '--offline', '-o', '/nonexistent-dir/report.txt'], { env: isolated() });
     oneLine(o);
-    expect(o.stderr).toBe("cap-scan: error: ENOENT: no such file or directory, open '/nonexistent-dir/report.txt'\n");
+    expect(o.stderr).toBe('cap-scan: error: cannot write --output /nonexistent-dir/report.txt: directory /nonexistent-dir does not exist\n');
   });
 
   it('invalid Cargo.toml names the file and line', async () => {
@@ -246,7 +277,7 @@ describe('errors: one line on stderr, exit 2, no stack trace', () => {
   it('unknown format and bad --jobs', async () => {
     const f = await run(['--format', 'xml']);
     oneLine(f);
-    expect(f.stderr).toBe("cap-scan: error: unknown format 'xml' (expected one of: human, json, sarif, markdown, github)\n");
+    expect(f.stderr).toBe("cap-scan: error: unknown format 'xml' (expected one of: human, json, sarif, markdown, github, html)\n");
     const j = await run(['-j', 'lots']);
     oneLine(j);
     expect(j.stderr).toBe("cap-scan: error: --jobs must be a whole number from 1 to 256, got 'lots'\n");
@@ -255,7 +286,7 @@ describe('errors: one line on stderr, exit 2, no stack trace', () => {
   it('an unknown command or option is a usage error (exit 2)', async () => {
     const r = await run(['frobnicate']);
     expect(r.code).toBe(2);
-    expect(r.stderr.split('\n')[0]).toBe("cap-scan: error: too many arguments for 'scan'. Expected 0 arguments but got 1.");
+    expect(r.stderr.split('\n')[0]).toBe("cap-scan: error: unknown command 'frobnicate' (commands: scan, crate, rules, check, allow, diff)");
   });
 
   it('--debug adds the stack trace', async () => {

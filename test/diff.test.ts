@@ -37,8 +37,8 @@ const EXPECTED_HUMAN = (base: string) =>
     '  + net (runtime)',
     '      net.connect  src/lib.rs:9:5  std::net::TcpStream::connect  [rule std-net-connect]',
     '',
-    'purecalc 0.1.0 (removed)',
-    '  no capability change',
+    'No capability change (1):',
+    '  purecalc 0.1.0 (removed)',
     '',
     '3 packages changed, 2 gained capabilities, 0 lost capabilities',
     '',
@@ -66,8 +66,8 @@ describe('cap-scan diff (fixture workspace, two lockfiles)', () => {
         'fetcher 1.1.0 -> 1.0.0',
         '  - net (runtime)',
         '',
-        'purecalc 0.1.0 (added)',
-        '  no capability change',
+        'No capability change (1):',
+        '  purecalc 0.1.0 (added)',
         '',
         '3 packages changed, 0 gained capabilities, 2 lost capabilities',
         '',
@@ -156,12 +156,12 @@ describe('diffScans', () => {
       packages: [
         {
           name: 'a', change: 'updated', from: '2.0.0', to: '2.1.0', source: newR.crates[1]!.source,
-          added: { runtime: ['net'], build: [] }, removed: { runtime: ['fs'], build: ['env'] }, evidence: [net], unscanned: [],
+          added: { runtime: ['net'], build: [] }, removed: { runtime: ['fs'], build: ['env'] }, evidence: [net], unscanned: [], indicators: { added: [], removed: [] },
         },
         {
           name: 'lost', change: 'updated', from: '0.1.0', to: '0.2.0', source: newR.crates[3]!.source,
           added: { runtime: [], build: [] }, removed: { runtime: [], build: [] }, evidence: [],
-          unscanned: [{ side: 'old', version: '0.1.0', reason: 'not in directory source' }],
+          unscanned: [{ side: 'old', version: '0.1.0', reason: 'not in directory source' }], indicators: { added: [], removed: [] },
         },
       ],
     });

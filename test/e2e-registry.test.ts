@@ -134,9 +134,28 @@ function cached(cache: string): string[] {
 const downloads = (): number => server.count(/^\/dl\//);
 
 const SCANNED = [
+  'Capabilities, most dangerous first:',
+  'net (runtime, 1 crate)',
+  '  gamma',
+  'fs (runtime, 1 crate)',
+  '  alpha',
+  'env (runtime, 1 crate)',
+  '  beta',
+  '',
   'alpha 1.0.0  runtime: fs   build: -',
-  'beta  1.2.0  runtime: env  build: -',
+  'beta 1.2.0   runtime: env  build: -',
   'gamma 0.1.0  runtime: net  build: -',
+];
+/** alpha and beta only (gamma unscanned). */
+const SCANNED_AB = [
+  'Capabilities, most dangerous first:',
+  'fs (runtime, 1 crate)',
+  '  alpha',
+  'env (runtime, 1 crate)',
+  '  beta',
+  '',
+  'alpha 1.0.0  runtime: fs   build: -',
+  'beta 1.2.0   runtime: env  build: -',
 ];
 
 describe('workspace scan with nothing local', () => {
@@ -279,7 +298,7 @@ describe('unavailable crates are unscanned, with the reason (exit 0)', () => {
     const url = `${server.base}dl/gamma/0.1.0/download`;
     expect(r.stdout).toBe(
       [
-        ...SCANNED.slice(0, 2),
+        ...SCANNED_AB,
         '',
         'Unscanned (1):',
         `  gamma 0.1.0  ${missingReason(h, 'gamma-0.1.0', `not found in registry ${server.indexUrl} (${url})`)}`,
@@ -387,7 +406,9 @@ describe('cap-scan crate', () => {
     const r = await cli(['crate', 'beta@^1'], h.env);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe(['beta 1.2.0  runtime: env  build: -', '', '1 crate, 1 with capabilities, 0 unscanned', ''].join('\n'));
+    expect(r.stdout).toBe(
+      ['Capabilities, most dangerous first:', 'env (runtime, 1 crate)', '  beta', '', 'beta 1.2.0  runtime: env  build: -', '', '1 crate, 1 with capabilities, 0 unscanned', ''].join('\n'),
+    );
     const j = await cli(['crate', 'beta@^1', '--format', 'json'], h.env);
     expect(j.code).toBe(0);
     const result = JSON.parse(j.stdout) as ScanResult;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { scanCrateDir } from '../src/scan/session.js';
 import { defaultScanOptions } from '../src/options.js';
-import { chainDepth, estimateTokens, MAX_CHAIN, MAX_FILE_BYTES, sniffEncoding } from '../src/parse/analyze.js';
+import { chainDepth, estimateTokens, MAX_CHAIN, MAX_FILE_BYTES, parseBudgetMicros, sniffEncoding } from '../src/parse/analyze.js';
 
 const roots: string[] = [];
 afterAll(() => {
@@ -50,6 +50,31 @@ describe('hostile files keep their findings', () => {
     expect(r.unanalyzed).toEqual([]);
     expect(r.ms).toBeLessThan(10_000);
   }, 30_000);
+
+  it('input whose parse error recovery is super-linear (found by the fuzz test): the parse stops at its budget, the token pass keeps the finding', async () => {
+    // 58 KB of `"#d`: tree-sitter's error recovery took ~40 s on it (16 KB: 3 s)
+    const r = await scan(`/${'"#d'.repeat(19_476)}\n${SPAWN}`);
+    expect(r.spawn).toEqual([['std-process-spawn', 'src/lib.rs', 2, 15]]);
+    expect(r.unanalyzed.filter((u) => !u.reason.startsWith('parse-error'))).toEqual([
+      { file: 'src/lib.rs', line: 1, reason: `analysis-failed (parse over its ${(parseBudgetMicros(1 + SPAWN.length + 3 * 19_476 + 1) / 1e6).toFixed(1)} s budget): analysed as tokens` },
+    ]);
+    expect(r.ms).toBeLessThan(10_000);
+  }, 30_000);
+
+  it('literals 3,000 token trees deep in an attribute (found by the fuzz test): the in-attribute check is linear, the tree path holds', async () => {
+    // inAttribute climbed node.parent through every enclosing token tree, each call a walk down from the root:
+    // 1,000 braces 1.7 s, 2,000 6 s, 4,000 23 s (a mutated web-sys file with braces inside #[wasm_bindgen(...)])
+    const lits = Array.from({ length: 300 }, (_, i) => `"http://h${i}.example/"`).join(', ');
+    const dir = crate(`#[doc(${'{'.repeat(3000)} ${lits} ${'}'.repeat(3000)})]\n${SPAWN}`);
+    const t0 = Date.now();
+    const r = await scanCrateDir(dir, defaultScanOptions({ cache: false }));
+    const c = r.crates[0]!;
+    expect(c.findings.filter((f) => f.rule === 'std-process-spawn').map((f) => [f.rule, f.file, f.line, f.column])).toEqual([['std-process-spawn', 'src/lib.rs', 2, 15]]);
+    // URLs inside attributes are documentation, not data
+    expect(c.urls).toEqual([]);
+    expect(c.unanalyzed).toEqual([]);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+  }, 60_000);
 
   it('a 7.9 MB hex literal: same', async () => {
     const r = await scan(`${SPAWN}pub static S: &str = "${'41'.repeat(3_950_000)}";\n`);

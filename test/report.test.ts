@@ -39,9 +39,9 @@ const base = (over: Partial<ScanReport> = {}): ScanReport => ({
 
 describe('getReporter', () => {
   it('knows the five formats and rejects others with the list', () => {
-    expect(Object.keys(reporters)).toEqual(['human', 'json', 'sarif', 'markdown', 'github']);
+    expect(Object.keys(reporters)).toEqual(['human', 'json', 'sarif', 'markdown', 'github', 'html']);
     expect(getReporter('json')).toBe(reporters['json']);
-    expect(() => getReporter('toString')).toThrow(new UserError("unknown format 'toString' (expected one of: human, json, sarif, markdown, github)"));
+    expect(() => getReporter('toString')).toThrow(new UserError("unknown format 'toString' (expected one of: human, json, sarif, markdown, github, html)"));
   });
 });
 
@@ -78,10 +78,20 @@ describe('human reporter', () => {
   it('scan: aligned table, indicators, unscanned and summary; no color codes when piped', () => {
     expect(render('human', base())).toBe(
       [
-        'alpha          1.0.0   runtime: fs, net  build: -',
+        'Capabilities, most dangerous first:',
+        'net (runtime, 1 crate)',
+        '  alpha',
+        'fs (runtime, 1 crate)',
+        '  alpha',
+        'env (build, 1 crate)',
+        '  beta-long-name',
+        'build-script (build, 1 crate)',
+        '  beta-long-name',
+        '',
+        'alpha 1.0.0            runtime: fs, net  build: -',
         'beta-long-name 0.10.2  runtime: -        build: build-script, env',
         '  ! typosquat  Cargo.toml:2  one edit from "beta-lang-name"',
-        'gamma          2.0.0   runtime: -        build: -',
+        'gamma 2.0.0            runtime: -        build: -',
         '',
         'Unscanned (1):',
         '  delta 0.1.0  source not found',
@@ -96,6 +106,12 @@ describe('human reporter', () => {
     const out = render('human', base({ verbose: true, result: result([crate('alpha', '1.0.0', [fsRead, net], { urls: ['https://x.example/a'], hosts: ['x.example'] })]) }));
     expect(out).toBe(
       [
+        'Capabilities, most dangerous first:',
+        'net (runtime, 1 crate)',
+        '  alpha',
+        'fs (runtime, 1 crate)',
+        '  alpha',
+        '',
         'alpha 1.0.0  runtime: fs, net  build: -',
         '  fs.read  src/io.rs:3:5  std::fs::read  [rule std-fs-read]',
         '  net.connect  src/lib.rs:10:5  std::net::TcpStream::connect  [rule std-net-connect]',
@@ -153,7 +169,7 @@ describe('markdown reporter', () => {
         '',
         '| Crate | Version | + Capabilities | − Capabilities | Evidence |',
         '| --- | --- | --- | --- | --- |',
-        '| alpha | 0.9.0 → 1.0.0 | net (runtime) | env (build) | [src/lib.rs:10](https://docs.rs/crate/alpha/1.0.0/source/src/lib.rs#10) `std::net::TcpStream::connect` |',
+        '| alpha | 0.9.0 → 1.0.0 | net (runtime) | env (build) | net.connect: [src/lib.rs:10](https://docs.rs/crate/alpha/1.0.0/source/src/lib.rs#10) `std::net::TcpStream::connect` |',
         '| gone | removed 1.0.0 |  | net (runtime) |  |',
         '| pipe\\|name | added 0.1.0 |  |  |  |',
         '',
@@ -220,5 +236,44 @@ describe('github reporter', () => {
         '',
       ].join('\n'),
     );
+  });
+});
+
+describe('human scan: per-capability summary (issue 16, item 1)', () => {
+  const sh = finding('process', 'process.spawn', 'runtime', 'src/run.rs', 4, 'std::process::Command::new', 'std-process-spawn');
+  const uns = finding('unsafe', 'unsafe.block', 'runtime', 'src/lib.rs', 1, 'unsafe block', 'unsafe-block');
+  const many = Array.from({ length: 9 }, (_, i) => crate(`unsafe-crate-number-${i}`, '1.0.0', [uns]));
+  const res = result([crate('dup', '1.0.0', [net]), crate('dup', '2.0.0', [net, uns]), crate('runner', '0.1.0', [sh]), ...many]);
+  const input = (color: boolean) => base({ result: res, project: null, workspaceRoot: null, color });
+
+  it('most dangerous first, per phase; wrapped at 80 columns; versions only where a name repeats', () => {
+    const out = render('human', input(false)).split('\n');
+    expect(out.slice(0, 14)).toEqual([
+      'Capabilities, most dangerous first:',
+      'process (runtime, 1 crate)',
+      '  runner',
+      'net (runtime, 2 crates)',
+      '  dup@1.0.0, dup@2.0.0',
+      'unsafe (runtime, 10 crates)',
+      '  dup@2.0.0, unsafe-crate-number-0, unsafe-crate-number-1,',
+      '  unsafe-crate-number-2, unsafe-crate-number-3, unsafe-crate-number-4,',
+      '  unsafe-crate-number-5, unsafe-crate-number-6, unsafe-crate-number-7,',
+      '  unsafe-crate-number-8',
+      '',
+      'dup 1.0.0                    runtime: net          build: -',
+      'dup 2.0.0                    runtime: net, unsafe  build: -',
+      'runner 0.1.0                 runtime: process      build: -',
+    ]);
+    expect(Math.max(...out.map((l) => l.length))).toBeLessThanOrEqual(80);
+  });
+
+  it('colour by capability family; a crate whose only capability is unsafe is dim', () => {
+    const out = render('human', input(true)).split('\n');
+    expect(out[1]).toBe('\u001b[31m\u001b[1mprocess\u001b[22m\u001b[39m \u001b[2m(runtime, 1 crate)\u001b[22m');
+    expect(out[3]).toBe('\u001b[35m\u001b[1mnet\u001b[22m\u001b[39m \u001b[2m(runtime, 2 crates)\u001b[22m');
+    const row = out.find((l) => l.includes('unsafe-crate-number-0 1.0.0'))!;
+    expect(row).toBe('\u001b[2munsafe-crate-number-0 1.0.0\u001b[22m  \u001b[2mruntime: unsafe\u001b[22m       \u001b[2mbuild: -\u001b[22m');
+    const runner = out.find((l) => l.includes('runner') && l.includes('runtime:'))!;
+    expect(runner).toContain('runtime: \u001b[31m\u001b[1mprocess\u001b[22m\u001b[39m');
   });
 });

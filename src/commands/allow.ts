@@ -2,18 +2,19 @@
 
 import { writeFile } from 'node:fs/promises';
 import type { CommandOutput, CommonOptions } from '../options.js';
-import { splitEntryKey } from '../policy/allowlist.js';
+import { parsePolicy, splitEntryKey, type AllowEntry } from '../policy/allowlist.js';
+import { plural } from '../report/common.js';
 import { scanWorkspace } from '../scan/session.js';
 import { setTableEntries, tomlKey, tomlStringArray, type TableEntry } from '../policy/toml-edit.js';
 import type { Capability, Phase, Project, ScanResult } from '../types.js';
 import { UserError } from '../types.js';
 import { readPolicy, shownPath } from './check.js';
-import { defineCommand, stringFlag } from './command.js';
+import { filterScan } from '../report/filter.js';
+import { defineCommand } from './command.js';
 
 export interface AllowOptions extends CommonOptions {
   write: boolean;
   dryRun: boolean;
-  crate: string | null;
 }
 
 interface Gathered {
@@ -42,12 +43,13 @@ function reviewComment(indicators: string[], urlCount: number): string {
  * contains go in `urls` — unless the crate has supply-chain indicators: then nothing of what it
  * contains is blessed (no `urls`, never `indicators`), and a trailing comment says what to review.
  */
-export function generateAllowlist(result: ScanResult, project: Project | null, only: string | null = null): TableEntry[] {
+export function generateAllowlist(result: ScanResult, project: Project | null, only: string | readonly string[] | null = null): TableEntry[] {
+  const names = only === null ? null : new Set(typeof only === 'string' ? [only] : only);
   const members = new Set((project?.packages ?? []).filter((p) => p.member).map((p) => `${p.name}@${p.version}`));
   const byName = new Map<string, Gathered>();
   for (const c of result.crates) {
     if (members.has(`${c.name}@${c.version}`)) continue;
-    if (only !== null && c.name !== only) continue;
+    if (names !== null && !names.has(c.name)) continue;
     let g = byName.get(c.name);
     if (!g) byName.set(c.name, (g = { runtime: new Set(), build: new Set(), urls: new Set(), phases: new Set(), indicators: new Set() }));
     for (const i of c.indicators) g.indicators.add(i.id);
@@ -87,13 +89,22 @@ export function generateAllowlist(result: ScanResult, project: Project | null, o
 }
 
 export async function runAllow(opts: AllowOptions): Promise<CommandOutput> {
-  const { project, result } = await scanWorkspace(opts);
-  if (opts.crate !== null) {
-    const unscanned = result.unscanned.find((u) => u.name === opts.crate);
-    if (unscanned) throw new UserError(`crate '${opts.crate}' could not be scanned: ${unscanned.reason}`);
-    if (!result.crates.some((c) => c.name === opts.crate)) throw new UserError(`no crate named '${opts.crate}' in the lockfile`);
+  // allow prints TOML for Cargo.toml (or a one-line summary with --write); it used to ignore -f sarif
+  if (opts.format !== 'human') throw new UserError(`allow writes TOML for Cargo.toml and has no --format ${opts.format} (run it without --format)`);
+  // --crate (repeatable) picks the entries; --capability only narrows what is printed: written
+  // entries without the other capabilities would make check fail on them
+  const only = opts.filter?.crates.length ? [...new Set(opts.filter.crates.map((c) => c.name))].sort() : null;
+  if (opts.write && !opts.dryRun && opts.filter?.capabilities.length) {
+    throw new UserError('allow --write cannot take --capability: the entries would lose the other capabilities (use --crate, or print without --write)');
   }
-  const entries = generateAllowlist(result, project, opts.crate);
+  const { project, result: full } = await scanWorkspace(opts);
+  for (const name of only ?? []) {
+    const unscanned = full.unscanned.find((u) => u.name === name);
+    if (unscanned) throw new UserError(`crate '${name}' could not be scanned: ${unscanned.reason}`);
+    if (!full.crates.some((c) => c.name === name)) throw new UserError(`no crate named '${name}' in the lockfile`);
+  }
+  const result = opts.filter?.capabilities.length ? filterScan(full, { crates: [], capabilities: opts.filter.capabilities }) : full;
+  const entries = generateAllowlist(result, project, only);
   const { policy, text } = await readPolicy(project);
   const basePath = [policy.section, 'metadata', 'cap-scan'];
   const tablePath = [...basePath, 'allow'];
@@ -107,7 +118,7 @@ export async function runAllow(opts: AllowOptions): Promise<CommandOutput> {
   const flagged = [
     ...new Set(
       result.crates
-        .filter((c) => c.indicators.length > 0 && !members.has(`${c.name}@${c.version}`) && (opts.crate === null || c.name === opts.crate))
+        .filter((c) => c.indicators.length > 0 && !members.has(`${c.name}@${c.version}`) && (only === null || only.includes(c.name)))
         .map((c) => c.name),
     ),
   ];
@@ -121,14 +132,24 @@ export async function runAllow(opts: AllowOptions): Promise<CommandOutput> {
   // --crate: only that crate's keys change; otherwise the table becomes the generated one, keeping
   // entries of crates that could not be scanned (their needs are unknown)
   const remove =
-    opts.crate !== null
-      ? (k: string) => splitEntryKey(k).name === opts.crate && !generated.has(k)
+    only !== null
+      ? (k: string) => only.includes(splitEntryKey(k).name) && !generated.has(k)
       : (k: string) => !generated.has(k) && !unscannedNames.has(splitEntryKey(k).name);
   const manifest = project.rootManifest.path;
   const withBase = baseEntries.length ? setTableEntries(text, basePath, baseEntries, { path: shownPath(manifest) }) : text;
   const updated = setTableEntries(withBase, tablePath, entries, { path: shownPath(manifest), remove });
   if (updated !== text) await writeFile(manifest, updated);
-  const what = opts.crate !== null ? `entry for ${opts.crate}` : `${entries.length} allow ${entries.length === 1 ? 'entry' : 'entries'}`;
+  // what really changed, entry by entry (it said "Updated … 97 allow entries" when one changed)
+  const after = parsePolicy(updated, shownPath(manifest)).entries;
+  const sig = (e: AllowEntry) => JSON.stringify([e.runtime, e.build, e.plain, e.urls]);
+  const beforeBy = new Map(policy.entries.map((e) => [e.key, sig(e)]));
+  const afterBy = new Map(after.map((e) => [e.key, sig(e)]));
+  const added = after.filter((e) => !beforeBy.has(e.key)).length;
+  const changed = after.filter((e) => beforeBy.has(e.key) && beforeBy.get(e.key) !== sig(e)).length;
+  const removed = policy.entries.filter((e) => !afterBy.has(e.key)).length;
+  const parts = [added && `${added} added`, changed && `${changed} changed`, removed && `${removed} removed`].filter(Boolean);
+  const scope = only !== null ? ` (${only.join(', ')})` : '';
+  const what = `${parts.length ? parts.join(', ') : 'no entry changed'}${scope} (${plural(after.length, 'allow entry', 'allow entries')} in the table)`;
   return { text: `${updated !== text ? 'Updated' : 'Unchanged'} ${header} in ${shownPath(manifest)}: ${what}\n${review}`, exitCode: 0 };
 }
 
@@ -138,8 +159,8 @@ export const allowCommand = defineCommand({
   configure: (cmd) =>
     cmd
       .option('--write', 'update the allow table in Cargo.toml, keeping every other byte')
-      .option('--dry-run', 'print the TOML that --write would write')
-      .option('--crate <name>', 'only this crate'),
-  options: (common, _args, flags): AllowOptions => ({ ...common, write: !!flags.write, dryRun: !!flags.dryRun, crate: stringFlag(flags, 'crate') }),
+      .option('--dry-run', 'print the TOML that --write would write'),
+  // --crate (repeatable, a common option) limits the entries generated and written
+  options: (common, _args, flags): AllowOptions => ({ ...common, write: !!flags.write, dryRun: !!flags.dryRun }),
   run: runAllow,
 });

@@ -3,6 +3,7 @@
 import { isAbsolute, relative } from 'node:path';
 import type { CommandOutput, CommonOptions } from '../options.js';
 import { evaluatePolicy, parsePolicy, type Policy } from '../policy/allowlist.js';
+import { checkCratesExist, filterScan, filterViolations } from '../report/filter.js';
 import { render } from '../report/index.js';
 import { scanWorkspace } from '../scan/session.js';
 import { readTomlFile } from '../project/manifest.js';
@@ -39,12 +40,16 @@ export async function readPolicy(project: Project): Promise<{ policy: Policy; te
 export async function runCheck(opts: CheckOptions): Promise<CommandOutput> {
   const { project, result } = await scanWorkspace(opts);
   const { policy } = await readPolicy(project);
-  const violations = evaluatePolicy(policy, result, project, { strict: opts.strict, denyIndicators: opts.denyIndicators, denyUnscanned: opts.denyUnscanned });
+  checkCratesExist(result, opts.filter);
+  const shown = filterScan(result, opts.filter);
+  const all = evaluatePolicy(policy, result, project, { strict: opts.strict, denyIndicators: opts.denyIndicators, denyUnscanned: opts.denyUnscanned });
+  const violations = filterViolations(all, shown.unscanned.length, opts.filter);
   const text = render(opts.format, {
     command: 'check',
-    result,
+    result: shown,
     project,
     violations,
+    policyPresent: policy.present,
     verbose: opts.verbose,
     color: opts.color,
     workspaceRoot: project.root,

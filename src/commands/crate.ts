@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { CommandOutput, CommonOptions, ScanOptions } from '../options.js';
 import { readManifest } from '../project/manifest.js';
+import { filterScan } from '../report/filter.js';
 import { render } from '../report/index.js';
 import { addCrateTyposquats, scanCrateDir, scanWorkspace, sourceContext } from '../scan/session.js';
 import { type ResolvedCrate, resolveCrateSpecWith } from '../sources/crate-spec.js';
@@ -140,7 +141,7 @@ export async function requireCrateDir(dir: string, shown: string = dir): Promise
 /** The `crate` command: resolve, scan (with --deps: the resolved graph), report. */
 export async function runCrate(o: CrateOptions): Promise<CommandOutput> {
   const report = (result: ScanResult): CommandOutput => ({
-    text: render(o.format, { command: 'scan', result, project: null, verbose: o.verbose, color: o.color, workspaceRoot: null }),
+    text: render(o.format, { command: 'scan', result: filterScan(result, o.filter), project: null, verbose: o.verbose, color: o.color, workspaceRoot: null }),
     exitCode: 0,
   });
   // an unpacked crate directory is scanned as it is (no manifest lookup, no download provider)

@@ -7,6 +7,7 @@ import { join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { diffScans } from '../diff/scan-diff.js';
 import type { CommandOutput, CommonOptions } from '../options.js';
+import { filterDiff, filterScan } from '../report/filter.js';
 import { render } from '../report/index.js';
 import { scanWorkspace } from '../scan/session.js';
 import { UserError } from '../types.js';
@@ -66,10 +67,10 @@ export async function runDiff(opts: DiffOptions): Promise<CommandOutput> {
     }
     const { result: oldResult } = await scanWorkspace({ ...opts, lockfilePath: oldLock });
     const members = new Set(project.packages.filter((p) => p.member).map((p) => p.name));
-    const diff = diffScans(opts.base, oldResult, result, members);
+    const diff = filterDiff(diffScans(opts.base, oldResult, result, members), opts.filter);
     const text = render(opts.format, {
       command: 'diff',
-      result,
+      result: filterScan(result, opts.filter),
       project,
       diff,
       verbose: opts.verbose,
@@ -88,7 +89,7 @@ export const diffCommand = defineCommand({
   configure: (cmd) =>
     cmd
       .requiredOption('--base <rev-or-lockfile>', 'git revision or path to the old Cargo.lock')
-      .option('--fail-on-growth', 'exit 1 when any capability was added'),
+      .option('--fail-on-growth', 'exit 1 when any capability or supply-chain indicator was added'),
   // commander enforces --base (requiredOption)
   options: (common, _args, flags): DiffOptions => ({ ...common, base: stringFlag(flags, 'base') ?? '', failOnGrowth: !!flags.failOnGrowth }),
   run: runDiff,

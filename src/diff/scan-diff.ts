@@ -1,7 +1,7 @@
 // Capability diff between two scans of one workspace (an old Cargo.lock and the current one).
 
 import semver from 'semver';
-import type { Capability, CrateReport, Finding, Phase, ScanResult } from '../types.js';
+import type { Capability, CrateReport, Finding, Indicator, Phase, ScanResult } from '../types.js';
 import { cmp } from '../util/compare.js';
 
 export interface CapabilitySet {
@@ -29,12 +29,17 @@ export interface PackageChange {
   evidence: Finding[];
   /** Sides that could not be scanned; their capabilities are unknown, so nothing is computed for them. */
   unscanned: DiffUnscanned[];
+  /**
+   * Supply-chain indicators the new version has and the old one had not (`added`), and the reverse.
+   * An indicator is the same on both sides when its id, file and detail match (its line may move).
+   */
+  indicators: { added: Indicator[]; removed: Indicator[] };
 }
 
 export interface DiffResult {
   /** The base as given: a git revision or a path to the old Cargo.lock. */
   base: string;
-  /** True when any package gained a capability. */
+  /** True when any package gained a capability or a supply-chain indicator. */
   growth: boolean;
   /** Sorted by name, then new (or old) version. */
   packages: PackageChange[];
@@ -80,9 +85,19 @@ function change(name: string, oldS: Side | null, newS: Side | null): PackageChan
     removed: EMPTY(),
     evidence: [],
     unscanned: [],
+    indicators: { added: [], removed: [] },
   };
   if (oldS && !oldS.crate) out.unscanned.push({ side: 'old', version: oldS.version, reason: oldS.reason ?? 'not scanned' });
   if (newS && !newS.crate) out.unscanned.push({ side: 'new', version: newS.version, reason: newS.reason ?? 'not scanned' });
+  // indicators are known for every scanned side, even when the other side is unscanned
+  const oldInd = oldS?.crate?.indicators ?? [];
+  const newInd = newS?.crate?.indicators ?? [];
+  const key = (i: Indicator) => `${i.id}\0${i.file}\0${i.detail}`;
+  const oldKeys = new Set(oldInd.map(key));
+  const newKeys = new Set(newInd.map(key));
+  out.indicators.added = newInd.filter((i) => !oldKeys.has(key(i)));
+  // an unscanned new side says nothing about what went away
+  if (newS?.crate) out.indicators.removed = oldInd.filter((i) => !newKeys.has(key(i)));
   if (out.unscanned.length > 0) return out;
   const o = oldS?.crate?.phases ?? EMPTY();
   const n = newS?.crate?.phases ?? EMPTY();
@@ -123,6 +138,6 @@ export function diffScans(base: string, oldRes: ScanResult, newRes: ScanResult, 
     for (const o of pool) packages.push(change(name, o, null));
   }
   packages.sort((a, b) => cmp(a.name, b.name) || vcmp(a.to ?? a.from ?? '', b.to ?? b.from ?? ''));
-  const growth = packages.some((p) => p.added.runtime.length > 0 || p.added.build.length > 0);
+  const growth = packages.some((p) => p.added.runtime.length > 0 || p.added.build.length > 0 || p.indicators.added.length > 0);
   return { base, growth, packages };
 }

@@ -11,15 +11,20 @@ import Parser from 'tree-sitter';
 import type { Indicator } from '../types.js';
 import {
   credentialStore,
+  decodedHost,
   decodeLayers,
+  decodeToText,
   entropy,
   envVarKind,
   isPrintableText,
   isSshPublicKey,
+  payloadKind,
+  PERSISTENCE_GATE,
+  persistenceTarget,
   quote,
   SSH_PUBLIC_FILE,
   STORE_GATE,
-  suspiciousText,
+  WRITE_API,
 } from './patterns.js';
 import { extractUrls, unescapeRustString } from './strings.js';
 import { cmp } from '../util/compare.js';
@@ -49,9 +54,17 @@ export interface FileUrl {
   test?: true;
 }
 
+export interface FileHost {
+  host: string;
+  line: number;
+  test?: true;
+}
+
 export interface FileIndicators {
   indicators: Indicator[];
   urls: FileUrl[];
+  /** Hosts named by decoded text (not by a URL: those are in `urls`). */
+  hosts: FileHost[];
 }
 
 /** Literals at least this long, of printable ASCII without whitespace, are measured for entropy. */
@@ -84,6 +97,8 @@ const PRINTABLE_INT = String.raw`(?:3[2-9]|[4-9]\d|1[01]\d|12[0-6]|0x[2-7][0-9a-
 const GATE_INT_RUN = new RegExp(String.raw`(?<![\w.])${PRINTABLE_INT}(?:\s*,\s*${PRINTABLE_INT}){${MIN_SPELL_LEN - 1}}`, 'g');
 const GATE_CHAR_CAST = /(?<![\w.])(?:\d+|0x[0-9a-fA-F]+)(?:_?[ui](?:8|16|32))?\s+as\s+char\b/g;
 const GATE_XOR = /\^(?!=)/g;
+const GATE_REVERSED = /"#*\s*\)?\s*\.\s*(?:chars|bytes|as_bytes\s*\(\s*\)\s*\.\s*iter|iter)\s*\(\s*\)\s*\.\s*rev\s*\(/g;
+const GATE_BYTE_CHARS = /b'(?:[^'\\\n]|\\[^\n]{1,9}?)'\s*,\s*b'/g;
 const GATE_ENV_FN = /\b(?:var|var_os)\s*\(\s*(?:r#*)?"/g;
 const GATE_ENV_MACRO = /\b(?:option_env|env)\s*!\s*[(\[{]\s*(?:r#*)?"/g;
 
@@ -104,6 +119,28 @@ function literalAt(root: SyntaxNode, index: number): SyntaxNode | null {
 
 /** True when the node sits inside an attribute (`#[doc = "…"]`, `#![doc(html_root_url = "…")]`). */
 function inAttribute(node: SyntaxNode): boolean {
+  // The ancestors' types come from one cursor descent from the root: node.parent itself walks down from the
+  // root, so climbing n token trees with it cost O(n x depth) per literal (2,000 nested braces in a macro:
+  // seconds per file, quadratic).
+  const types: string[] = [];
+  const c = node.tree.rootNode.walk();
+  const { startIndex: start, endIndex: end, type } = node;
+  while (!(c.startIndex === start && c.endIndex === end && c.nodeType === type)) {
+    types.push(c.nodeType);
+    // the binding returns the child's index (-1: none), not the boolean its types promise
+    const moved = c.gotoFirstChildForIndex(start) as unknown as number | boolean;
+    if (moved === false || moved === -1 || c.startIndex > start) return inAttributeByParents(node);
+  }
+  for (let i = types.length - 1; i >= 0; i--) {
+    const t = types[i]!;
+    if (t === 'attribute_item' || t === 'inner_attribute_item') return true;
+    if (t !== 'token_tree' && t !== 'attribute' && !STRING_TYPES.has(t)) return false;
+  }
+  return false;
+}
+
+/** The same by node.parent (only if the descent did not land on the node). */
+function inAttributeByParents(node: SyntaxNode): boolean {
   for (let n = node.parent; n; n = n.parent) {
     if (n.type === 'attribute_item' || n.type === 'inner_attribute_item') return true;
     if (n.type !== 'token_tree' && n.type !== 'attribute' && !STRING_TYPES.has(n.type)) return false;
@@ -198,6 +235,13 @@ export function fileIndicators(root: SyntaxNode, source: string, file: string, c
   const add = (id: string, line: number, detail: string): void => {
     indicators.push({ id, file, line, detail });
   };
+  const hosts: FileHost[] = [];
+  /** Decoded text: its URLs go to `urls`, a text that is a host (or host:port) as a whole to `hosts`. */
+  const addDecoded = (decoded: string, line: number, node: SyntaxNode): void => {
+    addUrls(extractUrls(decoded), line, node);
+    const host = decodedHost(decoded);
+    if (host) hosts.push(isTest(node) ? { host, line, test: true } : { host, line });
+  };
   const addUrls = (found: string[], line: number, node: SyntaxNode): void => {
     if (found.length === 0) return;
     const test = isTest(node);
@@ -228,6 +272,7 @@ export function fileIndicators(root: SyntaxNode, source: string, file: string, c
   };
   gateLiterals(GATE_URL);
   gateLiterals(STORE_GATE);
+  gateLiterals(PERSISTENCE_GATE);
   gateLiterals(GATE_ENCODED, 1);
   gateLiterals(GATE_LETTER_ESCAPE);
   gateLiterals(GATE_LONG, 1);
@@ -256,15 +301,30 @@ export function fileIndicators(root: SyntaxNode, source: string, file: string, c
       }
       if (pieces.length < 2) continue;
       const decoded = decodeLayers(pieces.join(''));
-      const why = decoded ? suspiciousText(decoded.text) : null;
+      const why = decoded ? payloadKind(decoded.text) : null;
       if (decoded && why) {
         for (const id of ids) joined.add(id);
         add('obfuscation', lineOf(box), `${pieces.length} joined ${decoded.encodings.join('+')} fragments decode to ${why}: ${quote(decoded.text, MAX_DETAIL)}`);
-        addUrls(extractUrls(decoded.text), lineOf(box), box);
+        addDecoded(decoded.text, lineOf(box), box);
+        continue;
+      }
+      // fragments each padded (`"aHR0cHM6Ly9=", "ZXZpbC5leGFtcGxl"`): decoded one by one, then joined
+      const each = pieces.map((p) => decodeToText(p));
+      if (each.every((d) => d !== null)) {
+        const text = each.map((d) => d!.text).join('');
+        const whyEach = payloadKind(text);
+        if (whyEach) {
+          for (const id of ids) joined.add(id);
+          add('obfuscation', lineOf(box), `${pieces.length} ${[...new Set(each.map((d) => d!.encoding))].sort().join('+')} fragments decoded one by one decode to ${whyEach}: ${quote(text, MAX_DETAIL)}`);
+          addDecoded(text, lineOf(box), box);
+        }
       }
     }
   }
 
+  const writeScopes: WriteScopes = { fns: null, hits: new Map() };
+  /** Literals already judged as part of the path an earlier literal builds (`.join("hooks")`). */
+  const consumed = new Set<number>();
   for (const node of [...literals.values()].sort((a, b) => a.startIndex - b.startIndex)) {
     if (inAttribute(node)) continue;
     const raw = text(node);
@@ -279,17 +339,31 @@ export function fileIndicators(root: SyntaxNode, source: string, file: string, c
     const store = credentialStore(value);
     if (store && !(store === '.ssh' && sshDirJoinedWithPublicFile(value, node.endIndex, source))) {
       add('secrets', line, `credential store ${store}: ${quote(value, MAX_DETAIL)}`);
+    } else if (!store && /^[~.\w\\/-]/.test(value) && value.length <= 200) {
+      // `home.join(".docker").join("config.json")`: the path the literals build, judged as a whole
+      const before = joinedBefore(node.startIndex, source);
+      // a literal joined to one that already names a store was reported with it
+      const path = before && credentialStore(before.slice(0, -1)) ? null : joinedPath(before + value, node.endIndex, source) ?? (before ? before + value : null);
+      const joinedStore = path ? credentialStore(path) : null;
+      if (path && joinedStore) add('secrets', line, `credential store ${joinedStore}: ${quote(path, MAX_DETAIL)}`);
+    }
+
+    if (value.length <= 400 && !consumed.has(node.startIndex)) {
+      const before = joinedBefore(node.startIndex, source);
+      const built = joinedPath(before + value, node.endIndex, source, consumed) ?? (before ? before + value : null);
+      const target = persistenceTarget(value) ?? (built ? persistenceTarget(built) : null);
+      if (target && writesNear(node, source, writeScopes)) add('persistence', line, `writes ${target}: ${quote(built && persistenceTarget(built) ? built : value, MAX_DETAIL)}`);
     }
 
     const decoded = joined.has(node.id) ? null : decodeLayers(value);
-    const decodedWhy = decoded ? suspiciousText(decoded.text) : null;
+    const decodedWhy = decoded ? payloadKind(decoded.text) : null;
     if (decoded && decodedWhy) {
       add('obfuscation', line, `${decoded.encodings.join('+')} literal decodes to ${decodedWhy}: ${quote(decoded.text, MAX_DETAIL)}`);
-      addUrls(extractUrls(decoded.text), line, node);
+      addDecoded(decoded.text, line, node);
       continue;
     }
     if (!/^b/.test(raw) && countLetterEscapes(raw) >= 6) {
-      const why = suspiciousText(value);
+      const why = payloadKind(value);
       if (why) {
         add('obfuscation', line, `escaped literal spells ${why}: ${quote(value, MAX_DETAIL)}`);
         continue;
@@ -318,10 +392,45 @@ export function fileIndicators(root: SyntaxNode, source: string, file: string, c
       if (kids.length < MIN_SPELL_LEN || kids.some((k) => k.type !== 'integer_literal')) continue;
       const s = spell(kids.map((k) => integerValue(text(k)) ?? -1));
       if (s === null || looksLikeTable(s)) continue;
-      const why = suspiciousText(s);
+      const why = payloadKind(s);
       if (why) {
         add('obfuscation', lineOf(box), `integer array spells ${why}: ${quote(s, MAX_DETAIL)}`);
-        addUrls(extractUrls(s), lineOf(box), box);
+        addDecoded(s, lineOf(box), box);
+      }
+    }
+  }
+
+  // ---- reversed literals: `"moc.elpmaxe//:sptth".chars().rev()`, `b"…".iter().rev()`
+  for (const m of positions(GATE_REVERSED, source)) {
+    const lit = literalAt(root, m.index);
+    if (!lit || inAttribute(lit)) continue;
+    const reversed = [...valueOf(lit)].reverse().join('');
+    const why = payloadKind(reversed);
+    if (why) {
+      add('obfuscation', lineOf(lit), `reversed literal spells ${why}: ${quote(reversed, MAX_DETAIL)}`);
+      addDecoded(reversed, lineOf(lit), lit);
+    }
+  }
+
+  // ---- byte-character arrays spelling text (`[b'h', b't', …]`, `vec![b'/', b'b', …]`)
+  {
+    let lastEnd = -1;
+    for (const m of positions(GATE_BYTE_CHARS, source)) {
+      if (m.index < lastEnd) continue;
+      const lit = root.descendantForIndex(m.index);
+      const box = lit.type === 'char_literal' ? lit.parent : null;
+      if (!box || (box.type !== 'array_expression' && box.type !== 'token_tree')) continue;
+      lastEnd = box.endIndex;
+      if (containers.has(box.id)) continue;
+      containers.add(box.id);
+      const kids = box.namedChildren;
+      if (kids.length < MIN_SPELL_LEN || kids.some((k) => k.type !== 'char_literal' || !text(k).startsWith("b'"))) continue;
+      const s = spell(kids.map((k) => unescapeRustString(text(k).replace(/^b'/, 'b"').replace(/'$/, '"')).codePointAt(0) ?? -1));
+      if (s === null || looksLikeTable(s)) continue;
+      const why = payloadKind(s);
+      if (why) {
+        add('obfuscation', lineOf(box), `byte array spells ${why}: ${quote(s, MAX_DETAIL)}`);
+        addDecoded(s, lineOf(box), box);
       }
     }
   }
@@ -341,10 +450,10 @@ export function fileIndicators(root: SyntaxNode, source: string, file: string, c
       groups.add(box.id);
       const vals = charCastValues(box, source);
       const s = vals.length >= 4 ? spell(vals) : null;
-      const why = s !== null ? suspiciousText(s) : null;
+      const why = s !== null ? payloadKind(s) : null;
       if (s !== null && why) {
         add('obfuscation', lineOf(box), `integers cast to char spell ${why}: ${quote(s, MAX_DETAIL)}`);
-        addUrls(extractUrls(s), lineOf(box), box);
+        addDecoded(s, lineOf(box), box);
       }
     }
   }
@@ -361,9 +470,9 @@ export function fileIndicators(root: SyntaxNode, source: string, file: string, c
       if (!hit || loops.has(hit.loop.id)) continue;
       loops.add(hit.loop.id);
       if (hit.decoded !== null) {
-        const why = suspiciousText(hit.decoded);
+        const why = payloadKind(hit.decoded);
         add('obfuscation', lineOf(x), `xor over literal data decodes to ${why ?? 'text'}: ${quote(hit.decoded, MAX_DETAIL)}`);
-        addUrls(extractUrls(hit.decoded), lineOf(x), x);
+        addDecoded(hit.decoded, lineOf(x), x);
       } else if (hit.bytes >= 8) {
         add('obfuscation', lineOf(x), `xor-decoding loop over ${hit.bytes} bytes of literal data`);
       }
@@ -420,7 +529,7 @@ export function fileIndicators(root: SyntaxNode, source: string, file: string, c
     }
   }
 
-  return { indicators: sortIndicators(indicators), urls: sortUrls(urls) };
+  return { indicators: sortIndicators(indicators), urls: sortUrls(urls), hosts: sortHosts(hosts) };
 }
 
 const SSH_DIR = /(?:^|[\\/~])\.ssh[\\/]*$/i;
@@ -437,6 +546,90 @@ function sshDirJoinedWithPublicFile(value: string, end: number, source: string):
   NEXT_PATH_LITERAL.lastIndex = end;
   const m = NEXT_PATH_LITERAL.exec(source);
   return !!m && SSH_PUBLIC_FILE.test(`${value.replace(/[\\/]+$/, '')}/${m[1]}`);
+}
+
+const JOIN_LITERAL = /\s*\)\s*(?:;\s*[A-Za-z_][\w.]*?\s*)?\.\s*(?:push|join)\s*\(\s*&?\s*"([^"\\\r\n]{1,200})"/y;
+const MAX_JOINS = 6;
+
+const JOINED_BEFORE = /"([^"\\\r\n]{1,200})"\s*\)\s*\.\s*(?:push|join)\s*\(\s*&?\s*$/;
+
+/**
+ * The literals a literal at `start` is joined to (`.join(".config").join("autostart")` seen from
+ * "autostart": `.config/`), read from the text before it (at most MAX_JOINS, 240 characters each), so the
+ * leading directory literals need no tree lookup. Empty when nothing is joined before it.
+ */
+export function joinedBefore(start: number, source: string): string {
+  let prefix = '';
+  let at = start;
+  for (let n = 0; n < MAX_JOINS; n++) {
+    const from = Math.max(0, at - 240);
+    const m = JOINED_BEFORE.exec(source.slice(from, at));
+    if (!m) break;
+    prefix = `${m[1]!.replace(/[\\/]+$/, '')}/${prefix}`;
+    at = from + m.index;
+  }
+  return prefix;
+}
+
+/**
+ * The path a literal builds with the literals joined right after it (`.join("a").join("b")`,
+ * `p.push("a"); p.push("b")`), or null when none follows. Bounded: at most MAX_JOINS joins.
+ */
+export function joinedPath(value: string, end: number, source: string, consumed?: Set<number>): string | null {
+  let path = value;
+  let at = end;
+  let n = 0;
+  for (; n < MAX_JOINS; n++) {
+    JOIN_LITERAL.lastIndex = at;
+    const m = JOIN_LITERAL.exec(source);
+    if (!m) break;
+    path = `${path.replace(/[\\/]+$/, '')}/${m[1]!.replace(/^[\\/]+/, '')}`;
+    at = JOIN_LITERAL.lastIndex;
+    consumed?.add(at - m[1]!.length - 2);
+  }
+  return n > 0 ? path : null;
+}
+
+/**
+ * Whether the code around a literal writes files (WRITE_API): the text from the `fn` keyword before the
+ * literal to the next one (the function it sits in, lexically), or the whole file for a literal bound by a
+ * `const`/`static`. Found by one regex pass over the source and a binary search, not by walking the tree
+ * upwards (each `parent` step costs the node's depth: deeply nested recovered trees made that quadratic).
+ * Each stretch is tested once.
+ */
+interface WriteScopes {
+  fns: number[] | null;
+  hits: Map<number, boolean>;
+}
+const FN_KEYWORD = /\bfn\b/g;
+const CONST_BEFORE = /\b(?:const|static)\s+(?:mut\s+)?[A-Za-z_]\w*\s*:[^;={}]{0,200}=\s*&?\s*$/;
+
+function writesNear(node: SyntaxNode, source: string, cache: WriteScopes): boolean {
+  const at = node.startIndex;
+  const fileWide = CONST_BEFORE.test(source.slice(Math.max(0, at - 260), at));
+  let key = -1;
+  let from = 0;
+  let to = source.length;
+  if (!fileWide) {
+    if (cache.fns === null) cache.fns = [...positions(FN_KEYWORD, source)].map((m) => m.index);
+    const fns = cache.fns;
+    let lo = 0;
+    let hi = fns.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (fns[mid]! <= at) lo = mid + 1;
+      else hi = mid;
+    }
+    key = lo;
+    from = lo > 0 ? fns[lo - 1]! : 0;
+    to = lo < fns.length ? fns[lo]! : source.length;
+  }
+  let hit = cache.hits.get(key);
+  if (hit === undefined) {
+    hit = WRITE_API.test(source.slice(from, to));
+    cache.hits.set(key, hit);
+  }
+  return hit;
 }
 
 /** Whether `index` lies inside a string/char literal or a comment (doc comments included). */
@@ -493,6 +686,18 @@ function sortUrls(list: FileUrl[]): FileUrl[] {
     out.push(u);
   }
   return out.sort((a, b) => a.line - b.line || cmp(a.url, b.url));
+}
+
+function sortHosts(list: FileHost[]): FileHost[] {
+  const seen = new Set<string>();
+  const out: FileHost[] = [];
+  for (const h of list) {
+    const key = `${h.line}\u0000${h.host}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(h);
+  }
+  return out.sort((a, b) => a.line - b.line || cmp(a.host, b.host));
 }
 
 function countNewlines(s: string, end: number): number {

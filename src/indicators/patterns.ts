@@ -1,6 +1,6 @@
 // Text classifiers shared by the indicator detectors: credential stores, token-like / CI environment
 // variables, "suspicious" decoded text, base64/hex decoding, entropy. Pure functions.
-import { extractUrls, isIpv4 } from './strings.js';
+import { extractUrls, hostPortLiteral, isIpv4 } from './strings.js';
 
 // ---------------------------------------------------------------- credential stores
 
@@ -25,6 +25,10 @@ const STORE_RULES: StoreRule[] = [
   { label: 'authorized_keys', re: /(?:^|[\\/])authorized_keys2?$/ },
   { label: '.ssh', re: new RegExp(String.raw`(?:^|${SEP}|~)\.ssh(?:${SEP}|$)`, 'i'), unless: SSH_PUBLIC_FILE },
   { label: '.aws/credentials', re: new RegExp(String.raw`\.aws${SEP}+(?:credentials|config)\b`, 'i') },
+  // cloud CLIs: the whole directory holds tokens (`~/.aws/sso/cache`, `~/.azure/msal_token_cache.json`)
+  { label: '.aws', re: new RegExp(String.raw`(?:^|${SEP}|~)\.aws(?:${SEP}|$)`, 'i') },
+  { label: '.azure', re: new RegExp(String.raw`(?:^|${SEP}|~)\.azure(?:${SEP}|$)`, 'i') },
+  { label: 'gcloud', re: new RegExp(String.raw`(?:^|${SEP})\.config${SEP}+gcloud(?:${SEP}|$)|(?:^|${SEP})application_default_credentials\.json$`, 'i') },
   { label: '.npmrc', re: /(?:^|[\\/~])\.npmrc$/ },
   { label: '.pypirc', re: /(?:^|[\\/~])\.pypirc$/ },
   { label: '.netrc', re: /(?:^|[\\/~])[._]netrc$/ },
@@ -34,11 +38,16 @@ const STORE_RULES: StoreRule[] = [
   { label: '.env', re: /(?:^|[\\/])\.env(?:\.(?:local|production|prod|development|dev))?$/ },
   // browser profile stores
   { label: 'browser store', re: /(?:^|[\\/])(?:Login Data(?: For Account)?|Web Data|Local State|cookies\.sqlite|key[34]\.db|logins\.json|signons\.sqlite|formhistory\.sqlite)$/ },
+  // Chromium's cookie database (`Default/Cookies`, `Default/Network/Cookies`): a path, not the word
+  { label: 'browser store', re: /[\\/]Cookies$/ },
+  { label: 'browser extension store', re: /(?:^|[\\/])Local Extension Settings(?:[\\/]|$)/ },
   { label: 'browser profile', re: new RegExp(String.raw`(?:Google${SEP}+Chrome|Chromium|BraveSoftware${SEP}+Brave-Browser|Microsoft${SEP}+Edge|Mozilla${SEP}+Firefox)${SEP}+(?:User Data|Profiles)`, 'i') },
   // wallet stores
   { label: 'wallet store', re: /(?:^|[\\/])(?:wallet\.dat|exodus\.wallet|default_wallet)$/i },
   { label: 'wallet store', re: new RegExp(String.raw`(?:^|${SEP})(?:Exodus|Electrum|\.electrum|Atomic${SEP}+Local Storage|Ethereum${SEP}+keystore|\.bitcoin|Bitcoin${SEP}+wallets|Monero${SEP}+wallets)(?:${SEP}|$)`) },
-  { label: 'wallet store', re: /nkbihfbeogaeaoehlefnkodbefgpgknn|ejbalbakoplchlghecdalmeeeajnimhm|bfnaelmomeimhlpmgjnjophhpkkoljpa|hnfanknocfeofbddgcijnmhnfnkdnaad/ },
+  { label: 'wallet store', re: new RegExp(String.raw`(?:^|${SEP}|~)\.ethereum${SEP}+keystore(?:${SEP}|$)|(?:^|${SEP})solana${SEP}+id\.json$`, 'i') },
+  // browser-extension wallets by extension id: MetaMask, MetaMask (Edge), Phantom, Coinbase, Binance, TronLink, Ronin, Trust, Keplr
+  { label: 'wallet store', re: /nkbihfbeogaeaoehlefnkodbefgpgknn|ejbalbakoplchlghecdalmeeeajnimhm|bfnaelmomeimhlpmgjnjophhpkkoljpa|hnfanknocfeofbddgcijnmhnfnkdnaad|fhbohimaelbohpjbbldcngcnapndodjp|ibnejdfjmmkpcnlpebklmnkoeoihofec|fnjhmkhhmkbjkkabndcnnogagogbneec|egjidjbpglichdcondbcbdnbeeppgdph|dmkamcknogkgcdfhhbddcghachkejeap/ },
 ];
 
 /**
@@ -46,7 +55,7 @@ const STORE_RULES: StoreRule[] = [
  * substrings (checked by a test). Used to find candidate literals without visiting every node.
  */
 export const STORE_GATE =
-  /\.cargo|\.ssh|id_(?:rsa|dsa|ecdsa|ed25519)|authorized_keys|\.aws|\.npmrc|\.pypirc|netrc|\.git-credentials|\.docker|\.kube|\.env|Login Data|Web Data|Local State|cookies\.sqlite|key[34]\.db|logins\.json|signons\.sqlite|formhistory\.sqlite|User Data|Profiles|wallet|exodus|electrum|Local Storage|ethereum|bitcoin|monero|nkbihfbeog|ejbalbakop|bfnaelmome|hnfanknocf/gi;
+  /\.cargo|\.ssh|id_(?:rsa|dsa|ecdsa|ed25519)|authorized_keys|\.aws|\.npmrc|\.pypirc|netrc|\.git-credentials|\.docker|\.kube|\.env|Login Data|Web Data|Local State|cookies\.sqlite|key[34]\.db|logins\.json|signons\.sqlite|formhistory\.sqlite|User Data|Profiles|wallet|exodus|electrum|Local Storage|ethereum|bitcoin|monero|nkbihfbeog|ejbalbakop|bfnaelmome|hnfanknocf|fhbohimael|ibnejdfjmm|fnjhmkhhmk|egjidjbpgl|dmkamcknog|\.azure|gcloud|application_default_credentials|solana|Cookies|Local Extension Settings/gi;
 
 /** The credential store a literal names, or null. */
 export function credentialStore(value: string): string | null {
@@ -54,6 +63,36 @@ export function credentialStore(value: string): string | null {
   for (const r of STORE_RULES) if (r.re.test(value) && !r.unless?.test(value)) return r.label;
   return null;
 }
+
+// ---------------------------------------------------------------- persistence targets
+
+/** Files and directories whose content runs later by itself: shell start-up, schedulers, service managers, hooks. */
+const PERSISTENCE_RULES: { label: string; re: RegExp }[] = [
+  { label: 'shell start-up file', re: new RegExp(String.raw`(?:^|${SEP}|~)\.(?:bashrc|bash_profile|bash_login|profile|zshrc|zprofile|zshenv|zlogin)$|\.config${SEP}+fish${SEP}+config\.fish$|^${SEP}etc${SEP}+(?:profile(?:\.d(?:${SEP}|$).*)?|bash\.bashrc|zsh${SEP}+zshrc)$`) },
+  { label: 'crontab', re: new RegExp(String.raw`^${SEP}etc${SEP}+(?:crontab$|cron\.(?:d|hourly|daily|weekly|monthly)(?:${SEP}|$))|${SEP}var${SEP}+spool${SEP}+cron(?:${SEP}|$)`) },
+  { label: 'systemd unit', re: new RegExp(String.raw`(?:^|${SEP})systemd${SEP}+(?:system|user)(?:${SEP}|$)`) },
+  { label: 'launchd job', re: new RegExp(String.raw`(?:^|${SEP})Library${SEP}+Launch(?:Agents|Daemons)(?:${SEP}|$)`) },
+  { label: 'git hook', re: new RegExp(String.raw`(?:^|${SEP})\.git${SEP}+hooks(?:${SEP}|$)|(?:^|${SEP})hooks${SEP}+(?:pre-commit|post-commit|pre-push|post-checkout|post-merge|pre-rebase|commit-msg|prepare-commit-msg|pre-receive|post-receive)$`) },
+  { label: 'cargo config', re: new RegExp(String.raw`(?:^|${SEP}|~)\.cargo${SEP}+config(?:\.toml)?$`) },
+  { label: 'authorized_keys', re: /(?:^|[\\/])authorized_keys2?$/ },
+  { label: 'autostart entry', re: new RegExp(String.raw`(?:^|${SEP})(?:\.config|etc${SEP}+xdg)${SEP}+autostart(?:${SEP}|$)|Start Menu${SEP}+Programs${SEP}+Startup(?:${SEP}|$)|CurrentVersion${SEP}+Run(?:Once)?$`, 'i') },
+];
+
+/** Cheap pre-filter: every value a PERSISTENCE_RULES entry matches contains one of these (checked by a test). */
+export const PERSISTENCE_GATE = /\.bash|\.profile|\.zsh|\.zprofile|\.zlogin|fish|etc[\\/]+profile|cron|systemd|Launch|hooks|\.cargo|authorized_keys|autostart|Startup|CurrentVersion/gi;
+
+/** What a path would make run later (shell start-up file, crontab, …), or null. */
+export function persistenceTarget(path: string): string | null {
+  if (path.length < 4 || path.length > 400) return null;
+  for (const r of PERSISTENCE_RULES) if (r.re.test(path)) return r.label;
+  return null;
+}
+
+/**
+ * Writes in a piece of code: creating, writing, appending, copying or linking files, or setting a registry
+ * value. A persistence path only counts next to one of these (reading `~/.bashrc` persists nothing).
+ */
+export const WRITE_API = /\bFile::create(?:_new)?\b|\bfs::(?:write|copy|rename|hard_link)\b|\.(?:append|write|create|create_new)\s*\(\s*true\s*\)|\bwrite_all\s*\(|\bwriteln!|\bsymlink\w*\s*\(|\bRegSetValue\w*\s*\(|\bset_value\s*\(/;
 
 // ---------------------------------------------------------------- environment variables
 
@@ -93,6 +132,26 @@ export function suspiciousText(text: string): string | null {
   if (credentialStore(text)) return 'credential-store';
   if (PATH_RE.test(text)) return 'path';
   return null;
+}
+
+/**
+ * Why decoded (hidden) text looks like a payload: what suspiciousText says, or `host` when the whole text
+ * is a host name with a letter TLD or a host:port (`evil.example`, `c2.example:4444`). Plain text is not.
+ */
+export function payloadKind(text: string): string | null {
+  const why = suspiciousText(text);
+  if (why) return why;
+  return decodedHost(text) !== null ? 'host' : null;
+}
+
+/** The host a decoded text names as a whole (host name with a letter TLD, IP or host:port), or null. */
+export function decodedHost(text: string): string | null {
+  const t = text.trim();
+  const host = hostPortLiteral(t);
+  if (!host || host === 'localhost' || host === '::1') return null;
+  if (isIpv4(host)) return host === '0.0.0.0' || host === '127.0.0.1' ? null : host;
+  if (host.includes(':')) return null; // bare IPv6 text is rarely a payload; URLs carry them
+  return /\.[a-z]{2,63}$/.test(host) ? host : null;
 }
 
 /** Printable ASCII text (tabs/newlines allowed), at least 4 characters: what decoded payloads look like. */

@@ -90,7 +90,7 @@ export interface PoolOptions {
   cfg: AnalyzerConfig;
   /** Worker threads; 0 runs in-thread. */
   size: number;
-  /** Per-file time limit in a worker (ms); default 120 s or $CAP_SCAN_FILE_TIMEOUT_MS. */
+  /** Per-file time limit in a worker (ms); default 30 s or $CAP_SCAN_FILE_TIMEOUT_MS. */
   fileTimeoutMs?: number;
   /** Finished prefetches held at most (memory bound); default 512. */
   maxHeld?: number;
@@ -223,7 +223,7 @@ class WorkerPool implements AnalyzerPool {
     this.cfg = o.cfg;
     this.script = o.workerScript ?? defaultWorkerScript();
     const envTimeout = Number(process.env.CAP_SCAN_FILE_TIMEOUT_MS);
-    this.timeoutMs = o.fileTimeoutMs ?? (Number.isFinite(envTimeout) && envTimeout > 0 ? envTimeout : 120_000);
+    this.timeoutMs = o.fileTimeoutMs ?? (Number.isFinite(envTimeout) && envTimeout > 0 ? envTimeout : 30_000);
     this.maxHeld = o.maxHeld ?? 512;
     this.heapMb = o.workerHeapMb ?? 768;
     if (!existsSync(this.script)) throw new Error(`analysis worker script not found: ${this.script} (run the build: npx tsc -p tsconfig.json)`);

@@ -1,6 +1,7 @@
 // Shared pieces of the reporters: input type, stable JSON shapes, wording of capabilities.
 
-import { relative, isAbsolute } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve as resolvePath } from 'node:path';
 import type { DiffResult, PackageChange } from '../diff/scan-diff.js';
 import type { CrateViolation, DisallowedUse, UnusedEntry, Violations } from '../policy/allowlist.js';
 import type { CrateReport, Finding, Indicator, Project, ResolvedPackage, ScanResult } from '../types.js';
@@ -24,6 +25,8 @@ export interface ScanReport extends ReportBase {
 export interface CheckReport extends ReportBase {
   command: 'check';
   violations: Violations;
+  /** False when the manifest has no cap-scan table at all (the human report then says how to start one). */
+  policyPresent?: boolean;
 }
 
 /** `diff`: capability changes against an older lockfile. */
@@ -181,6 +184,7 @@ export function packageChangeJson(p: PackageChange): Record<string, unknown> {
     removed: { runtime: [...p.removed.runtime], build: [...p.removed.build] },
     evidence: p.evidence.map(findingJson),
     unscanned: p.unscanned.map((u) => ({ side: u.side, version: u.version, reason: u.reason })),
+    indicators: { added: p.indicators.added.map(indicatorJson), removed: p.indicators.removed.map(indicatorJson) },
   };
 }
 
@@ -220,9 +224,45 @@ export function packageLocation(input: ReportBase, name: string, version: string
   return { file, line };
 }
 
+/**
+ * The repository root above `dir`: the nearest directory upward holding `.git` (a directory, or a
+ * file in worktrees and submodules); null when there is none.
+ */
+export function gitRoot(dir: string | null): string | null {
+  if (!dir) return null;
+  for (let d = resolvePath(dir); ; d = dirname(d)) {
+    if (existsSync(join(d, '.git'))) return d;
+    if (dirname(d) === d) return null;
+  }
+}
+
 /** The manifest that holds the policy, for display. */
 export function policyFile(input: CheckReport): string {
   return displayPath(input.violations.policy, input.workspaceRoot);
+}
+
+/**
+ * The first finding of each kind, kinds in the order their first finding appears: what illustrates a
+ * capability without letting one kind (or one file) crowd out the others.
+ */
+export function firstPerKind(fs: readonly Finding[]): Finding[] {
+  const seen = new Set<string>();
+  const out: Finding[] = [];
+  for (const f of fs) {
+    if (seen.has(f.kind)) continue;
+    seen.add(f.kind);
+    out.push(f);
+  }
+  return out;
+}
+
+/** Each capability a package gained, per phase (runtime first), with its own findings in the new version. */
+export function addedWithEvidence(p: PackageChange): { capability: string; phase: 'runtime' | 'build'; findings: Finding[] }[] {
+  const out: { capability: string; phase: 'runtime' | 'build'; findings: Finding[] }[] = [];
+  for (const phase of ['runtime', 'build'] as const) {
+    for (const cap of p.added[phase]) out.push({ capability: cap, phase, findings: p.evidence.filter((f) => f.capability === cap && f.phase === phase) });
+  }
+  return out;
 }
 
 export function phaseList(caps: readonly string[]): string {

@@ -1,7 +1,7 @@
 // GitHub Actions workflow commands: `::error file=…,line=…,title=…::message`.
 
 import type { Phase } from '../types.js';
-import { advisoryIndicators, findPackage, packageLocation, phaseList, policyFile, type CheckReport, type DiffReport, type ReportBase, type Reporter } from './common.js';
+import { addedWithEvidence, advisoryIndicators, gitRoot, findPackage, firstPerKind, packageLocation, phaseList, policyFile, type CheckReport, type DiffReport, type ReportBase, type Reporter } from './common.js';
 
 /** Escapes the message part of a workflow command. */
 export function escapeData(s: string): string {
@@ -78,12 +78,17 @@ function renderDiff(input: DiffReport): string[] {
   const out: string[] = [];
   for (const p of d.packages) {
     if (p.to === null) continue;
+    const loc = packageLocation(input, p.name, p.to);
+    const title = `cap-scan: ${p.name} ${p.from ?? 'new'} -> ${p.to}`;
     const added: string[] = [];
     for (const phase of ['runtime', 'build'] as Phase[]) for (const cap of p.added[phase]) added.push(`${cap} (${phase})`);
-    if (!added.length) continue;
-    const loc = packageLocation(input, p.name, p.to);
-    const ev = p.evidence.slice(0, 3).map((f) => `${f.kind} ${f.file}:${f.line}:${f.column} ${f.evidence}`);
-    out.push(command('warning', { ...loc, title: `cap-scan: ${p.name} ${p.from ?? 'new'} -> ${p.to}` }, `gained ${added.join(', ')}${ev.length ? `\n${ev.join('\n')}` : ''}`));
+    if (added.length) {
+      // each gained capability shown by its own findings: the first of each of its kinds
+      const ev = addedWithEvidence(p).flatMap((a) => firstPerKind(a.findings)).map((f) => `${f.kind} ${f.file}:${f.line}:${f.column} ${f.evidence}`);
+      out.push(command('warning', { ...loc, title }, `gained ${added.join(', ')}${ev.length ? `\n${ev.join('\n')}` : ''}`));
+    }
+    for (const i of p.indicators.added) out.push(command('warning', { ...loc, title }, `new indicator ${i.id} at ${i.file}:${i.line}: ${i.detail}`));
+    for (const i of p.indicators.removed) out.push(command('notice', { ...loc, title }, `indicator ${i.id} gone (was at ${i.file}:${i.line}: ${i.detail})`));
   }
   return out;
 }
@@ -91,8 +96,16 @@ function renderDiff(input: DiffReport): string[] {
 /** Workflow commands, one a line; no output at all when there is nothing to say. */
 const text = (lines: string[]): string => (lines.length ? `${lines.join('\n')}\n` : '');
 
+/**
+ * GitHub resolves `file=` against the repository root: when the workspace sits in a subdirectory,
+ * paths are written relative to the git root found upward (Cargo.lock became sub/Cargo.lock).
+ */
+function fromRepoRoot<I extends ReportBase>(input: I): I {
+  return { ...input, workspaceRoot: gitRoot(input.workspaceRoot) ?? input.workspaceRoot };
+}
+
 export const github: Reporter = {
-  scan: (input) => text(renderScan(input)),
-  check: (input) => text(renderCheck(input)),
-  diff: (input) => text(renderDiff(input)),
+  scan: (input) => text(renderScan(fromRepoRoot(input))),
+  check: (input) => text(renderCheck(fromRepoRoot(input))),
+  diff: (input) => text(renderDiff(fromRepoRoot(input))),
 };

@@ -3,8 +3,8 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { PackageChange } from '../diff/scan-diff.js';
 import type { CrateViolation, SkippedCrate } from '../policy/allowlist.js';
-import type { CrateReport, Finding, Phase, Unscanned } from '../types.js';
-import { advisoryIndicators, displayPath, phaseList, plural, type CheckReport, type DiffReport, type ReportBase, type Reporter } from './common.js';
+import type { Capability, CrateReport, Finding, Phase, Unscanned } from '../types.js';
+import { advisoryIndicators, displayPath, firstPerKind, phaseList, plural, type CheckReport, type DiffReport, type ReportBase, type Reporter } from './common.js';
 
 /** Evidence lines shown per capability kind without -v. */
 const EVIDENCE_LIMIT = 3;
@@ -46,19 +46,104 @@ function skippedLines(skipped: SkippedCrate[], c: ChalkInstance, title: string):
 
 // ---------------------------------------------------------------- scan / crate
 
+/** Capabilities from most to least dangerous: the order of the summary. */
+export const DANGER_ORDER: readonly Capability[] = ['process', 'net', 'ffi', 'link', 'fs', 'env', 'build-script', 'proc-macro', 'unsafe'];
+
+/** Report width the human output wraps lists to. */
+const WIDTH = 80;
+
+/** The colour of a capability family: the most dangerous ones stand out. */
+function capColor(cap: string, c: ChalkInstance): (s: string) => string {
+  switch (cap) {
+    case 'process':
+      return c.red.bold;
+    case 'net':
+      return c.magenta.bold;
+    case 'ffi':
+    case 'link':
+      return c.yellow;
+    case 'fs':
+      return c.blue;
+    case 'env':
+      return c.cyan;
+    case 'build-script':
+    case 'proc-macro':
+      return c.green;
+    default:
+      return c.dim;
+  }
+}
+
+/** `items` joined with ", " and wrapped to WIDTH, each line starting with `indent`. */
+function wrapList(items: string[], indent: string): string[] {
+  const out: string[] = [];
+  let line = '';
+  for (const [i, it] of items.entries()) {
+    const piece = i < items.length - 1 ? `${it},` : it;
+    if (line && indent.length + line.length + 1 + piece.length > WIDTH) {
+      out.push(indent + line);
+      line = piece;
+    } else line = line ? `${line} ${piece}` : piece;
+  }
+  if (line) out.push(indent + line);
+  return out;
+}
+
+/**
+ * The per-capability summary: for each capability (most dangerous first) and phase, the crates that
+ * have it. A crate is named with its version only when several versions of it are listed.
+ */
+function capabilitySummary(crates: readonly CrateReport[], c: ChalkInstance): string[] {
+  const versions = new Map<string, number>();
+  for (const cr of crates) versions.set(cr.name, (versions.get(cr.name) ?? 0) + 1);
+  const label = (cr: CrateReport) => ((versions.get(cr.name) ?? 0) > 1 ? `${cr.name}@${cr.version}` : cr.name);
+  const out: string[] = [];
+  for (const cap of DANGER_ORDER) {
+    for (const phase of ['runtime', 'build'] as Phase[]) {
+      const have = crates.filter((cr) => cr.phases[phase].includes(cap));
+      if (have.length === 0) continue;
+      out.push(`${capColor(cap, c)(cap)} ${c.dim(`(${phase}, ${plural(have.length, 'crate')})`)}`, ...wrapList(have.map(label), '  '));
+    }
+  }
+  return out.length ? [c.bold('Capabilities, most dangerous first:'), ...out, ''] : [];
+}
+
+/** A crate's capabilities in one phase, each coloured by family. */
+function capsText(caps: readonly string[], c: ChalkInstance): string {
+  return caps.length ? caps.map((x) => capColor(x, c)(x)).join(', ') : c.dim('-');
+}
+
 function renderScan(input: ReportBase, c: ChalkInstance): string[] {
   const { crates, unscanned } = input.result;
-  const lines: string[] = [];
-  const nameW = Math.max(0, ...crates.map((x) => x.name.length));
-  const verW = Math.max(0, ...crates.map((x) => x.version.length));
-  const rtW = Math.max(0, ...crates.map((x) => `runtime: ${phaseList(x.phases.runtime)}`.length));
+  const lines: string[] = [...capabilitySummary(crates, c)];
+  // name and version as one column: a long version does not widen every row
+  const headW = Math.max(0, ...crates.map((x) => x.name.length + 1 + x.version.length)) + 2;
+  const rtOf = (x: CrateReport) => `runtime: ${phaseList(x.phases.runtime)}`.length;
+  const bdOf = (x: CrateReport) => `build: ${phaseList(x.phases.build)}`.length;
+  // the build column sits where the most rows fit in 80 columns (the leftmost such place); a row
+  // that does not fit puts its build phase on a second line, under the runtime one
+  const fits = (x: CrateReport, w: number) => rtOf(x) <= w && headW + w + 2 + bdOf(x) <= WIDTH;
+  let rtW = 0;
+  let best = -1;
+  for (const w of [...new Set(crates.map(rtOf))].sort((a, b) => a - b)) {
+    const n = crates.filter((x) => fits(x, w)).length;
+    if (n > best) [rtW, best] = [w, n];
+  }
   for (const cr of crates) {
-    const rt = `runtime: ${phaseList(cr.phases.runtime)}`;
-    const bd = `build: ${phaseList(cr.phases.build)}`;
-    const capStyle = (s: string, caps: readonly string[]) => (caps.length ? c.yellow(s) : c.dim(s));
-    lines.push(
-      `${pad(c.bold(cr.name), nameW, cr.name.length)} ${pad(cr.version, verW)}  ${pad(capStyle(rt, cr.phases.runtime), rtW, rt.length)}  ${capStyle(bd, cr.phases.build)}`.trimEnd(),
-    );
+    const rtPlain = `runtime: ${phaseList(cr.phases.runtime)}`;
+    const bdPlain = `build: ${phaseList(cr.phases.build)}`;
+    // a crate whose only capability is unsafe is toned down: the eye goes to the others
+    const onlyUnsafe = cr.capabilities.length === 1 && cr.capabilities[0] === 'unsafe' && cr.indicators.length === 0;
+    const rt = onlyUnsafe ? c.dim(rtPlain) : `runtime: ${capsText(cr.phases.runtime, c)}`;
+    const bd = onlyUnsafe ? c.dim(bdPlain) : `build: ${capsText(cr.phases.build, c)}`;
+    const nameVer = onlyUnsafe ? c.dim(`${cr.name} ${cr.version}`) : `${c.bold(cr.name)} ${cr.version}`;
+    const head = pad(nameVer, headW, cr.name.length + 1 + cr.version.length);
+    if (fits(cr, rtW)) {
+      lines.push(`${head}${pad(rt, rtW, rtPlain.length)}  ${bd}`.trimEnd());
+    } else {
+      // too wide for 80 columns: the build phase goes under the runtime one
+      lines.push(`${head}${rt}`.trimEnd(), `${' '.repeat(headW)}${bd}`);
+    }
     if (cr.counted) lines.push(`  ${c.dim(`counted: ${cr.counted.join(', ')}`)}`);
     lines.push(...indicatorLines(cr, c, '  '));
     if (input.verbose) {
@@ -137,6 +222,8 @@ function renderCheck(input: CheckReport, c: ChalkInstance): string[] {
   lines.push(...unscannedLines(input.result.unscanned, c, v.denyUnscanned ? 'Not allowed: unscanned (deny-unscanned)' : 'Not checked (unscanned)'));
   lines.push(...skippedLines(v.skipped, c, v.denyUnscanned ? 'Not allowed: parts skipped, not analysed (deny-unscanned)' : 'Not checked in full (parts skipped, not analysed)'));
   const newCount = v.crates.filter((x) => x.new).length;
+  // no allowlist at all: every crate is "new"; say how to start one instead of only listing them
+  if (input.policyPresent === false && v.crates.length > 0) lines.push('', c.yellow(`No allowlist yet: \`cap-scan allow --write\` records today's capabilities in ${policy}; review, commit, and check then lists only changes.`));
   let summary = `${plural(checked, 'crate')} checked, ${v.crates.length} not allowed`;
   if (newCount) summary += ` (${newCount} new)`;
   summary += `, ${plural(v.unused.length, 'unused entry', 'unused entries')}`;
@@ -159,28 +246,39 @@ function renderDiff(input: DiffReport, c: ChalkInstance): string[] {
   const d = input.diff;
   const lines: string[] = [`Capability changes against ${d.base}:`];
   if (d.packages.length === 0) lines.push('', 'No dependency was added, removed or changed version.');
+  const noChange = (p: PackageChange) =>
+    !p.unscanned.length && !p.added.runtime.length && !p.added.build.length && !p.removed.runtime.length && !p.removed.build.length && !p.indicators.added.length && !p.indicators.removed.length;
   for (const p of d.packages) {
+    if (noChange(p)) continue;
     lines.push('', `${c.bold(p.name)} ${versionChange(p)}`);
     for (const u of p.unscanned) lines.push(`  ${c.yellow('?')} ${u.side} ${u.version} unscanned: ${u.reason}`);
     for (const phase of ['runtime', 'build'] as Phase[]) {
       for (const cap of p.added[phase]) {
         lines.push(`  ${c.red(`+ ${cap}`)} (${phase})`);
         const ev = p.evidence.filter((f) => f.capability === cap && f.phase === phase);
-        const shown = input.verbose ? ev : ev.slice(0, EVIDENCE_LIMIT);
+        // the first finding of each kind: a capability is shown by its own kinds, not its first file
+        const shown = input.verbose ? ev : firstPerKind(ev);
         for (const f of shown) lines.push(`      ${findingLine(f, c, true)}`);
         if (shown.length < ev.length) lines.push(c.dim(`      … and ${ev.length - shown.length} more (-v shows all)`));
       }
     }
+    for (const i of p.indicators.added) lines.push(`  ${c.red.bold(`+ ! ${i.id}`)}  ${c.cyan(`${i.file}:${i.line}`)}  ${i.detail}`);
     for (const phase of ['runtime', 'build'] as Phase[]) {
       for (const cap of p.removed[phase]) lines.push(`  ${c.green(`- ${cap}`)} (${phase})`);
     }
-    const none = !p.unscanned.length && !p.added.runtime.length && !p.added.build.length && !p.removed.runtime.length && !p.removed.build.length;
-    if (none) lines.push(c.dim('  no capability change'));
+    for (const i of p.indicators.removed) lines.push(`  ${c.green(`- ! ${i.id}`)}  ${c.cyan(`${i.file}:${i.line}`)}  ${i.detail}`);
   }
+  // packages without any change are folded into one list (it printed "no capability change" for each)
+  const quiet = d.packages.filter(noChange);
+  if (quiet.length) lines.push('', c.dim(`No capability change (${quiet.length}):`), ...wrapList(quiet.map((p) => `${p.name} ${versionChange(p)}`), '  ').map((l) => c.dim(l)));
   const grown = d.packages.filter((p) => p.added.runtime.length || p.added.build.length).length;
   const shrunk = d.packages.filter((p) => p.removed.runtime.length || p.removed.build.length).length;
   const unk = d.packages.filter((p) => p.unscanned.length).length;
+  const indAdded = d.packages.filter((p) => p.indicators.added.length).length;
+  const indRemoved = d.packages.filter((p) => p.indicators.removed.length).length;
   let summary = `${plural(d.packages.length, 'package')} changed, ${grown} gained capabilities, ${shrunk} lost capabilities`;
+  if (indAdded) summary += `, ${indAdded} gained indicators`;
+  if (indRemoved) summary += `, ${indRemoved} lost indicators`;
   if (unk) summary += `, ${unk} unscanned`;
   lines.push('', c.bold(summary));
   return lines;

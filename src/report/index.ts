@@ -3,6 +3,7 @@
 import { UserError } from '../types.js';
 import type { ReportInput, Reporter, Unsupported } from './common.js';
 import { github } from './github.js';
+import { html } from './html.js';
 import { human } from './human.js';
 import { json } from './json.js';
 import { markdown } from './markdown.js';
@@ -10,7 +11,7 @@ import { sarif } from './sarif.js';
 
 export type { CheckReport, DiffReport, ReportBase, ReportCommand, ReportInput, Reporter, ScanReport, Unsupported } from './common.js';
 
-export const reporters: Record<string, Reporter> = { human, json, sarif, markdown, github };
+export const reporters: Record<string, Reporter> = { human, json, sarif, markdown, github, html };
 
 /** The reporter for a format name; an unknown name is a UserError listing the valid ones. */
 export function getReporter(name: string): Reporter {

@@ -3,9 +3,7 @@
 import type { PackageChange } from '../diff/scan-diff.js';
 import type { Phase } from '../types.js';
 import type { Finding } from '../types.js';
-import { advisoryIndicators, displayPath, findPackage, phaseList, sourceLink, type CheckReport, type DiffReport, type ReportBase, type Reporter } from './common.js';
-
-const EVIDENCE_LIMIT = 3;
+import { addedWithEvidence, advisoryIndicators, displayPath, findPackage, firstPerKind, phaseList, sourceLink, type CheckReport, type DiffReport, type ReportBase, type Reporter } from './common.js';
 
 /** Escapes text for a table cell. */
 function cell(s: string): string {
@@ -17,13 +15,24 @@ function code(s: string): string {
   return t.includes('`') ? `\`\` ${t} \`\`` : `\`${t}\``;
 }
 
-function evidenceCell(fs: Finding[], source: string | null, name: string, version: string): string {
-  const shown = fs.slice(0, EVIDENCE_LIMIT).map((f) => {
-    const at = `${f.file}:${f.line}`;
-    const link = sourceLink(source, name, version, f.file, f.line);
-    return `${link ? `[${cell(at)}](${link})` : cell(at)} ${code(f.evidence)}`;
-  });
-  if (fs.length > shown.length) shown.push(`… ${fs.length - shown.length} more`);
+function evidenceLink(f: Finding, source: string | null, name: string, version: string): string {
+  const at = `${f.file}:${f.line}`;
+  const link = sourceLink(source, name, version, f.file, f.line);
+  return `${link ? `[${cell(at)}](${link})` : cell(at)} ${code(f.evidence)}`;
+}
+
+/**
+ * Evidence for a list of capabilities (added by a diff, or not allowed by check): each one illustrated
+ * by the first finding of each of its kinds, never by findings of another capability.
+ */
+function evidenceCell(groups: { findings: Finding[] }[], source: string | null, name: string, version: string): string {
+  const shown: string[] = [];
+  let total = 0;
+  for (const g of groups) {
+    total += g.findings.length;
+    for (const f of firstPerKind(g.findings)) shown.push(`${cell(f.kind)}: ${evidenceLink(f, source, name, version)}`);
+  }
+  if (total > shown.length) shown.push(`… ${total - shown.length} more`);
   return shown.join('<br>');
 }
 
@@ -43,17 +52,32 @@ function renderDiff(input: DiffReport): string[] {
   const d = input.diff;
   const lines = [`### cap-scan: dependency capability changes since \`${cell(d.base)}\``, ''];
   if (d.packages.length === 0) return [...lines, 'No dependency was added, removed or changed version.'];
-  lines.push('| Crate | Version | + Capabilities | − Capabilities | Evidence |', '| --- | --- | --- | --- | --- |');
+  // the Indicators column only when some package gained or lost one (most diffs have none)
+  const withInd = d.packages.some((p) => p.indicators.added.length || p.indicators.removed.length);
+  lines.push(
+    `| Crate | Version | + Capabilities | − Capabilities |${withInd ? ' Indicators |' : ''} Evidence |`,
+    `| --- | --- | --- | --- |${withInd ? ' --- |' : ''} --- |`,
+  );
   for (const p of d.packages) {
     const added = p.unscanned.length
       ? p.unscanned.map((u) => `unscanned (${u.side} ${u.version}): ${cell(u.reason)}`).join('<br>')
       : capsWithPhase(p.added);
+    const ind = [
+      ...p.indicators.added.map((i) => `+ ${cell(i.id)} (${cell(`${i.file}:${i.line}`)}): ${cell(i.detail)}`),
+      ...p.indicators.removed.map((i) => `− ${cell(i.id)} (${cell(`${i.file}:${i.line}`)})`),
+    ].join('<br>');
     lines.push(
-      `| ${cell(p.name)} | ${cell(versionCell(p))} | ${added} | ${capsWithPhase(p.removed)} | ${evidenceCell(p.evidence, p.source, p.name, p.to ?? p.from ?? '')} |`,
+      `| ${cell(p.name)} | ${cell(versionCell(p))} | ${added} | ${capsWithPhase(p.removed)} |${withInd ? ` ${ind} |` : ''} ${evidenceCell(
+        addedWithEvidence(p),
+        p.source,
+        p.name,
+        p.to ?? p.from ?? '',
+      )} |`,
     );
   }
   const grown = d.packages.filter((p) => p.added.runtime.length || p.added.build.length).length;
-  lines.push('', `${d.packages.length} changed, ${grown} gained capabilities.`);
+  const indAdded = d.packages.filter((p) => p.indicators.added.length).length;
+  lines.push('', `${d.packages.length} changed, ${grown} gained capabilities${indAdded ? `, ${indAdded} gained supply-chain indicators` : ''}.`);
   return lines;
 }
 
@@ -83,9 +107,8 @@ function renderCheck(input: CheckReport): string[] {
         ...cv.urls.map((u) => `${u.type} ${code(u.value)}`),
         ...cv.indicators.map((i) => `indicator ${cell(i.id)}`),
       ].join(', ');
-      const fs = cv.disallowed.flatMap((d) => d.findings);
-      const name = cv.new ? `${cell(cv.name)} (new)` : cell(cv.name);
-      lines.push(`| ${name} | ${cell(cv.version)} | ${what} | ${evidenceCell(fs, cv.source, cv.name, cv.version)} |`);
+            const name = cv.new ? `${cell(cv.name)} (new)` : cell(cv.name);
+      lines.push(`| ${name} | ${cell(cv.version)} | ${what} | ${evidenceCell(cv.disallowed, cv.source, cv.name, cv.version)} |`);
     }
   }
   if (v.unused.length) {

@@ -198,6 +198,7 @@ function scanResults(input: ReportBase): SarifResult[] {
         fingerprint: fingerprint([kind, c.name, phase]),
       });
     }
+    for (const i of c.indicators) out.push(indicatorResult(i, { name: c.name, version: c.version }, loc, 'warning'));
   }
   return out;
 }
@@ -225,6 +226,16 @@ function diffResults(input: DiffReport): SarifResult[] {
           });
         }
       }
+    }
+    const crate = { name: p.name, version: p.to };
+    for (const i of p.indicators.added) out.push(indicatorResult(i, crate, loc, 'warning'));
+    for (const i of p.indicators.removed) {
+      out.push({
+        ...indicatorResult(i, crate, loc, 'note'),
+        message: `${p.name} ${p.from ?? '(new)'} -> ${p.to}: the ${i.id} indicator at ${i.file}:${i.line} is gone: ${i.detail}`,
+        evidence: [],
+        fingerprint: fingerprint(['diff-removed-indicator', i.id, p.name, i.file, i.detail]),
+      });
     }
   }
   return out;

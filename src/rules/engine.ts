@@ -15,8 +15,12 @@ export class RuleIndex {
   readonly rules: Rule[];
   readonly hash: string;
   private paths = new Map<string, PathEntry[]>();
+  /** Wildcard entries (`a::b::Reg*`) by parent path (`a::b`): the stem the last segment must start with. */
+  private wild = new Map<string, { stem: string; entry: PathEntry }[]>();
   private prefixes = new Set<string>();
   private segments = new Set<string>();
+  private stems = new Set<string>();
+  private stemHits = new Map<string, boolean>();
   private methods = new Map<string, { rule: Rule; trait: string }[]>();
   private syntax = new Map<string, Rule[]>();
   private foreign = new Map<string, Rule[]>();
@@ -28,6 +32,17 @@ export class RuleIndex {
     this.rules = set.rules;
     this.hash = set.hash;
     const addPath = (p: string, e: PathEntry) => {
+      if (p.endsWith('*')) {
+        const i = p.lastIndexOf('::');
+        const parent = p.slice(0, i);
+        const stem = p.slice(i + 2, -1);
+        this.wild.set(parent, [...(this.wild.get(parent) ?? []), { stem, entry: e }]);
+        const segs = parent.split('::');
+        for (let k = 1; k <= segs.length; k++) this.prefixes.add(segs.slice(0, k).join('::'));
+        for (const seg of segs) this.segments.add(seg);
+        this.stems.add(stem);
+        return;
+      }
       const list = this.paths.get(p) ?? [];
       list.push(e);
       this.paths.set(p, list);
@@ -66,7 +81,8 @@ export class RuleIndex {
     const seen = new Set<Capability>();
     const out: Rule[] = [];
     for (let n = segs.length; n > 0; n--) {
-      const list = this.paths.get(n === segs.length ? segs.join('::') : segs.slice(0, n).join('::'));
+      let list = this.paths.get(n === segs.length ? segs.join('::') : segs.slice(0, n).join('::'));
+      if (!list && n > 1 && this.wild.size > 0) list = this.wildHits(segs.slice(0, n - 1).join('::'), segs[n - 1]!);
       if (!list) continue;
       const caps = new Set<Capability>();
       for (const e of list) {
@@ -79,14 +95,45 @@ export class RuleIndex {
     return out;
   }
 
+  /**
+   * Wildcard entries matching `parent::last`: per capability the longest stem wins (`RegSet*` over `Reg*`).
+   * ALL_CAPS names (constants and C struct types such as `WSAEINTR`, `WSADATA`) never match a wildcard: an
+   * API family is its functions.
+   */
+  private wildHits(parent: string, last: string): PathEntry[] | undefined {
+    const wild = this.wild.get(parent);
+    if (!wild) return undefined;
+    const name = last.replace(/!$/, '');
+    if (/^[A-Z0-9_]+$/.test(name)) return undefined;
+    const best = new Map<Capability, { stem: string; entries: PathEntry[] }>();
+    for (const w of wild) {
+      if (!name.startsWith(w.stem)) continue;
+      const b = best.get(w.entry.capability);
+      if (!b || w.stem.length > b.stem.length) best.set(w.entry.capability, { stem: w.stem, entries: [w.entry] });
+      else if (w.stem.length === b.stem.length) b.entries.push(w.entry);
+    }
+    const out = [...best.values()].flatMap((b) => b.entries);
+    return out.length > 0 ? out : undefined;
+  }
+
   /** Whether some rule path starts with this path (used to accept glob-import candidates). */
   isKnownPrefix(path: string): boolean {
-    return this.prefixes.has(path);
+    if (this.prefixes.has(path)) return true;
+    const i = path.lastIndexOf('::');
+    return i > 0 && this.wild.size > 0 && this.wildHits(path.slice(0, i), path.slice(i + 2)) !== undefined;
   }
 
   /** Whether some rule path has this segment (a macro's `!` dropped). */
   isKnownSegment(name: string): boolean {
-    return this.segments.has(name);
+    if (this.segments.has(name)) return true;
+    if (this.stems.size === 0 || /^[A-Z0-9_]+$/.test(name)) return false;
+    let hit = this.stemHits.get(name);
+    if (hit === undefined) {
+      hit = false;
+      for (const stem of this.stems) if (name.startsWith(stem)) hit = true;
+      this.stemHits.set(name, hit);
+    }
+    return hit;
   }
 
   methodRules(name: string): { rule: Rule; trait: string }[] {

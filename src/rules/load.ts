@@ -12,7 +12,10 @@ export interface Rule {
   capability: Capability;
   kind: string;
   description: string;
-  /** Fully resolved paths (prefixes) this rule matches; macros end with `!`. */
+  /**
+   * Fully resolved paths (prefixes) this rule matches; macros end with `!`. A last segment ending in `*`
+   * matches every name that starts with it (`winapi::um::winreg::Reg*`): API families as data.
+   */
   paths: string[];
   /** Trait methods `path::Trait::method`: `.method()` counts when the trait is in scope. */
   methods: string[];
@@ -94,7 +97,7 @@ export function parseRuleFile(text: string, file: string): { rules: Rule[]; capa
       }
     }
     const paths = strList(r.paths, where);
-    for (const p of paths) if (!/^[A-Za-z_][\w]*(::[A-Za-z_][\w]*)*!?$/.test(p)) throw new UserError(`${where}: bad path \`${p}\``);
+    for (const p of paths) if (!/^[A-Za-z_][\w]*(::[A-Za-z_][\w]*)*(?:!|::[A-Za-z_][\w]*\*)?$/.test(p)) throw new UserError(`${where}: bad path \`${p}\``);
     rules.push({
       id: r.id,
       capability,

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { join, resolve, dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import type { FileOptions } from '../parse/analyze.js';
+import type { ScanProgress } from './progress.js';
 import { scanCrate, listPackage, rustFilesOf, type CrateInput, type CrateScan, type FileAnalyzer, type PackageListing } from './crate-scan.js';
 import { analyzePathSync, createPool, poolSize, RUNNING_FROM_SOURCE, type AnalyzerPool, type PoolStats } from '../parse/pool.js';
 import { cacheKey, codeFingerprint, contentHash, ResultCache, type CacheStats, type SourceIdentity } from './result-cache.js';
@@ -186,7 +187,10 @@ export class ScanSession {
   private analysed = 0;
   private readonly version = toolVersion();
 
-  constructor(opts: Pick<ScanOptions, 'jobs' | 'cache' | 'cacheDir'>, analyzer?: FileAnalyzer) {
+  private readonly progress: ScanProgress | undefined;
+
+  constructor(opts: Pick<ScanOptions, 'jobs' | 'cache' | 'cacheDir' | 'progress'>, analyzer?: FileAnalyzer) {
+    this.progress = opts.progress;
     this.index = ruleIndex();
     // --jobs 1 still analyses in a worker: only a worker can be stopped on a hostile file that makes the
     // parser's queries run for minutes (time limit), and the main thread's crate work then overlaps it.
@@ -303,6 +307,7 @@ export class ScanSession {
       }
       scan = await scanCrate(listing ? { ...input, listing } : input, this.index, (abs, o) => {
         this.analysed++;
+        this.progress?.fileParsed();
         return this.pool.analyze(abs, o);
       });
     } finally {
@@ -375,6 +380,7 @@ export async function scanWorkspace(opts: ScanOptions, hooks: ScanHooks = {}): P
         const r = await p.locate(req, c);
         if (r && 'dir' in r && !locatedOrder.has(r.dir)) {
           locatedOrder.set(r.dir, locatedOrder.size);
+          opts.progress?.located();
           void session.prewarm(req, r.dir, opts.allTargets);
         }
         return r;
@@ -414,6 +420,7 @@ export async function scanWorkspace(opts: ScanOptions, hooks: ScanHooks = {}): P
     const rank = (p: ResolvedPackage) => locatedOrder.get(p.dir!) ?? Number.MAX_SAFE_INTEGER;
     const order = todo.map((p, i) => ({ p, i })).sort((a, b) => rank(a.p) - rank(b.p) || a.i - b.i).map((x) => x.p);
     const byId = new Map(project.packages.map((p) => [p.id, p]));
+    opts.progress?.total(order.length);
     const crates = await mapLimit(order, session.concurrency, async (pkg) => {
       const procMacro = pkg.manifest?.lib?.procMacro ?? false;
       const scan = await session.crate(
@@ -428,6 +435,7 @@ export async function scanWorkspace(opts: ScanOptions, hooks: ScanHooks = {}): P
         registryChecksum(pkg),
         `dir:${pkg.dir}`,
       );
+      opts.progress?.scanned();
       return crateReport(pkg, scan);
     });
     addTyposquats(project, crates);
@@ -438,6 +446,7 @@ export async function scanWorkspace(opts: ScanOptions, hooks: ScanHooks = {}): P
     if (project.targets) Object.assign(result, { targets: project.targets, excluded: project.excluded ?? [] });
     return { project, result, stats: session.stats() };
   } finally {
+    opts.progress?.done();
     await session.close();
   }
 }

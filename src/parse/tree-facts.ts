@@ -1,0 +1,403 @@
+// Stage 3 of the tree analysis: the facts of a file (bindings, module declarations, references, macros,
+// unsafe and extern constructs, build directives, rule queries, method calls, indicators) from its placed
+// captures and scope map. A broken region (an ERROR node's item) is analysed as tokens here.
+
+import type ParserT from 'tree-sitter';
+import { lex, Tok, type Token } from './lexer.js';
+import { MAX_PATH_SEGS, scanTokens, type TokenSink } from './tokens.js';
+import type { FactContext, FileSummary } from './summary.js';
+import type { Cap, Node } from './captures.js';
+import { ITEM_SKIP_BEFORE, type ScopeMap } from './scope-map.js';
+import { bindItems, bindUseAt } from './token-items.js';
+import { ItemLocator } from './item-locator.js';
+import { RangeSet, type LineIndex } from './text-index.js';
+import type { FileOptions } from './analyze.js';
+import { fileIndicators } from '../indicators/file.js';
+import { includeBytesTargets } from '../indicators/package-indicators.js';
+
+const CALLEE_TYPES = new Set(['scoped_identifier', 'identifier']);
+const PATH_ATTR = /^#\[\s*path\s*=\s*"((?:[^"\\]|\\.)*)"\s*\]$/;
+const CFG_ATTR_PATH = /^#\[\s*cfg_attr\s*\([\s\S]*,\s*path\s*=\s*"((?:[^"\\]|\\.)*)"\s*,?\s*\)\s*\]$/;
+
+function withCtx<T extends object>(fact: T, ctx: FactContext | undefined): T {
+  if (ctx) (fact as { ctx?: FactContext }).ctx = ctx;
+  return fact;
+}
+
+function unquote(text: string): string {
+  // string_literal / raw_string_literal text → contents (escapes kept)
+  const m = /^(?:b|c)?r?(#*)"([\s\S]*)"\1$/.exec(text);
+  return m ? m[2]! : text;
+}
+
+function tokensOf(text: string, start: number, end: number): Token[] {
+  return lex(text, start, end);
+}
+
+function segsOf(text: string, start: number, end: number): { segs: string[]; global: boolean } {
+  const toks = tokensOf(text, start, end);
+  return segsOfTokens(toks, 0, toks.length);
+}
+
+/** Path segments of toks[from, to): generic arguments dropped; `<T>::m` is T::m and `<T as Trait>::m` is Trait::m. */
+function segsOfTokens(toks: Token[], from: number, to: number): { segs: string[]; global: boolean } {
+  const segs: string[] = [];
+  let global = false;
+  let depth = 0;
+  let i = from;
+  const punct = (t: Token | undefined, v: string) => t !== undefined && t.t === Tok.Punct && t.v === v;
+  if (punct(toks[i], '<')) {
+    // qualified path: the trait's path when there is one (the rules name trait methods), else the type's
+    let j = i + 1;
+    let asAt = -1;
+    for (let d = 1; j < to; j++) {
+      const t = toks[j]!;
+      if (punct(t, '<')) d++;
+      else if (punct(t, '>') && --d === 0) break;
+      else if (d === 1 && t.t === Tok.Ident && t.v === 'as') asAt = j;
+    }
+    const inner = segsOfTokens(toks, asAt >= 0 ? asAt + 1 : i + 1, j);
+    segs.push(...inner.segs);
+    global = inner.global;
+    i = j + 1;
+  }
+  for (let k = i; k < to; k++) {
+    const t = toks[k]!;
+    if (punct(t, '<')) depth++;
+    else if (punct(t, '>')) depth--;
+    else if (depth === 0 && t.t === Tok.Ident && segs.length < MAX_PATH_SEGS) segs.push(t.v === '$crate' ? 'crate' : t.v);
+    else if (depth === 0 && t.t === Tok.PathSep && k === from) global = true;
+  }
+  return { segs, global };
+}
+
+/** What the facts of one parsed file are read from. */
+export interface TreeInput {
+  source: string;
+  root: Node;
+  opts: FileOptions;
+  lines: LineIndex;
+  scopes: ScopeMap;
+  /** Attribute and trait-method names the token pass records. */
+  attributeNames: Set<string>;
+  methodNames: Set<string>;
+}
+
+/** A call's first string argument, by the start of its callee (a path or a name). */
+function callArgsOf(caps: Cap[]): Map<number, string> {
+  const callArgs = new Map<number, string>();
+  for (const c of caps) {
+    if (c.name !== 'callarg') continue;
+    const callee = c.node.parent?.parent?.childForFieldName('function');
+    if (callee && CALLEE_TYPES.has(callee.type)) callArgs.set(callee.startIndex, unquote(c.node.text));
+  }
+  return callArgs;
+}
+
+/** Adds the facts of a file's placed captures (and of the rule-supplied queries) to summary. */
+export function addTreeFacts(input: TreeInput, caps: Cap[], ruleQueries: { rule: string; q: ParserT.Query }[], summary: FileSummary): void {
+  const facts = new CaptureFacts(input, summary, callArgsOf(caps));
+  for (const c of caps) facts.add(c);
+  // rule-supplied queries
+  for (const { rule, q } of ruleQueries) {
+    for (const c of q.captures(input.root)) {
+      if (c.name !== 'match') continue;
+      const ctx0 = facts.ctxAt(c.node.startIndex);
+      if (ctx0 === null) continue;
+      const ctx = ctx0 ?? undefined;
+      const p0 = facts.pos(c.node.startIndex);
+      const evidence = c.node.text.split('\n')[0]!.slice(0, 120);
+      summary.queries.push(withCtx({ rule, evidence, line: p0.line, column: p0.column }, ctx));
+    }
+  }
+  // trait-method calls
+  for (const c of caps) {
+    if (c.name !== 'method') continue;
+    const ctx0 = facts.ctxAt(c.start);
+    if (ctx0 === null) continue;
+    const p0 = facts.pos(c.start);
+    summary.methods.push(withCtx({ scope: input.scopes.scopeAt(c.start), name: c.node.text, line: p0.line, column: p0.column }, ctx0 ?? undefined));
+  }
+  summary.errors = [...new Set(summary.errors)].sort((a, b) => a - b);
+  addIndicators(input, summary);
+}
+
+/** Indicators and URLs of the file's text, include_bytes! targets. */
+function addIndicators({ source, root, opts, lines, scopes: { testRanges } }: TreeInput, summary: FileSummary): void {
+  const ind = fileIndicators(root, source, '', {
+    buildScript: opts.buildScript,
+    test: opts.test,
+    isTestOffset: (o) => summary.testOnly || testRanges.contains(o),
+  });
+  // indicators found on raw text (bidi characters) inside cfg(test) code count only with --all-targets
+  const lineInTest = (line: number) => {
+    let o = lines.lineStart(line);
+    while (source[o] === ' ' || source[o] === '\t') o++;
+    return testRanges.contains(o);
+  };
+  summary.indicators = opts.keepTests ? ind.indicators : ind.indicators.filter((i) => !lineInTest(i.line));
+  summary.urls = ind.urls;
+  if (source.includes('include_bytes')) summary.includeBytes = includeBytesTargets(root, source);
+}
+
+/** The facts of the base query's captures, taken in document order. */
+class CaptureFacts {
+  private lastPathEnd = -1;
+  private readonly errorItems = new Set<number>();
+  /** Token-analysed broken regions (an ERROR inside one is already covered). */
+  private readonly errorSpans = new RangeSet();
+  private errorSpanEnd = -1;
+  private locator: ItemLocator | undefined;
+  private readonly source: string;
+  private readonly scopeAt: (offset: number) => number;
+
+  constructor(
+    private readonly input: TreeInput,
+    private readonly summary: FileSummary,
+    private readonly callArgs: Map<number, string>,
+  ) {
+    this.source = input.source;
+    this.scopeAt = input.scopes.scopeAt;
+  }
+
+  /** 'test' for test code kept (--all-targets), null for test code dropped, else undefined. */
+  ctxAt(offset: number): FactContext | undefined | null {
+    if (this.summary.testOnly || this.input.scopes.testRanges.contains(offset)) return this.input.opts.keepTests ? 'test' : null;
+    return undefined;
+  }
+
+  pos(o: number) {
+    return this.input.lines.pos(o);
+  }
+
+  private sink(scope: number, ctx: FactContext | undefined, generated = false): TokenSink {
+    return {
+      summary: this.summary,
+      source: this.source,
+      scope,
+      ctx: generated ? 'generated' : ctx,
+      generated,
+      pos: (o) => this.pos(o),
+      attributeNames: this.input.attributeNames,
+      methodNames: this.input.methodNames,
+    };
+  }
+
+  add(c: Cap): void {
+    const ctx0 = this.ctxAt(c.start);
+    if (ctx0 === null && c.name !== 'mod') return;
+    const ctx = ctx0 ?? undefined;
+    switch (c.name) {
+      case 'use':
+        return this.use(c);
+      case 'extern_crate':
+        return this.externCrate(c);
+      case 'alias':
+        return this.alias(c);
+      case 'item':
+        return this.item(c);
+      case 'mod':
+        return this.mod(c, ctx0);
+      case 'path':
+        return this.path(c, ctx);
+      case 'ident':
+        return this.ident(c, ctx);
+      case 'macro':
+        return this.macro(c, ctx);
+      case 'macro_def':
+        // skip `macro_rules! name`
+        return scanTokens(tokensOf(this.source, c.start, c.end).slice(3), this.sink(this.scopeAt(c.start), ctx));
+      case 'attr':
+        // records the attribute itself; paths inside an attribute are not uses
+        return scanTokens(tokensOf(this.source, c.start, c.end), this.sink(this.scopeAt(c.start), ctx));
+      case 'unsafe_block': {
+        const p0 = this.pos(c.start);
+        this.summary.syntax.push(withCtx({ construct: 'unsafe-block', name: null, evidence: 'unsafe { … }', line: p0.line, column: p0.column }, ctx));
+        return;
+      }
+      case 'fn_mods':
+        return this.fnMods(c, ctx);
+      case 'unsafe_impl':
+      case 'unsafe_trait':
+        return this.unsafeImplOrTrait(c, ctx);
+      case 'extern_block':
+        return this.externBlock(c, ctx);
+      case 'str': {
+        const value = unquote(c.node.text);
+        if (value.includes('cargo:')) {
+          const p0 = this.pos(c.start);
+          this.summary.strings.push(withCtx({ value, line: p0.line, column: p0.column }, ctx));
+        }
+        return;
+      }
+      case 'error':
+        return this.error(c, ctx);
+    }
+  }
+
+  private use(c: Cap): void {
+    const scope = this.scopeAt(c.start);
+    const toks = tokensOf(this.source, c.start, c.end);
+    const u = toks.findIndex((t) => t.t === Tok.Ident && t.v === 'use');
+    if (u < 0) return;
+    bindUseAt(toks, u, scope, this.summary, this.pos(c.start).line);
+  }
+
+  private externCrate(c: Cap): void {
+    const scope = this.scopeAt(c.start);
+    const name = c.node.childForFieldName('name')?.text;
+    const alias = c.node.childForFieldName('alias')?.text;
+    if (name) {
+      this.summary.bindings.push({ scope, name: alias ?? name, kind: 'extern-crate', target: [name.replace(/^r#/, '')], global: true, line: this.pos(c.start).line });
+    }
+  }
+
+  private alias(c: Cap): void {
+    const scope = this.scopeAt(c.start);
+    const name = c.node.childForFieldName('name')?.text;
+    const ty = c.node.childForFieldName('type');
+    if (name && ty && (ty.type === 'scoped_type_identifier' || ty.type === 'type_identifier' || ty.type === 'generic_type')) {
+      const { segs, global } = segsOf(this.source, ty.startIndex, ty.endIndex);
+      this.summary.bindings.push({ scope, name, kind: 'alias', target: segs, global, line: this.pos(c.start).line });
+    } else if (name) {
+      this.summary.bindings.push({ scope, name, kind: 'item', target: null, global: false, line: this.pos(c.start).line });
+    }
+  }
+
+  private item(c: Cap): void {
+    const name = c.node.childForFieldName('name')?.text;
+    if (name) {
+      this.summary.bindings.push({ scope: this.scopeAt(c.start), name: name.replace(/^r#/, ''), kind: 'item', target: null, global: false, line: this.pos(c.start).line });
+    }
+  }
+
+  /** A `mod` declaration; ctx0 null: a cfg(test) module of a scan without tests. */
+  private mod(c: Cap, ctx0: FactContext | undefined | null): void {
+    const { summary } = this;
+    const scope = this.scopeAt(c.start);
+    const name = c.node.childForFieldName('name')?.text?.replace(/^r#/, '');
+    if (!name) return;
+    const line = this.pos(c.start).line;
+    const modBodies = this.input.scopes.modBodies;
+    if (ctx0 === null) {
+      // cfg(test) module: not bound; its file is known to be test code, not unreferenced
+      if (!modBodies.has(c.start)) summary.mods.push({ name, scope, body: -1, pathAttr: null, line, test: true });
+      return;
+    }
+    // #[path = "…"], and each #[cfg_attr(pred, path = "…")]: every configuration's file is the module
+    const paths: string[] = [];
+    for (let s = c.node.previousNamedSibling; s && ITEM_SKIP_BEFORE.has(s.type); s = s.previousNamedSibling) {
+      const m = PATH_ATTR.exec(s.text) ?? CFG_ATTR_PATH.exec(s.text);
+      if (m) paths.push(m[1]!.replace(/\\\\/g, '\\'));
+    }
+    const body = modBodies.get(c.start) ?? -1;
+    const modIndex = summary.mods.length;
+    for (const pathAttr of paths.length > 0 ? paths.reverse() : [null]) {
+      summary.mods.push(ctx0 === 'test' ? { name, scope, body, pathAttr, line, test: true } : { name, scope, body, pathAttr, line });
+    }
+    summary.bindings.push({ scope, name, kind: 'mod', target: null, global: false, line, mod: modIndex });
+  }
+
+  private path(c: Cap, ctx: FactContext | undefined): void {
+    if (c.start < this.lastPathEnd || this.input.scopes.skip.contains(c.start)) return;
+    this.lastPathEnd = c.end;
+    const { segs, global } = segsOf(this.source, c.start, c.end);
+    if (segs.length === 0) return;
+    this.addRef(c.start, segs, global, ctx);
+  }
+
+  private ident(c: Cap, ctx: FactContext | undefined): void {
+    if (c.start < this.lastPathEnd) return;
+    this.addRef(c.start, [c.node.text.replace(/^r#/, '')], false, ctx);
+  }
+
+  /** A value reference at `start`, with the first string argument of its call. */
+  private addRef(start: number, segs: string[], global: boolean, ctx: FactContext | undefined): void {
+    const p0 = this.pos(start);
+    const arg = this.callArgs.get(start);
+    const ref = withCtx({ scope: this.scopeAt(start), segs, global, how: 'value' as const, line: p0.line, column: p0.column }, ctx);
+    this.summary.refs.push(arg === undefined ? ref : { ...ref, arg });
+  }
+
+  private macro(c: Cap, ctx: FactContext | undefined): void {
+    const { source, summary } = this;
+    const nameNode = c.node.childForFieldName('macro');
+    if (!nameNode) return;
+    const scope = this.scopeAt(c.start);
+    const { segs, global } = segsOf(source, nameNode.startIndex, nameNode.endIndex);
+    const tt = c.node.lastNamedChild;
+    const toks = tt && tt.type === 'token_tree' ? tokensOf(source, tt.startIndex, tt.endIndex) : [];
+    const p0 = this.pos(c.start);
+    const arg = toks[1]?.t === Tok.Str ? toks[1]!.v : undefined;
+    const ref = withCtx({ scope, segs, global, how: 'macro' as const, line: p0.line, column: p0.column }, ctx);
+    summary.refs.push(arg === undefined ? ref : { ...ref, arg });
+    const last = segs[segs.length - 1];
+    if (last === 'include' && arg !== undefined && segs.length <= 2) {
+      summary.includes.push({ scope, path: arg, line: p0.line });
+    }
+    const generated = this.input.opts.procMacro && (last === 'quote' || last === 'quote_spanned' || last === 'parse_quote' || last === 'parse_quote_spanned');
+    if (toks.length > 2 && c.itemLevel && !generated && last !== 'macro_rules') bindItems(toks.slice(1, -1), scope, summary, (o) => this.pos(o), ctx === 'test');
+    if (toks.length > 2) scanTokens(toks.slice(1, -1), this.sink(scope, ctx, generated));
+  }
+
+  private fnMods(c: Cap, ctx: FactContext | undefined): void {
+    if (!/\bunsafe\b/.test(c.node.text)) return;
+    const fn = c.node.parent;
+    const name = fn?.childForFieldName('name')?.text ?? null;
+    const p0 = this.pos(c.start);
+    this.summary.syntax.push(withCtx({ construct: 'unsafe-fn', name, evidence: `unsafe fn ${name ?? ''}`.trim(), line: p0.line, column: p0.column }, ctx));
+  }
+
+  private unsafeImplOrTrait(c: Cap, ctx: FactContext | undefined): void {
+    const item = c.node.parent!;
+    const head = this.source.slice(item.startIndex, Math.min(item.endIndex, item.startIndex + 200)).split('{')[0]!.replace(/\s+/g, ' ').trim();
+    const p0 = this.pos(c.start);
+    const construct = c.name === 'unsafe_impl' ? 'unsafe-impl' : 'unsafe-trait';
+    const name = construct === 'unsafe-trait' ? item.childForFieldName('name')?.text ?? null : null;
+    this.summary.syntax.push(withCtx({ construct, name, evidence: head, line: p0.line, column: p0.column }, ctx));
+  }
+
+  private externBlock(c: Cap, ctx: FactContext | undefined): void {
+    const abiNode = c.node.namedChildren.find((n) => n.type === 'extern_modifier');
+    const abiM = abiNode ? /"([^"]*)"/.exec(abiNode.text) : null;
+    const abi = abiM ? ` "${abiM[1]}"` : '';
+    const body = c.node.childForFieldName('body');
+    for (const it of body ? body.namedChildren : []) {
+      const kw = it.type === 'function_signature_item' ? 'fn' : it.type === 'static_item' ? 'static' : null;
+      if (!kw) continue;
+      const nameNode = it.childForFieldName('name');
+      if (!nameNode) continue;
+      const p0 = this.pos(nameNode.startIndex);
+      const name = nameNode.text.replace(/^r#/, '');
+      this.summary.syntax.push(withCtx({ construct: kw === 'fn' ? 'extern-fn' : 'extern-static', name, evidence: `extern${abi} ${kw} ${name}`, line: p0.line, column: p0.column }, ctx));
+    }
+  }
+
+  /** An ERROR node: its item (once) is analysed as tokens, so a broken region still yields its facts. */
+  private error(c: Cap, ctx: FactContext | undefined): void {
+    const { source, summary } = this;
+    summary.errors.push(this.pos(c.start).line);
+    // errors come in document order: one inside a region already analysed as tokens is covered by it
+    // (its item is that region's item or one nested in it)
+    if (c.start < this.errorSpanEnd) return;
+    this.locator ??= new ItemLocator(this.input.root);
+    const item = this.locator.itemOf(c.node);
+    if (this.errorItems.has(item.startIndex) || (item.startIndex < this.errorSpanEnd && this.errorSpans.contains(item.startIndex))) return;
+    this.errorItems.add(item.startIndex);
+    let end = item.endIndex;
+    if (item.type === 'ERROR') {
+      // An unfinished item prefix the grammar does not know (Rust 2024 `unsafe extern "C"`): the item it
+      // starts is the next sibling, so analyse both together or the extern block is lost.
+      const last = source.slice(item.startIndex, item.endIndex).trimEnd().slice(-1);
+      const next = last !== ';' && last !== '}' ? item.nextNamedSibling : null;
+      if (next && next.type !== 'ERROR') end = next.endIndex;
+    }
+    this.errorSpans.add({ start: item.startIndex, end });
+    this.errorSpanEnd = Math.max(this.errorSpanEnd, end);
+    const toks = tokensOf(source, item.startIndex, end);
+    const scope = this.scopeAt(item.startIndex);
+    // use and mod declarations in broken regions still bind names (and mods are followed)
+    bindItems(toks, scope, summary, (o) => this.pos(o), ctx === 'test');
+    scanTokens(toks, this.sink(scope, ctx));
+  }
+}

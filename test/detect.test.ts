@@ -1,0 +1,140 @@
+// Issue 18 (detection depth): one fixture crate per item under fixtures/crates/detect-*, each scanned like
+// `cap-scan crate <dir>` with its exact findings (rule, file, line, column, phase, context), indicators and
+// unanalyzed entries asserted. Positives and negatives live in the same crate.
+
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import Parser from 'tree-sitter';
+import Rust from 'tree-sitter-rust';
+import { fileIndicators } from '../src/indicators/file.js';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { defaultScanOptions } from '../src/options.js';
+import { scanCrateDir } from '../src/scan/session.js';
+import type { CrateReport } from '../src/types.js';
+import { parseRuleFile } from '../src/rules/load.js';
+import { RuleIndex } from '../src/rules/engine.js';
+import { PERSISTENCE_GATE, persistenceTarget } from '../src/indicators/patterns.js';
+
+const FIX = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'crates');
+
+async function scan(name: string): Promise<CrateReport> {
+  const res = await scanCrateDir(path.join(FIX, name), defaultScanOptions({ cache: false }));
+  return res.crates[0]!;
+}
+
+const rows = (c: CrateReport) => c.findings.map((f) => [f.rule, f.file, f.line, f.column, f.phase, ...(f.context ? [f.context] : [])]);
+
+describe('issue 18: detection depth', () => {
+  it('item 2: CommandExt hooks and setters are process, clap Command setters are not', async () => {
+    const c = await scan('detect-process-hooks');
+    expect(rows(c)).toEqual([
+      ['unsafe-block', 'src/lib.rs', 7, 5, 'runtime'],
+      ['command-ext-hook', 'src/lib.rs', 8, 13, 'runtime'],
+      ['command-ext-setter', 'src/lib.rs', 10, 9, 'runtime'],
+      ['command-ext-setter', 'src/lib.rs', 10, 16, 'runtime'],
+      ['command-ext-setter', 'src/lib.rs', 10, 23, 'runtime'],
+      ['command-ext-setter', 'src/lib.rs', 10, 40, 'runtime'],
+    ]);
+    expect(c.capabilities).toEqual(['process', 'unsafe']);
+    expect(c.unanalyzed).toEqual([]);
+  });
+
+  it('item 3: Windows APIs (winapi) under #[cfg(windows)] count; WinSock constants and a local CreateProcessW do not', async () => {
+    const c = await scan('detect-windows-apis');
+    expect(rows(c)).toEqual([
+      ['unsafe-fn', 'src/lib.rs', 7, 9, 'runtime'],
+      ['windows-process-spawn', 'src/lib.rs', 9, 9, 'runtime'],
+      ['unsafe-fn', 'src/lib.rs', 12, 9, 'runtime'],
+      ['windows-registry-write', 'src/lib.rs', 14, 9, 'runtime'],
+      ['unsafe-fn', 'src/lib.rs', 17, 9, 'runtime'],
+      ['windows-net-connect', 'src/lib.rs', 19, 9, 'runtime'],
+      ['windows-net-connect', 'src/lib.rs', 21, 9, 'runtime'],
+      ['unsafe-fn', 'src/lib.rs', 24, 9, 'runtime'],
+      ['windows-dynamic-loading', 'src/lib.rs', 25, 19, 'runtime'],
+      ['windows-dynamic-loading', 'src/lib.rs', 26, 9, 'runtime'],
+      ['windows-fs-delete', 'src/lib.rs', 27, 9, 'runtime'],
+    ]);
+    expect(c.capabilities).toEqual(['ffi', 'fs', 'net', 'process', 'unsafe']);
+  });
+
+  it('wildcard rule paths: a name prefix in the last segment, longest stem wins, ALL_CAPS names never match', () => {
+    const file = (paths: string[]) => `capability = "fs"\n[[rule]]\nid = "a"\nkind = "fs.read"\npaths = [${paths.map((p) => JSON.stringify(p)).join(', ')}]\n[[rule]]\nid = "b"\nkind = "fs.write"\npaths = ["m::RegSet*"]\n`;
+    for (const bad of ['m::*', 'm::Re*g', 'm*::X', 'm::Reg*!']) expect(() => parseRuleFile(file([bad]), 'x.toml'), bad).toThrow(`x.toml: rule #1 (a): bad path \`${bad}\``);
+    const parsed = parseRuleFile(file(['m::Reg*', 'm::exact']), 'x.toml');
+    const index = new RuleIndex({ rules: parsed.rules, excludes: new Map(), hash: '', files: [] });
+    const ids = (p: string) => index.matchPath(p.split('::')).map((r) => r.id);
+    expect([ids('m::RegOpenKeyExW'), ids('m::RegSetValueExW'), ids('m::REG_SZ'), ids('m::Re'), ids('n::RegOpenKeyExW'), ids('m::exact')]).toEqual([['a'], ['b'], [], [], [], ['a']]);
+    expect([index.isKnownSegment('RegQueryValueW'), index.isKnownSegment('REG_SZ'), index.isKnownPrefix('m::RegQueryValueW'), index.isKnownPrefix('m::Other')]).toEqual([true, false, true, false]);
+  });
+
+  it('item 9: cloud CLI, container, wallet and browser stores are secrets, also built with joins; look-alikes are not', async () => {
+    const c = await scan('detect-secrets-stores');
+    const s = (line: number, label: string, path: string) => ({ id: 'secrets', file: 'src/lib.rs', line, detail: `credential store ${label}: ${JSON.stringify(path)}` });
+    expect(c.indicators).toEqual([
+      s(6, '.aws', '.aws'),
+      s(7, '.azure', '.azure/msal_token_cache.json'),
+      s(8, 'gcloud', '.config/gcloud/credentials.db'),
+      s(9, '.docker/config.json', '.docker/config.json'),
+      s(10, '.kube/config', '.kube/config'),
+      s(16, 'wallet store', '.config/solana/id.json'),
+      s(17, 'wallet store', '.bitcoin'),
+      s(18, 'wallet store', '.ethereum/keystore'),
+      s(19, 'browser extension store', '.config/google-chrome/Default/Local Extension Settings/nkbihfbeogaeaoehlefnkodbefgpgknn'),
+      s(24, 'browser store', 'Default/Network/Cookies'),
+      s(24, 'browser store', 'key4.db'),
+    ]);
+  });
+
+  it('item 8: writing shell start-up files, crontabs, units, hooks, cargo config, authorized_keys is persistence; reading them is not', async () => {
+    const c = await scan('detect-persistence');
+    const p = (line: number, label: string, path: string) => ({ id: 'persistence', file: 'src/lib.rs', line, detail: `writes ${label}: ${JSON.stringify(path)}` });
+    expect(c.indicators).toEqual([
+      p(6, 'crontab', '/etc/cron.d/updater'),
+      p(9, 'shell start-up file', '.bashrc'),
+      p(11, 'autostart entry', '.config/autostart/updater.desktop'),
+      p(15, 'systemd unit', '.config/systemd/user/updater.service'),
+      p(16, 'launchd job', 'Library/LaunchAgents/com.updater.plist'),
+      p(17, 'git hook', '.git/hooks/pre-commit'),
+      p(23, 'cargo config', '.cargo/config.toml'),
+      p(26, 'authorized_keys', '.ssh/authorized_keys'),
+      { id: 'secrets', file: 'src/lib.rs', line: 26, detail: 'credential store authorized_keys: ".ssh/authorized_keys"' },
+    ]);
+  });
+
+  it('persistence targets: every rule reachable through the source gate; look-alikes are not targets', () => {
+    const named = ['~/.bashrc', '.zshrc', '.profile', '.bash_profile', '.config/fish/config.fish', '/etc/profile.d/x.sh', '/etc/crontab', '/etc/cron.d/x', '/var/spool/cron/crontabs/root',
+      '/etc/systemd/system/x.service', '.config/systemd/user', 'Library/LaunchDaemons/x.plist', '.git/hooks/post-checkout', 'hooks/pre-push', '~/.cargo/config', '.cargo/config.toml',
+      '.ssh/authorized_keys2', '/etc/xdg/autostart/x.desktop', 'AppData\\Roaming\\Microsoft\\Windows\\Start Menu\\Programs\\Startup\\x.lnk', 'Software\\Microsoft\\Windows\\CurrentVersion\\Run'];
+    for (const v of named) {
+      expect(persistenceTarget(v), v).not.toBeNull();
+      PERSISTENCE_GATE.lastIndex = 0;
+      expect(PERSISTENCE_GATE.test(v), v).toBe(true);
+    }
+    for (const v of ['bashrc', '.profile.json', 'profile', 'cron', 'systemd', '.cargo/config.json', 'hooks/custom', '.git/HEAD', 'crontab', 'README.md']) expect(persistenceTarget(v), v).toBeNull();
+  });
+
+  it('item 7: hex, reversed, xor, byte vectors, one-by-one base64 fragments; a hash, a reversed word and plain bytes are not', async () => {
+    const c = await scan('detect-encodings');
+    const o = (line: number, detail: string) => ({ id: 'obfuscation', file: 'src/lib.rs', line, detail });
+    expect(c.indicators).toEqual([
+      o(3, 'hex literal decodes to url: "http://c2.evil.example/p"'),
+      o(7, 'reversed literal spells url: "https://evil.example.com"'),
+      o(11, 'xor over literal data decodes to host: "evil.example:443"'),
+      o(15, 'integer array spells ip: "10.13.37.1:8080"'),
+      o(19, 'byte array spells path: "/bin/sh -c"'),
+      o(23, '3 base64 fragments decoded one by one decode to url: "https://dl.evil.example/x"'),
+      o(27, 'base64 literal decodes to host: "c2.evil.example:4444"'),
+    ]);
+    expect(c.urls).toEqual(['http://c2.evil.example/p', 'https://dl.evil.example/x', 'https://evil.example.com']);
+    // decoded text that is a host as a whole: the file pass reports it for `hosts`
+    const parser = new Parser();
+    parser.setLanguage(Rust as unknown as Parser.Language);
+    const source = readFileSync(path.join(FIX, 'detect-encodings', 'src', 'lib.rs'), 'utf8');
+    expect(fileIndicators(parser.parse(source).rootNode, source, 'src/lib.rs', { buildScript: false, test: false }).hosts).toEqual([
+      { host: 'evil.example', line: 11 },
+      { host: '10.13.37.1', line: 15 },
+      { host: 'c2.evil.example', line: 27 },
+    ]);
+  });
+});
