@@ -227,7 +227,7 @@ const CASES = {
     const n = 400_000;
     const src = `pub fn f() {\n${'unsafe {}\n'.repeat(n)}}\n${PAYLOAD}`;
     const m = workspace(dir, [{ name: 'victim', files: { 'src/lib.rs': src } }]);
-    return { about: `${n} \`unsafe {}\` blocks, payload at the end`, args: scanArgs(m), expect: { exit: 0, findings: [{ crate: 'victim', rule: 'unsafe-block', file: 'src/lib.rs', line: 2 }, { crate: 'victim', rule: SPAWN, file: 'src/lib.rs', line: n + 3 }], unanalyzed: [{ crate: 'victim', file: 'src/lib.rs', reason: '^too-many-tokens \\(over \\d+\\): analysed as tokens$' }], ...budget(10) } };
+    return { about: `${n} \`unsafe {}\` blocks, payload at the end`, args: scanArgs(m), expect: { exit: 0, findings: [{ crate: 'victim', rule: 'unsafe-block', file: 'src/lib.rs', line: 2 }, { crate: 'victim', rule: SPAWN, file: 'src/lib.rs', line: n + 3 }], unanalyzed: [{ crate: 'victim', file: 'src/lib.rs', reason: '^too-many-tokens \\(over \\d+\\): analysed as tokens$' }, { crate: 'victim', file: 'src/lib.rs', reason: '^findings-cap \\(10000 per rule and file\\): 390000 more unsafe-block findings \\(runtime\\) not listed$' }], ...budget(10) } };
   },
   // 8. Cargo.lock far bigger than any real one: refused before parsing
   'lock-650k-packages': (dir) => {

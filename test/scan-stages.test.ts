@@ -9,7 +9,7 @@ import { loadRules } from '../src/rules/load.js';
 import { unitFindings, type UnitPlace } from '../src/scan/unit-findings.js';
 import { FileBudget, MAX_FILES_PER_CRATE } from '../src/scan/file-budget.js';
 import { nearestTargetIsBuild, strayRole, listingGaps } from '../src/scan/unreferenced.js';
-import { finishScan } from '../src/scan/scan-output.js';
+import { finishScan, MAX_FINDINGS_PER_RULE } from '../src/scan/scan-output.js';
 import type { Finding } from '../src/types.js';
 
 const index = new RuleIndex(loadRules());
@@ -145,5 +145,13 @@ describe('finishScan', () => {
     expect(out.unanalyzed).toEqual([{ file: 'a', line: 1, reason: 'r' }, { file: 'b', line: 1, reason: 'r' }]);
     expect(out.hosts.map((h) => h.host)).toEqual(['z', 'a']); // scan order
     expect(out.files.map((x) => x.rel)).toEqual(['build.rs', 'src/z.rs']);
+  });
+
+  it('keeps at most MAX_FINDINGS_PER_RULE findings per file, rule, phase and context, and says how many more there were', () => {
+    const many = Array.from({ length: MAX_FINDINGS_PER_RULE + 5 }, (_, i) => f('unsafe-block', 'src/a.rs', i + 2, 1));
+    const out = finishScan({ findings: [...many, f('other', 'src/a.rs', 1, 1)], crateFindings: [], indicators: [], hosts: [], urls: [], unanalyzed: [], files: [] });
+    expect(out.findings.length).toBe(MAX_FINDINGS_PER_RULE + 1);
+    expect(out.findings.at(-1)!.line).toBe(MAX_FINDINGS_PER_RULE + 1);
+    expect(out.unanalyzed).toEqual([{ file: 'src/a.rs', line: 2, reason: `findings-cap (${MAX_FINDINGS_PER_RULE} per rule and file): 5 more unsafe-block findings (runtime) not listed` }]);
   });
 });
