@@ -431,3 +431,23 @@ describe('crate mode: the crate\'s own name is checked against the popular list'
     expect((await run(['crate', make('tokio'), '--offline'])).stdout).toBe(out('tokio', null));
   });
 });
+
+describe('crate NAME@VERSION looks in a directory source that replaces crates-io', () => {
+  it('takes the newest matching version there, offline, and names the directory when nothing matches', async () => {
+    const d = tmp();
+    const vendor = join(d, 'vendor');
+    for (const [dir, version] of [['netty-0.1.0', '0.1.0'], ['netty-0.2.0', '0.2.0'], ['netty', '1.0.0']] as const) {
+      mkdirSync(join(vendor, dir, 'src'), { recursive: true });
+      writeFileSync(join(vendor, dir, 'Cargo.toml'), `[package]\nname = "netty"\nversion = "${version}"\nedition = "2021"\n`);
+      writeFileSync(join(vendor, dir, 'src', 'lib.rs'), version === '0.2.0' ? 'pub fn go() { std::net::TcpStream::connect("x:1").ok(); }\n' : 'pub fn go() {}\n');
+    }
+    mkdirSync(join(d, '.cargo'));
+    writeFileSync(join(d, '.cargo', 'config.toml'), `[source.crates-io]\nreplace-with = "vendored"\n\n[source.vendored]\ndirectory = "${vendor}"\n`);
+    const ok = await run(['crate', 'netty@0.2', '--offline', '--format', 'json', '--no-cache'], { cwd: d });
+    expect([ok.code, ok.stderr]).toEqual([0, '']);
+    const crate = (JSON.parse(ok.stdout) as { crates: { name: string; version: string; capabilities: string[] }[] }).crates[0]!;
+    expect([crate.name, crate.version, crate.capabilities]).toEqual(['netty', '0.2.0', ['net']]);
+    const none = await run(['crate', 'netty@3', '--offline'], { cwd: d });
+    expect([none.code, none.stdout, none.stderr]).toEqual([2, '', `cap-scan: error: no version of netty matches 3 in directory source \`vendored\` (${vendor}) (available: 0.1.0, 0.2.0, 1.0.0)\n`]);
+  });
+});

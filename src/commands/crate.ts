@@ -179,7 +179,7 @@ export async function runCrate(o: CrateOptions): Promise<CommandOutput> {
 
 export const crateCommand = defineCommand({
   name: 'crate <spec>',
-  description: 'scan one crate: a directory, a .crate file, or NAME@VERSION (a semver requirement) from the registry',
+  description: 'scan one crate: a directory, a .crate file, or NAME@VERSION (a semver requirement) from the registry, or from the directory source that replaces crates-io in the cargo config',
   configure: (cmd) => cmd.option('--deps', 'also scan what the crate pulls in (resolved with cargo generate-lockfile; runs no build scripts)'),
   options: (common, args, flags): CrateOptions => ({ ...common, spec: args[0]!, deps: !!flags.deps }),
   run: runCrate,

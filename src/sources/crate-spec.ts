@@ -13,7 +13,9 @@ import TOML from '@iarna/toml';
 import type { SourceContext } from '../types.js';
 import { UserError } from '../types.js';
 import { SourceCache, assertSafeNameVersion } from './download-cache.js';
-import { loadCargoConfig } from './cargo-config.js';
+import { loadCargoConfig, resolveReplacement } from './cargo-config.js';
+import { readManifestIdentity } from './local.js';
+import { readdir } from 'node:fs/promises';
 import { CRATES_IO_GIT_INDEX, type DownloadProvider, type IndexEntry, indexPathOf, routeFor } from './registry.js';
 import { cargoReqToRange } from '../util/semver.js';
 
@@ -129,6 +131,37 @@ async function registryEntries(name: string, ctx: SourceContext, provider: Downl
 }
 
 /**
+ * `NAME@VERSION` when the cargo config replaces crates-io by a directory source (`cargo vendor`, Debian's
+ * /usr/share/cargo/registry): the newest matching version found there, offline, with no download. Null when
+ * crates-io is not replaced by a directory. Candidates are the directory's subdirectories named `NAME` or
+ * `NAME-…` whose Cargo.toml declares that name (the path is never built from the spec).
+ */
+async function fromDirectorySource(name: string, req: string, ctx: SourceContext): Promise<ResolvedCrate | null> {
+  const cfg = await loadCargoConfig(ctx.workspaceRoot, ctx.cargoHome);
+  const rep = resolveReplacement(cfg, CRATES_IO_SOURCE);
+  if (rep.kind !== 'directory' || rep.path === undefined) return null;
+  const root = rep.path;
+  let names: string[];
+  try {
+    names = (await readdir(root, { withFileTypes: true })).filter((e) => e.isDirectory() && (e.name === name || e.name.startsWith(`${name}-`))).map((e) => e.name).sort();
+  } catch {
+    throw new UserError(`directory source \`${rep.name ?? 'crates-io replacement'}\` (${root}) cannot be read`);
+  }
+  const found: { entry: IndexEntry; dir: string }[] = [];
+  for (const n of names) {
+    const id = await readManifestIdentity(path.join(root, n));
+    if (id === null || id.name !== name || typeof id.version !== 'string') continue;
+    found.push({ entry: { name, vers: id.version, cksum: '', yanked: false, deps: [] }, dir: path.join(root, n) });
+  }
+  const where = `directory source \`${rep.name ?? 'crates-io replacement'}\` (${root})`;
+  if (found.length === 0) throw new UserError(`crate ${name} not found in ${where}, which replaces crates-io in the cargo config`);
+  const picked = pickVersion(found.map((f) => f.entry), req);
+  if (picked === null) throw new UserError(`no version of ${name} matches ${req} in ${where} (available: ${found.map((f) => f.entry.vers).sort(semver.compare).join(', ')})`);
+  const dir = found.find((f) => f.entry === picked)!.dir;
+  return { dir, name, version: picked.vers, checksum: null, source: CRATES_IO_SOURCE };
+}
+
+/**
  * Resolve a `crate` command spec to an unpacked directory. Registry crates are downloaded (or taken from
  * the cache) through `provider`, verified against the index checksum.
  */
@@ -169,6 +202,8 @@ export async function resolveCrateSpecWith(
     const dir = await cache.install(data, { name, version, expected: null });
     return { dir, name, version, checksum: path.basename(path.dirname(dir)), source: null };
   }
+  const local = await fromDirectorySource(s.name, s.req, ctx);
+  if (local !== null) return local;
   const entries = await registryEntries(s.name, ctx, provider);
   if (entries.length === 0) throw new UserError(`crate ${s.name} not found in the registry`);
   const picked = pickVersion(entries, s.req);
