@@ -451,3 +451,19 @@ describe('crate NAME@VERSION looks in a directory source that replaces crates-io
     expect([none.code, none.stdout, none.stderr]).toEqual([2, '', `cap-scan: error: no version of netty matches 3 in directory source \`vendored\` (${vendor}) (available: 0.1.0, 0.2.0, 1.0.0)\n`]);
   });
 });
+
+describe('crate NAME@VERSION offline looks in CARGO_HOME unpacked sources', () => {
+  it('takes the newest matching version from registry/src, without the index', async () => {
+    const home = tmp();
+    for (const version of ['0.3.0', '0.3.5']) {
+      const dir = join(home, 'registry', 'src', 'index.crates.io-6f17d22bba15001f', `netty-${version}`);
+      mkdirSync(join(dir, 'src'), { recursive: true });
+      writeFileSync(join(dir, 'Cargo.toml'), `[package]\nname = "netty"\nversion = "${version}"\nedition = "2021"\n`);
+      writeFileSync(join(dir, 'src', 'lib.rs'), 'pub fn go() { std::process::Command::new("sh"); }\n');
+    }
+    const r = await run(['crate', 'netty@0.3', '--offline', '--no-cache'], { cwd: tmp(), env: { CARGO_HOME: home } });
+    expect([r.code, r.stderr, r.stdout.split('\n').filter((l) => l.startsWith('netty'))]).toEqual([0, '', ['netty 0.3.5  runtime: process  build: -']]);
+    const none = await run(['crate', 'netty@9', '--offline'], { cwd: tmp(), env: { CARGO_HOME: home } });
+    expect([none.code, none.stderr]).toEqual([2, 'cap-scan: error: offline: cannot resolve netty without the registry index (give a .crate file or a directory)\n']);
+  });
+});

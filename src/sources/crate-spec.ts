@@ -140,23 +140,53 @@ async function fromDirectorySource(name: string, req: string, ctx: SourceContext
   const cfg = await loadCargoConfig(ctx.workspaceRoot, ctx.cargoHome);
   const rep = resolveReplacement(cfg, CRATES_IO_SOURCE);
   if (rep.kind !== 'directory' || rep.path === undefined) return null;
-  const root = rep.path;
-  let names: string[];
+  const where = `directory source \`${rep.name ?? 'crates-io replacement'}\` (${rep.path})`;
+  return pickFromRoots(name, req, [rep.path], where, `, which replaces crates-io in the cargo config`);
+}
+
+/** Offline, without a directory source: CARGO_HOME's unpacked registry sources (`registry/src/<index>/NAME-VERSION`). */
+async function fromCargoHome(name: string, req: string, ctx: SourceContext): Promise<ResolvedCrate | null> {
+  const src = path.join(ctx.cargoHome, 'registry', 'src');
+  let indexes: string[];
   try {
-    names = (await readdir(root, { withFileTypes: true })).filter((e) => e.isDirectory() && (e.name === name || e.name.startsWith(`${name}-`))).map((e) => e.name).sort();
+    indexes = (await readdir(src, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => path.join(src, e.name)).sort();
   } catch {
-    throw new UserError(`directory source \`${rep.name ?? 'crates-io replacement'}\` (${root}) cannot be read`);
+    return null;
   }
+  return pickFromRoots(name, req, indexes, `${src}`, '', true);
+}
+
+/**
+ * The newest version matching `req` among the subdirectories named `NAME` or `NAME-…` of `roots` whose
+ * Cargo.toml declares that name (the path is never built from the spec). None found: an error naming
+ * `where`, or null when `quiet` (the caller goes on to the next source).
+ */
+async function pickFromRoots(name: string, req: string, roots: string[], where: string, why: string, quiet = false): Promise<ResolvedCrate | null> {
   const found: { entry: IndexEntry; dir: string }[] = [];
-  for (const n of names) {
-    const id = await readManifestIdentity(path.join(root, n));
-    if (id === null || id.name !== name || typeof id.version !== 'string') continue;
-    found.push({ entry: { name, vers: id.version, cksum: '', yanked: false, deps: [] }, dir: path.join(root, n) });
+  for (const root of roots) {
+    let names: string[];
+    try {
+      names = (await readdir(root, { withFileTypes: true })).filter((e) => e.isDirectory() && (e.name === name || e.name.startsWith(`${name}-`))).map((e) => e.name).sort();
+    } catch {
+      if (quiet) continue;
+      throw new UserError(`${where} cannot be read`);
+    }
+    for (const n of names) {
+      const id = await readManifestIdentity(path.join(root, n));
+      if (id === null || id.name !== name || typeof id.version !== 'string' || semver.valid(id.version) === null) continue;
+      found.push({ entry: { name, vers: id.version, cksum: '', yanked: false, deps: [] }, dir: path.join(root, n) });
+    }
   }
-  const where = `directory source \`${rep.name ?? 'crates-io replacement'}\` (${root})`;
-  if (found.length === 0) throw new UserError(`crate ${name} not found in ${where}, which replaces crates-io in the cargo config`);
+  if (found.length === 0) {
+    if (quiet) return null;
+    throw new UserError(`crate ${name} not found in ${where}${why}`);
+  }
   const picked = pickVersion(found.map((f) => f.entry), req);
-  if (picked === null) throw new UserError(`no version of ${name} matches ${req} in ${where} (available: ${found.map((f) => f.entry.vers).sort(semver.compare).join(', ')})`);
+  if (picked === null) {
+    if (quiet) return null;
+    const versions = [...new Set(found.map((f) => f.entry.vers))].sort(semver.compare);
+    throw new UserError(`no version of ${name} matches ${req} in ${where} (available: ${versions.join(', ')})`);
+  }
   const dir = found.find((f) => f.entry === picked)!.dir;
   return { dir, name, version: picked.vers, checksum: null, source: CRATES_IO_SOURCE };
 }
@@ -202,7 +232,7 @@ export async function resolveCrateSpecWith(
     const dir = await cache.install(data, { name, version, expected: null });
     return { dir, name, version, checksum: path.basename(path.dirname(dir)), source: null };
   }
-  const local = await fromDirectorySource(s.name, s.req, ctx);
+  const local = (await fromDirectorySource(s.name, s.req, ctx)) ?? (ctx.offline ? await fromCargoHome(s.name, s.req, ctx) : null);
   if (local !== null) return local;
   const entries = await registryEntries(s.name, ctx, provider);
   if (entries.length === 0) throw new UserError(`crate ${s.name} not found in the registry`);
