@@ -110,7 +110,8 @@ describe('filters', () => {
   it('allow --crate a --crate b: entries for both (it kept only the last)', async () => {
     expect(await runAllow({ ...opts('human', ['shellout', 'filekeep'], []), write: false, dryRun: false })).toEqual({
       exitCode: 0,
-      text: '[workspace.metadata.cap-scan.allow]\nfilekeep = ["fs"]\nshellout = ["process"]\n',
+      // a policy allow creates denies indicators (they are reviewed, not blessed)
+      text: '[workspace.metadata.cap-scan]\ndeny-indicators = true\n\n[workspace.metadata.cap-scan.allow]\nfilekeep = ["fs"]\nshellout = ["process"]\n',
     });
     await expect(runAllow({ ...opts('human', [], ['net']), write: true, dryRun: false })).rejects.toThrow('allow --write cannot take --capability');
   });
