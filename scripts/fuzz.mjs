@@ -262,7 +262,11 @@ async function main(argv) {
         const r = await runCase(root, seed, i, files, { twice: only !== null || i % 25 === 0 });
         maxRss = Math.max(maxRss, r.run.rssMiB);
         maxSeconds = Math.max(maxSeconds, r.run.seconds);
-        if (r.run.seconds > 10) slow++;
+        if (r.run.seconds > 10) {
+          slow++;
+          console.log(`SLOW case ${i} (${r.run.seconds.toFixed(2)} s, ${r.run.rssMiB.toFixed(0)} MiB): replay: ${replayCommand(seed, i, pool)}`);
+          for (const f of r.files) console.log(`    ${f.crate}/${f.file} ${f.bytes} B from ${f.from}: ${f.ops.join(', ')}`);
+        }
         if (r.problems.length) {
           failed.push(r);
           console.log(`FAIL case ${i} (${r.run.seconds.toFixed(2)} s, ${r.run.rssMiB.toFixed(0)} MiB): ${r.problems.join('; ')}\n  replay: ${replayCommand(seed, i, pool)}`);
