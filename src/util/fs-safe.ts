@@ -116,24 +116,38 @@ export interface ReadLimit {
  * ordinary fs errors (ENOENT, EACCES, …) unchanged.
  */
 export function readRegularFileSync(path: string, limit: ReadLimit = {}): Buffer {
+  return withRegularFd(path, (fd, st) => {
+    if (limit.maxBytes !== undefined && st.size > limit.maxBytes) throw new FileTooLargeError(path, st.size, limit.maxBytes);
+    return readInto(fd, Buffer.allocUnsafe(st.size));
+  });
+}
+
+/**
+ * Opens a regular file (stat, special-directory check, open without blocking, fstat of the open file, so
+ * a file swapped in between is refused too), runs `use` on the descriptor and closes it.
+ */
+function withRegularFd<T>(path: string, use: (fd: number, st: fs.Stats) => T): T {
   checkStat(path, fs.statSync(path));
   checkSpecialSync(path);
   const fd = fs.openSync(path, OPEN_FLAGS);
   try {
     const st = fs.fstatSync(fd);
     checkStat(path, st);
-    if (limit.maxBytes !== undefined && st.size > limit.maxBytes) throw new FileTooLargeError(path, st.size, limit.maxBytes);
-    const buf = Buffer.allocUnsafe(st.size);
-    let off = 0;
-    while (off < buf.length) {
-      const n = fs.readSync(fd, buf, off, buf.length - off, off);
-      if (n === 0) break;
-      off += n;
-    }
-    return off === buf.length ? buf : buf.subarray(0, off);
+    return use(fd, st);
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** Fills `buf` from the start of the file (less at end of file); the bytes read. */
+function readInto(fd: number, buf: Buffer): Buffer {
+  let off = 0;
+  while (off < buf.length) {
+    const n = fs.readSync(fd, buf, off, buf.length - off, off);
+    if (n === 0) break;
+    off += n;
+  }
+  return off === buf.length ? buf : buf.subarray(0, off);
 }
 
 /** Async readRegularFileSync. */
@@ -165,23 +179,7 @@ export async function readRegularText(path: string, limit: ReadLimit = {}): Prom
 
 /** The first `bytes` bytes of a regular file (fewer when it is shorter). */
 export function readHeadSync(path: string, bytes: number): Buffer {
-  checkStat(path, fs.statSync(path));
-  checkSpecialSync(path);
-  const fd = fs.openSync(path, OPEN_FLAGS);
-  try {
-    const st = fs.fstatSync(fd);
-    checkStat(path, st);
-    const buf = Buffer.alloc(Math.min(bytes, st.size));
-    let off = 0;
-    while (off < buf.length) {
-      const n = fs.readSync(fd, buf, off, buf.length - off, off);
-      if (n === 0) break;
-      off += n;
-    }
-    return buf.subarray(0, off);
-  } finally {
-    fs.closeSync(fd);
-  }
+  return withRegularFd(path, (fd, st) => readInto(fd, Buffer.alloc(Math.min(bytes, st.size))));
 }
 
 const HASH_CHUNK = 1024 * 1024;
@@ -191,12 +189,7 @@ const HASH_CHUNK = 1024 * 1024;
  * number of bytes hashed (at most the fstat size).
  */
 export function hashRegularFileSync(path: string, hash: Hash): number {
-  checkStat(path, fs.statSync(path));
-  checkSpecialSync(path);
-  const fd = fs.openSync(path, OPEN_FLAGS);
-  try {
-    const st = fs.fstatSync(fd);
-    checkStat(path, st);
+  return withRegularFd(path, (fd, st) => {
     const buf = Buffer.allocUnsafe(Math.min(HASH_CHUNK, Math.max(st.size, 1)));
     let off = 0;
     while (off < st.size) {
@@ -206,9 +199,7 @@ export function hashRegularFileSync(path: string, hash: Hash): number {
       off += n;
     }
     return off;
-  } finally {
-    fs.closeSync(fd);
-  }
+  });
 }
 
 /** `refused: …` for a read refused by kind or size (the tail of a one-line error), else null. */
