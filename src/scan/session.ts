@@ -14,7 +14,7 @@ import { readManifest } from '../project/manifest.js';
 import { MAX_TOML_BYTES, readRegularText } from '../util/fs-safe.js';
 import { defaultCargoHome, defaultProviders } from '../sources/index.js';
 import { builtinRulesDir, loadRules } from '../rules/load.js';
-import { parsePopularList, typosquats } from '../indicators/typosquat.js';
+import { parsePopularList, typosquatIndicator, typosquats } from '../indicators/typosquat.js';
 import { downloadProvider } from '../sources/registry.js';
 import { RuleIndex } from '../rules/engine.js';
 import type { ScanOptions } from '../options.js';
@@ -133,18 +133,19 @@ function addTyposquats(project: Project, crates: CrateReport[]): void {
   for (const t of typosquats(names, popular, exceptions)) {
     for (const c of crates) {
       if (c.name !== t.name) continue;
-      c.indicators.unshift({ id: 'typosquat', file: 'Cargo.toml', line: 1, detail: `name is close to the popular crate "${t.similarTo}" (${t.how}), which is not in the lockfile` });
+      const dir = project.packages.find((p) => p.name === c.name && p.version === c.version)?.dir;
+      c.indicators.unshift(typosquatIndicator(t, dir, true));
     }
   }
 }
 
 /** `crate` mode: the scanned crate's own name against the popular list (there is no lockfile). */
-export function addCrateTyposquats(crates: CrateReport[]): void {
+export function addCrateTyposquats(crates: CrateReport[], dir?: string): void {
   popular ??= parsePopularList(readFileSync(join(builtinRulesDir(), 'popular-crates.txt'), 'utf8'));
   for (const t of typosquats([...new Set(crates.map((c) => c.name))], popular)) {
     for (const c of crates) {
       if (c.name !== t.name) continue;
-      c.indicators.unshift({ id: 'typosquat', file: 'Cargo.toml', line: 1, detail: `name is close to the popular crate "${t.similarTo}" (${t.how})` });
+      c.indicators.unshift(typosquatIndicator(t, dir, false));
     }
   }
 }
