@@ -57,6 +57,7 @@ export function sourceContext(opts: ScanOptions, workspaceRoot: string): SourceC
     cacheDir: opts.cacheDir ?? defaultCacheDir(),
     allowUnverified: opts.allowUnverified,
     registryUrl: opts.registryUrl ?? (process.env.CAP_SCAN_REGISTRY || null),
+    ...(opts.quiet ? { quiet: true } : {}),
   };
 }
 
@@ -190,7 +191,7 @@ export class ScanSession {
 
   private readonly progress: ScanProgress | undefined;
 
-  constructor(opts: Pick<ScanOptions, 'jobs' | 'cache' | 'cacheDir' | 'progress'>, analyzer?: FileAnalyzer) {
+  constructor(opts: Pick<ScanOptions, 'jobs' | 'cache' | 'cacheDir' | 'progress' | 'warn' | 'remoteCache' | 'remoteCacheReadOnly'>, analyzer?: FileAnalyzer) {
     this.progress = opts.progress;
     this.index = ruleIndex();
     // --jobs 1 still analyses in a worker: only a worker can be stopped on a hostile file that makes the
@@ -208,7 +209,7 @@ export class ScanSession {
     } else {
       this.pool = createPool({ cfg, size });
     }
-    this.cache = opts.cache ? new ResultCache(opts.cacheDir ?? defaultCacheDir()) : null;
+    this.cache = opts.cache ? new ResultCache(opts.cacheDir ?? defaultCacheDir(), opts) : null;
     this.concurrency = crateConcurrency(this.pool.size);
   }
 
@@ -346,7 +347,7 @@ export class ScanSession {
       cached: this.cached,
       filesAnalysed: this.analysed,
       pool: this.pool.stats(),
-      cache: this.cache ? { ...this.cache.stats } : null,
+      cache: this.cache ? this.cache.snapshot() : null,
     };
   }
 
@@ -405,6 +406,7 @@ export async function scanWorkspace(opts: ScanOptions, hooks: ScanHooks = {}): P
     } finally {
       dl.finish();
     }
+    session.cache?.usePolicyRemote(project.rootManifest.raw);
     const unscanned: ScanResult['unscanned'] = [];
     const todo: ResolvedPackage[] = [];
     for (const pkg of project.packages) {
