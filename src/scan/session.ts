@@ -315,9 +315,8 @@ export class ScanSession {
     } finally {
       this.finishGroup(group);
     }
-    // a file that timed out, crashed its worker or could not be read may do better next time: not cached;
-    // nor a parse stopped by its wall-clock budget (a loaded machine's result, shared by the remote cache)
-    const transient = scan.unanalyzed.some((u) => /^(analysis-timeout|analysis-crashed|read-failed)|parse over its [\d.]+ s budget/.test(u.reason));
+    // a file that timed out, crashed its worker or could not be read may do better next time: not cached
+    const transient = scan.unanalyzed.some((u) => /^(analysis-timeout|analysis-crashed|read-failed)/.test(u.reason));
     if (this.cache && key && !transient) {
       await this.cache.put(key, scan);
       await this.cache.putMarker(this.markerOf(identity?.kind === 'checksum' ? identity.checksum : null, input.dir));
