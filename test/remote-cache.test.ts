@@ -95,6 +95,22 @@ describe('remote entry authentication', () => {
   });
 });
 
+describe('what is uploaded', () => {
+  it('not a scan whose parse was stopped by its wall-clock budget (it depends on the machine load)', async () => {
+    const { ResultCache } = await import('../src/scan/result-cache.js');
+    const stall = await startStallingServer();
+    try {
+      const c = new ResultCache(fresh('load-dependent'), { remoteCache: { url: stall.url, where: '--remote-cache' }, env: { CAP_SCAN_CACHE_KEY: KEY } });
+      const degraded: CrateScan = { ...SCAN, unanalyzed: [{ file: 'src/data.rs', line: 1, reason: 'analysis-failed (parse over its 3.3 s budget): analysed as tokens' }] };
+      await c.put('ab'.repeat(32), degraded);
+      expect(c.stats.writes).toBe(1); // kept locally: cold and warm runs agree
+      expect(stall.connections()).toBe(0);
+    } finally {
+      await stall.stop();
+    }
+  });
+});
+
 describe('a stalled or dead remote costs a bounded delay', () => {
   it('a server that accepts and never answers: timeouts, then the breaker; the scan is the same', async () => {
     const base = await runner('stall-base', {});
@@ -130,6 +146,18 @@ describe('a stalled or dead remote costs a bounded delay', () => {
     expect(r.warnings[0]).toBe(`remote cache ${url}: GET failed: ECONNREFUSED; the scan goes on with the local cache`);
     expect(r.ms).toBeLessThan(15_000);
   }, 30_000);
+
+  it('an entry larger than the cap is not uploaded', async () => {
+    const stall = await startStallingServer();
+    try {
+      const rc = new RemoteCache({ url: stall.url, key: KEY, readOnly: false, maxEntryBytes: 100 });
+      await rc.put('ab'.repeat(32), encodeEntry('ab'.repeat(32), SCAN));
+      expect(rc.stats.uploads).toBe(0);
+      expect(stall.connections()).toBe(0);
+    } finally {
+      await stall.stop();
+    }
+  });
 
   it('an answer larger than the entry cap is not read on, and not trusted', async () => {
     const http = await import('node:http');

@@ -180,7 +180,10 @@ export class RemoteCache {
   /** Uploads a local-format entry (sealed with the HMAC), unless read-only. */
   async put(key: string, entry: string): Promise<void> {
     if (this.readOnly) return;
-    const r = await this.request('PUT', key, Buffer.from(sealEntry(this.secret, key, entry)));
+    const body = Buffer.from(sealEntry(this.secret, key, entry));
+    // an entry no reader would accept is not sent (and a store's 413 would count toward the breaker)
+    if (body.length > this.o.maxEntryBytes) return;
+    const r = await this.request('PUT', key, body);
     if (r !== null) this.stats.uploads++;
   }
 

@@ -18,6 +18,8 @@ import { hashRegularFileSync, NotRegularFileError } from '../util/fs-safe.js';
 import { openRemoteCache, policyRemoteCache, type RemoteCache, type RemoteCacheSetting, type RemoteStats } from './remote-cache.js';
 
 export const CACHE_FORMAT = 1;
+/** An unanalyzed reason whose occurrence depends on the machine's load (parse/analyze.ts parse budget). */
+const LOAD_DEPENDENT = /parse over its [\d.]+ s budget/;
 
 export interface CacheStats {
   hits: number;
@@ -266,11 +268,15 @@ export class ResultCache {
     return scan;
   }
 
-  /** Stores a computed scan locally, then uploads it to the remote cache (unless read-only). */
+  /**
+   * Stores a computed scan locally, then uploads it to the remote cache (unless read-only). A scan with
+   * a parse stopped by its wall-clock budget is not uploaded: that outcome depends on this machine's
+   * load (a loaded runner gets the token pass where an idle one parses), and would spread to every runner.
+   */
   async put(key: string, scan: CrateScan): Promise<void> {
     const entry = encodeEntry(key, scan);
     await this.writeLocal(key, entry);
-    await this.remote?.put(key, entry);
+    if (this.remote && !scan.unanalyzed.some((u) => LOAD_DEPENDENT.test(u.reason))) await this.remote.put(key, entry);
   }
 
   private async writeLocal(key: string, entry: string): Promise<void> {
