@@ -34,6 +34,8 @@ interface RawOptions {
   crate: string[];
   capability: string[];
   quiet?: boolean;
+  remoteCache?: string;
+  remoteCacheReadOnly?: boolean;
 }
 
 const FORMATS = Object.keys(reporters).join(', ');
@@ -58,6 +60,8 @@ function addCommonOptions(cmd: Command): Command {
     .option('-j, --jobs <n>', 'parallel parsing workers (default: number of cores)')
     .option('--no-cache', 'do not read or write the result cache')
     .option('--cache-dir <dir>', 'cache directory (default: $XDG_CACHE_HOME/cap-scan or ~/.cache/cap-scan)')
+    .option('--remote-cache <url>', 'shared result cache read after the local one: GET/PUT <url>/<key>; entries are HMAC-signed with CAP_SCAN_CACHE_KEY (env CAP_SCAN_REMOTE_CACHE; policy remote-cache)')
+    .option('--remote-cache-read-only', 'download from the remote cache, never upload (env CAP_SCAN_REMOTE_CACHE_READ_ONLY=1)')
     .option('--registry-url <url>', 'sparse registry index to download from (env CAP_SCAN_REGISTRY)')
     .option('--allow-unverified', 'unpack downloaded crates that have no checksum in Cargo.lock')
     .option('--crate <name[@version]>', 'only report this crate (repeatable)', collect, [])
@@ -111,11 +115,32 @@ function toOptions(raw: RawOptions): CommonOptions {
     cacheDir: raw.cacheDir ?? null,
     registryUrl: raw.registryUrl ?? null,
     allowUnverified: !!raw.allowUnverified,
+    ...remoteCacheOptions(raw),
+    ...(raw.quiet ? { quiet: true } : { warn: warner() }),
     // the scan's progress line: on a terminal only, and not with -q
     ...(process.stderr.isTTY === true && !raw.quiet ? { progress: new ProgressLine(process.stderr) } : {}),
   });
   const filter = parseFilter(raw.crate ?? [], raw.capability ?? []);
   return { ...scan, format: raw.format, verbose: !!raw.verbose, color, filter };
+}
+
+/** --remote-cache, else CAP_SCAN_REMOTE_CACHE (the policy's remote-cache is read once the project is loaded). */
+function remoteCacheOptions(raw: RawOptions): Pick<ScanOptions, 'remoteCache' | 'remoteCacheReadOnly'> {
+  const env = process.env.CAP_SCAN_REMOTE_CACHE;
+  const remoteCache =
+    raw.remoteCache !== undefined ? { url: raw.remoteCache, where: '--remote-cache' } : env ? { url: env, where: 'CAP_SCAN_REMOTE_CACHE' } : null;
+  const ro = process.env.CAP_SCAN_REMOTE_CACHE_READ_ONLY;
+  return { remoteCache, remoteCacheReadOnly: !!raw.remoteCacheReadOnly || (ro !== undefined && ro !== '' && ro !== '0') };
+}
+
+/** Warnings on stderr, each message once per run (a diff scans twice); clears a progress line first. */
+function warner(): (message: string) => void {
+  const said = new Set<string>();
+  return (message) => {
+    if (said.has(message)) return;
+    said.add(message);
+    process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[K' : ''}cap-scan: warning: ${message}\n`);
+  };
 }
 
 const HELP_EPILOG = `
@@ -126,6 +151,12 @@ Filters (every command and format, JSON included; repeat a flag for several valu
   --crate NAME[@VERSION]     only these crates (an unknown name is an error)
   --capability ID|KIND       only these capabilities (net) or kinds (net.connect): a crate is kept when
                              it has one; its findings narrow to them; check and diff judge what is shown
+
+Remote result cache (a CI fleet; README "Scaling out"):
+  --remote-cache URL         GET/PUT URL/<key> after the local cache (env CAP_SCAN_REMOTE_CACHE, or
+                             remote-cache = "URL" in [workspace.metadata.cap-scan])
+  CAP_SCAN_CACHE_KEY=SECRET  HMAC key every remote entry is signed and verified with; without it the
+                             remote is not used. --remote-cache-read-only: never upload
 
 Exit codes: 0 ok; 1 check/diff found something not allowed; 2 error (one line on stderr).
 

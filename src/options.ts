@@ -2,6 +2,7 @@
 
 import type { ReportFilter } from './report/filter.js';
 import type { ScanProgress } from './scan/progress.js';
+import type { RemoteCacheSetting } from './scan/remote-cache.js';
 
 export interface ScanOptions {
   /** Path to Cargo.toml (or its directory). */
@@ -25,6 +26,14 @@ export interface ScanOptions {
   allowUnverified: boolean;
   /** Progress of the scan (the CLI's line on a TTY stderr); absent: silent. */
   progress?: ScanProgress;
+  /** -q: no progress bars (downloads too) and no warnings. */
+  quiet?: boolean;
+  /** Where warnings go (the CLI: stderr, each message once; not with -q); absent: nowhere. */
+  warn?: (message: string) => void;
+  /** --remote-cache URL or CAP_SCAN_REMOTE_CACHE (null/absent: the policy's `remote-cache`, if any). */
+  remoteCache?: RemoteCacheSetting | null;
+  /** --remote-cache-read-only: download from the remote cache, never upload. */
+  remoteCacheReadOnly?: boolean;
 }
 
 export interface OutputOptions {

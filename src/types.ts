@@ -243,6 +243,8 @@ export interface SourceContext {
   allowUnverified: boolean;
   /** --registry-url / CAP_SCAN_REGISTRY override. */
   registryUrl: string | null;
+  /** -q: no download progress bar. */
+  quiet?: boolean;
 }
 
 /**

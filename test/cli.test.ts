@@ -74,7 +74,7 @@ describe('cap-scan on the demo workspace', () => {
         'demo-fetch 0.2.0    runtime: env, net     build: -',
         'derive-hello 0.1.0  runtime: -            build: proc-macro',
         'envlogger 0.3.0     runtime: env          build: build-script, env, process',
-        '  ! typosquat  Cargo.toml:1  name is close to the popular crate "env-logger" (separator), which is not in the lockfile',
+        '  ! typosquat  Cargo.toml:3  name is close to the popular crate "env_logger" (separator), which is not in the lockfile',
         '  ! obfuscation  build.rs:10  3 joined base64 fragments decode to url: "http://203.0.113.7:9089/stage2?k="',
         '  ! secrets  build.rs:14  CI detection: env::var("GITHUB_ACTIONS")',
         '  ! secrets  build.rs:14  CI detection: env::var("GITLAB_CI")',
@@ -101,7 +101,7 @@ describe('cap-scan on the demo workspace', () => {
       [
         'Supply-chain indicators (not failing the check; --deny-indicators makes them fail):',
         'envlogger 0.3.0',
-        '  ! typosquat  Cargo.toml:1  name is close to the popular crate "env-logger" (separator), which is not in the lockfile',
+        '  ! typosquat  Cargo.toml:3  name is close to the popular crate "env_logger" (separator), which is not in the lockfile',
         '  ! obfuscation  build.rs:10  3 joined base64 fragments decode to url: "http://203.0.113.7:9089/stage2?k="',
         '  ! secrets  build.rs:14  CI detection: env::var("GITHUB_ACTIONS")',
         '  ! secrets  build.rs:14  CI detection: env::var("GITLAB_CI")',

@@ -152,7 +152,7 @@ describe('indicators are reviewed, not blessed', () => {
         '1 crate not allowed by Cargo.toml:',
         '',
         'envlogger 0.3.0  allow entry "envlogger"',
-        '  ! typosquat  Cargo.toml:1  name is close to the popular crate "env-logger" (separator), which is not in the lockfile',
+        '  ! typosquat  Cargo.toml:3  name is close to the popular crate "env_logger" (separator), which is not in the lockfile',
         '  ! obfuscation  build.rs:10  3 joined base64 fragments decode to url: "http://203.0.113.7:9089/stage2?k="',
         '  ! secrets  build.rs:14  CI detection: env::var("GITHUB_ACTIONS")',
         '  ! secrets  build.rs:14  CI detection: env::var("GITLAB_CI")',
@@ -426,8 +426,8 @@ describe('crate mode: the crate\'s own name is checked against the popular list'
     };
     const out = (name: string, line: string | null) =>
       [`${name} 0.1.0  runtime: -  build: -`, ...(line ? [line] : []), '', `1 crate, 0 with capabilities, 0 unscanned${line ? ', 1 with indicators' : ''}`, ''].join('\n');
-    expect((await run(['crate', make('tokioo'), '--offline'])).stdout).toBe(out('tokioo', '  ! typosquat  Cargo.toml:1  name is close to the popular crate "tokio" (edit-distance)'));
-    expect((await run(['crate', make('hyper-rs'), '--offline'])).stdout).toBe(out('hyper-rs', '  ! typosquat  Cargo.toml:1  name is close to the popular crate "hyper" (affix)'));
+    expect((await run(['crate', make('tokioo'), '--offline'])).stdout).toBe(out('tokioo', '  ! typosquat  Cargo.toml:2  name is close to the popular crate "tokio" (edit-distance)'));
+    expect((await run(['crate', make('hyper-rs'), '--offline'])).stdout).toBe(out('hyper-rs', '  ! typosquat  Cargo.toml:2  name is close to the popular crate "hyper" (affix)'));
     expect((await run(['crate', make('tokio'), '--offline'])).stdout).toBe(out('tokio', null));
   });
 });

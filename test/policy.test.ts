@@ -41,7 +41,9 @@ describe('parsePolicy', () => {
   });
 
   it.each([
-    [ws('tokio = ["fs"]', 'colour = "red"'), "Cargo.toml:5: unknown key 'colour' in [workspace.metadata.cap-scan] (expected one of: allow, deny-indicators, deny-unscanned, targets, typosquat-exceptions)"],
+    [ws('tokio = ["fs"]', 'colour = "red"'), "Cargo.toml:5: unknown key 'colour' in [workspace.metadata.cap-scan] (expected one of: allow, deny-indicators, deny-unscanned, remote-cache, targets, typosquat-exceptions)"],
+    [ws('x = []', 'remote-cache = 1'), "Cargo.toml:5: 'remote-cache' must be a URL string"],
+    [ws('x = []', 'remote-cache = "ftp://cache.example/c"'), 'Cargo.toml:5: remote-cache: only http:// and https:// remote caches are supported, got ftp://'],
     [ws('tokio = ["fs", "network"]'), "Cargo.toml:7: unknown capability 'network' in 'tokio' (capabilities: fs, net, process, env, ffi, unsafe, link, build-script, proc-macro; or a kind such as fs.read)"],
     [ws('tokio = { runtime = ["fs.readd"] }'), "Cargo.toml:7: unknown capability 'fs.readd' in 'tokio.runtime' (capabilities: fs, net, process, env, ffi, unsafe, link, build-script, proc-macro; or a kind such as fs.read)"],
     [ws('tokio = { runtime = ["fs"], test = ["fs"] }'), "Cargo.toml:7: unknown key 'test' in allow entry 'tokio' (expected runtime, build, urls, indicators)"],

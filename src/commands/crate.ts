@@ -148,7 +148,7 @@ export async function runCrate(o: CrateOptions): Promise<CommandOutput> {
   if (!o.deps && existsSync(o.spec) && statSync(o.spec).isDirectory()) {
     await requireCrateDir(o.spec);
     const result = await scanCrateDir(o.spec, o);
-    addCrateTyposquats(result.crates);
+    addCrateTyposquats(result.crates, o.spec);
     return report(result);
   }
   const provider = downloadProvider();
@@ -157,7 +157,7 @@ export async function runCrate(o: CrateOptions): Promise<CommandOutput> {
   if (!o.deps) {
     await requireCrateDir(crate.dir, o.spec);
     result = await scanCrateDir(crate.dir, o);
-    addCrateTyposquats(result.crates);
+    addCrateTyposquats(result.crates, crate.dir);
     for (const c of result.crates) {
       if (c.name === crate.name && c.version === crate.version) {
         c.source = crate.source;

@@ -2,7 +2,11 @@
 // itself contain. Names are compared case- and separator-insensitively (`-` = `_`): Debian, the source of
 // the popular list, spells `_` as `-`, and crates.io treats the two as the same name.
 
+import { join } from 'node:path';
+import { findKeyLine } from '../policy/toml-edit.js';
+import type { Indicator } from '../types.js';
 import { cmp } from '../util/compare.js';
+import { MAX_TOML_BYTES, readRegularFileSync } from '../util/fs-safe.js';
 
 export interface Typosquat {
   /** The lockfile name. */
@@ -193,6 +197,42 @@ export function typosquats(lockNames: string[], popular: string[], exceptions: s
     }
   }
   return [...found.values()].sort((a, b) => cmp(a.name, b.name) || cmp(a.similarTo, b.similarTo));
+}
+
+/**
+ * Line of `[package] name` in a crate's Cargo.toml (the name the indicator is about); 1 when the file
+ * cannot be read or has no such key (the indicator is never dropped for that).
+ */
+export function nameLine(crateDir: string | null | undefined): number {
+  if (!crateDir) return 1;
+  let text: string;
+  try {
+    text = readRegularFileSync(join(crateDir, 'Cargo.toml'), { maxBytes: MAX_TOML_BYTES }).toString('utf8');
+  } catch {
+    return 1;
+  }
+  try {
+    // only the key itself: a [package] header without `name` falls back to line 1, not the header
+    const line = findKeyLine(text, ['package', 'name']);
+    const header = findKeyLine(text, ['package']);
+    return line !== null && line !== header ? line : 1;
+  } catch {
+    return 1;
+  }
+}
+
+/**
+ * The indicator for a typosquat: at the crate's `name` key, naming the popular crate as the popular
+ * list spells it (crates.io's spelling where known). `inLock`: the workspace case (the popular crate is
+ * not in the lockfile).
+ */
+export function typosquatIndicator(t: Typosquat, crateDir: string | null | undefined, inLock: boolean): Indicator {
+  return {
+    id: 'typosquat',
+    file: 'Cargo.toml',
+    line: nameLine(crateDir),
+    detail: `name is close to the popular crate "${t.similarTo}" (${t.how})${inLock ? ', which is not in the lockfile' : ''}`,
+  };
 }
 
 /** Parses rules/popular-crates.txt content: one name per line, `#` comments and blank lines ignored. */

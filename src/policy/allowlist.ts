@@ -5,6 +5,7 @@
 // deny-unscanned = false                   # crates that could not be scanned, or only in part, fail `check` (--deny-unscanned)
 // typosquat-exceptions = ["crate", …]      # crates never reported as typosquats
 // targets = ["x86_64-unknown-linux-gnu"]   # only what these targets build (same as --target)
+// remote-cache = "https://cache.example/cap-scan"   # shared result cache (same as --remote-cache; remote-cache.ts)
 // [workspace.metadata.cap-scan.allow]
 // name = ["fs", "net.connect"]             # plain list: allowed in every phase
 // name = { runtime = [...], build = [...], urls = ["https://host/*", "host"], indicators = ["native-code"] }
@@ -35,6 +36,7 @@ import {
 } from '../types.js';
 import { findKeyLine } from './toml-edit.js';
 import { checkTargets } from '../project/targets.js';
+import { checkRemoteUrl } from '../scan/remote-cache.js';
 import { cmp } from '../util/compare.js';
 import { isTable, parseToml } from '../util/toml.js';
 import { hostOfUrl } from '../util/url.js';
@@ -73,7 +75,7 @@ export interface Policy {
   typosquatExceptions: string[];
 }
 
-const POLICY_KEYS = new Set(['allow', 'deny-indicators', 'deny-unscanned', 'targets', 'typosquat-exceptions']);
+const POLICY_KEYS = new Set(['allow', 'deny-indicators', 'deny-unscanned', 'remote-cache', 'targets', 'typosquat-exceptions']);
 const ENTRY_KEYS = new Set(['runtime', 'build', 'urls', 'indicators']);
 const ALL_KINDS = new Set<string>(Object.values(CAPABILITY_KINDS).flat());
 
@@ -147,6 +149,16 @@ export function parsePolicy(text: string, path: string): Policy {
       checkTargets(targets as string[], 'targets');
     } catch (e) {
       fail([...base, 'targets'], (e as Error).message);
+    }
+  }
+  // `remote-cache` is used by the scan (remote-cache.ts); here it only has to be an http(s) URL
+  const remote = table['remote-cache'];
+  if (remote !== undefined) {
+    if (typeof remote !== 'string') fail([...base, 'remote-cache'], `'remote-cache' must be a URL string`);
+    try {
+      checkRemoteUrl(remote as string, 'remote-cache');
+    } catch (e) {
+      fail([...base, 'remote-cache'], (e as Error).message);
     }
   }
   const typo = table['typosquat-exceptions'];

@@ -15,8 +15,11 @@ import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import type { CrateScan } from './crate-scan.js';
 import { hashRegularFileSync, NotRegularFileError } from '../util/fs-safe.js';
+import { openRemoteCache, policyRemoteCache, type RemoteCache, type RemoteCacheSetting, type RemoteStats } from './remote-cache.js';
 
 export const CACHE_FORMAT = 1;
+/** An unanalyzed reason whose occurrence depends on the machine's load (parse/analyze.ts parse budget). */
+const LOAD_DEPENDENT = /parse over its [\d.]+ s budget/;
 
 export interface CacheStats {
   hits: number;
@@ -25,6 +28,19 @@ export interface CacheStats {
   corrupt: number;
   writes: number;
   writeErrors: number;
+  /** The remote cache's counts, when one is used. */
+  remote?: RemoteStats;
+}
+
+export interface ResultCacheOptions {
+  /** Warnings on stderr (each said once); absent: silent (-q). */
+  warn?: (message: string) => void;
+  /** --remote-cache or CAP_SCAN_REMOTE_CACHE; absent: the policy's `remote-cache`, if any (usePolicyRemote). */
+  remoteCache?: RemoteCacheSetting | null;
+  /** Download from the remote cache, never upload. */
+  remoteCacheReadOnly?: boolean;
+  /** Where CAP_SCAN_CACHE_KEY is read (default process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 function sha256(data: string | Buffer): string {
@@ -177,10 +193,39 @@ function isCrateScan(v: unknown): v is CrateScan {
 export class ResultCache {
   readonly dir: string;
   readonly stats: CacheStats = { hits: 0, misses: 0, corrupt: 0, writes: 0, writeErrors: 0 };
+  /** The shared store read through after a local miss (remote-cache.ts), or null. */
+  remote: RemoteCache | null = null;
+  private warnedWrite = false;
 
-  /** `cacheDir` is the cap-scan cache root; entries live in `<cacheDir>/results/`. */
-  constructor(cacheDir: string) {
+  /**
+   * `cacheDir` is the cap-scan cache root; entries live in `<cacheDir>/results/`. A remote cache given in
+   * `opts` is checked now (a bad URL or key is a UserError before any work).
+   */
+  constructor(
+    cacheDir: string,
+    private readonly opts: ResultCacheOptions = {},
+  ) {
     this.dir = join(cacheDir, 'results');
+    if (opts.remoteCache) this.setRemote(opts.remoteCache);
+  }
+
+  private setRemote(setting: RemoteCacheSetting | null): void {
+    this.remote = openRemoteCache(setting, { readOnly: !!this.opts.remoteCacheReadOnly, ...(this.opts.env ? { env: this.opts.env } : {}), ...(this.opts.warn ? { warn: this.opts.warn } : {}) });
+  }
+
+  /** The policy's `remote-cache` (root manifest), unless --remote-cache / CAP_SCAN_REMOTE_CACHE chose one. */
+  usePolicyRemote(rawManifest: unknown): void {
+    if (this.opts.remoteCache) return;
+    this.setRemote(policyRemoteCache(rawManifest));
+  }
+
+  /** Said once: an unwritable cache makes every run cold, which the user should know. */
+  private writeFailed(e: unknown): void {
+    this.stats.writeErrors++;
+    if (this.warnedWrite) return;
+    this.warnedWrite = true;
+    const code = (e as NodeJS.ErrnoException | null)?.code ?? String(e);
+    this.opts.warn?.(`cannot write the result cache in ${this.dir} (${code}): results are not kept, so every run scans from scratch (--cache-dir picks another directory)`);
   }
 
   pathOf(key: string): string {
@@ -189,36 +234,69 @@ export class ResultCache {
 
   /** The cached scan, or null (missing, or rejected as corrupt). */
   async get(key: string): Promise<CrateScan | null> {
-    let text: string;
+    let text: string | null = null;
     try {
       text = await fsp.readFile(this.pathOf(key), 'utf8');
     } catch {
-      this.stats.misses++;
-      return null;
+      // not in the local cache
     }
-    const scan = decodeEntry(text, key);
-    if (!scan) {
+    if (text !== null) {
+      const scan = decodeEntry(text, key);
+      if (scan) {
+        this.stats.hits++;
+        return scan;
+      }
       this.stats.corrupt++;
-      this.stats.misses++;
+    }
+    this.stats.misses++;
+    return this.getRemote(key);
+  }
+
+  /** Read-through: a verified remote entry, kept locally too (the next run is a local hit). */
+  private async getRemote(key: string): Promise<CrateScan | null> {
+    const remote = this.remote;
+    if (!remote) return null;
+    const entry = await remote.get(key);
+    if (entry === null) return null;
+    const scan = decodeEntry(entry, key);
+    if (!scan) {
+      remote.reject(key, 'authenticated but not a valid entry for this key');
       return null;
     }
-    this.stats.hits++;
+    remote.hit();
+    await this.writeLocal(key, entry);
     return scan;
   }
 
+  /**
+   * Stores a computed scan locally, then uploads it to the remote cache (unless read-only). A scan with
+   * a parse stopped by its wall-clock budget is not uploaded: that outcome depends on this machine's
+   * load (a loaded runner gets the token pass where an idle one parses), and would spread to every runner.
+   */
   async put(key: string, scan: CrateScan): Promise<void> {
+    const entry = encodeEntry(key, scan);
+    await this.writeLocal(key, entry);
+    if (this.remote && !scan.unanalyzed.some((u) => LOAD_DEPENDENT.test(u.reason))) await this.remote.put(key, entry);
+  }
+
+  private async writeLocal(key: string, entry: string): Promise<void> {
     const file = this.pathOf(key);
     const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
     try {
       await fsp.mkdir(dirname(file), { recursive: true });
-      await fsp.writeFile(tmp, encodeEntry(key, scan));
+      await fsp.writeFile(tmp, entry);
       await fsp.rename(tmp, file);
       this.stats.writes++;
-    } catch {
+    } catch (e) {
       // an unwritable cache never fails a scan
-      this.stats.writeErrors++;
+      this.writeFailed(e);
       await fsp.rm(tmp, { force: true }).catch(() => {});
     }
+  }
+
+  /** The counts, with the remote's when one is used. */
+  snapshot(): CacheStats {
+    return this.remote ? { ...this.stats, remote: { ...this.remote.stats } } : { ...this.stats };
   }
 
   /** Whether a marker exists (cheap stat; used to skip speculative work for crates likely cached). */
@@ -235,8 +313,8 @@ export class ResultCache {
     try {
       await fsp.mkdir(dirname(file), { recursive: true });
       await fsp.writeFile(file, '');
-    } catch {
-      this.stats.writeErrors++;
+    } catch (e) {
+      this.writeFailed(e);
     }
   }
 }

@@ -14,7 +14,7 @@ import { readManifest } from '../project/manifest.js';
 import { MAX_TOML_BYTES, readRegularText } from '../util/fs-safe.js';
 import { defaultCargoHome, defaultProviders } from '../sources/index.js';
 import { builtinRulesDir, loadRules } from '../rules/load.js';
-import { parsePopularList, typosquats } from '../indicators/typosquat.js';
+import { parsePopularList, typosquatIndicator, typosquats } from '../indicators/typosquat.js';
 import { downloadProvider } from '../sources/registry.js';
 import { RuleIndex } from '../rules/engine.js';
 import type { ScanOptions } from '../options.js';
@@ -57,6 +57,7 @@ export function sourceContext(opts: ScanOptions, workspaceRoot: string): SourceC
     cacheDir: opts.cacheDir ?? defaultCacheDir(),
     allowUnverified: opts.allowUnverified,
     registryUrl: opts.registryUrl ?? (process.env.CAP_SCAN_REGISTRY || null),
+    ...(opts.quiet ? { quiet: true } : {}),
   };
 }
 
@@ -133,18 +134,19 @@ function addTyposquats(project: Project, crates: CrateReport[]): void {
   for (const t of typosquats(names, popular, exceptions)) {
     for (const c of crates) {
       if (c.name !== t.name) continue;
-      c.indicators.unshift({ id: 'typosquat', file: 'Cargo.toml', line: 1, detail: `name is close to the popular crate "${t.similarTo}" (${t.how}), which is not in the lockfile` });
+      const dir = project.packages.find((p) => p.name === c.name && p.version === c.version)?.dir;
+      c.indicators.unshift(typosquatIndicator(t, dir, true));
     }
   }
 }
 
 /** `crate` mode: the scanned crate's own name against the popular list (there is no lockfile). */
-export function addCrateTyposquats(crates: CrateReport[]): void {
+export function addCrateTyposquats(crates: CrateReport[], dir?: string): void {
   popular ??= parsePopularList(readFileSync(join(builtinRulesDir(), 'popular-crates.txt'), 'utf8'));
   for (const t of typosquats([...new Set(crates.map((c) => c.name))], popular)) {
     for (const c of crates) {
       if (c.name !== t.name) continue;
-      c.indicators.unshift({ id: 'typosquat', file: 'Cargo.toml', line: 1, detail: `name is close to the popular crate "${t.similarTo}" (${t.how})` });
+      c.indicators.unshift(typosquatIndicator(t, dir, false));
     }
   }
 }
@@ -189,7 +191,7 @@ export class ScanSession {
 
   private readonly progress: ScanProgress | undefined;
 
-  constructor(opts: Pick<ScanOptions, 'jobs' | 'cache' | 'cacheDir' | 'progress'>, analyzer?: FileAnalyzer) {
+  constructor(opts: Pick<ScanOptions, 'jobs' | 'cache' | 'cacheDir' | 'progress' | 'warn' | 'remoteCache' | 'remoteCacheReadOnly'>, analyzer?: FileAnalyzer) {
     this.progress = opts.progress;
     this.index = ruleIndex();
     // --jobs 1 still analyses in a worker: only a worker can be stopped on a hostile file that makes the
@@ -207,7 +209,7 @@ export class ScanSession {
     } else {
       this.pool = createPool({ cfg, size });
     }
-    this.cache = opts.cache ? new ResultCache(opts.cacheDir ?? defaultCacheDir()) : null;
+    this.cache = opts.cache ? new ResultCache(opts.cacheDir ?? defaultCacheDir(), opts) : null;
     this.concurrency = crateConcurrency(this.pool.size);
   }
 
@@ -344,7 +346,7 @@ export class ScanSession {
       cached: this.cached,
       filesAnalysed: this.analysed,
       pool: this.pool.stats(),
-      cache: this.cache ? { ...this.cache.stats } : null,
+      cache: this.cache ? this.cache.snapshot() : null,
     };
   }
 
@@ -403,6 +405,7 @@ export async function scanWorkspace(opts: ScanOptions, hooks: ScanHooks = {}): P
     } finally {
       dl.finish();
     }
+    session.cache?.usePolicyRemote(project.rootManifest.raw);
     const unscanned: ScanResult['unscanned'] = [];
     const todo: ResolvedPackage[] = [];
     for (const pkg of project.packages) {

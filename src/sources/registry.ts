@@ -215,7 +215,7 @@ export interface DownloadProviderOptions {
   concurrency?: number;
   /** An HttpClient to share, or options for a new one. */
   http?: HttpClient | HttpOptions;
-  /** A progress bar, or true/false to force one on/off (default: on when stderr is a TTY). */
+  /** A progress bar, or true/false to force one on/off (default: on when stderr is a TTY, unless the context is quiet: -q). */
   progress?: Progress | boolean;
   /** Use this cargo config instead of reading it from ctx.workspaceRoot / ctx.cargoHome. */
   cargoConfig?: CargoConfig;
@@ -245,7 +245,10 @@ export interface DownloadProvider extends SourceProvider {
 export function downloadProvider(opts: DownloadProviderOptions = {}): DownloadProvider {
   const http = opts.http instanceof HttpClient ? opts.http : new HttpClient(opts.http ?? {});
   const semaphore = new Semaphore(opts.concurrency ?? 8);
-  const progress = opts.progress instanceof Progress ? opts.progress : new Progress(process.stderr, opts.progress ?? !!process.stderr.isTTY);
+  // made on the first download, when the context says whether -q silenced it
+  let bar: Progress | null = opts.progress instanceof Progress ? opts.progress : null;
+  const progressFor = (ctx: SourceContext): Progress =>
+    (bar ??= new Progress(process.stderr, typeof opts.progress === 'boolean' ? opts.progress : !!process.stderr.isTTY && !ctx.quiet));
   const stats: DownloadStats = { cacheHits: 0, downloaded: 0, localRegistry: 0 };
   const registries = new Map<string, RegistryClient>();
   const configs = new Map<string, Promise<CargoConfig>>();
@@ -312,6 +315,7 @@ export function downloadProvider(opts: DownloadProviderOptions = {}): DownloadPr
     if (ctx.offline) return { unavailable: `offline: not in the cap-scan cache (${ctx.cacheDir})` };
 
     const reg = registry(route.indexUrl);
+    const progress = progressFor(ctx);
     progress.add();
     try {
       const data = await semaphore.run(async () => {
@@ -338,7 +342,7 @@ export function downloadProvider(opts: DownloadProviderOptions = {}): DownloadPr
     http,
     semaphore,
     registry,
-    finish: () => progress.clear(),
+    finish: () => bar?.clear(),
     async locate(pkg: SourceRequest, ctx: SourceContext): Promise<LocateResult> {
       if (!isRegistrySource(pkg.source)) return null;
       try {
