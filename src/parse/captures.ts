@@ -7,8 +7,15 @@ import type ParserT from 'tree-sitter';
 import type { AnalyzerConfig } from './analyze.js';
 
 const require = createRequire(import.meta.url);
-const Parser = require('tree-sitter') as typeof ParserT;
-const Rust = require('tree-sitter-rust') as ParserT.Language;
+/**
+ * tree-sitter and the grammar, loaded at the first parse (native code, ~30 ms): commands and warm scans that
+ * parse nothing never load them.
+ */
+let native: { Parser: typeof ParserT; Rust: ParserT.Language } | null = null;
+export function treeSitter(): { Parser: typeof ParserT; Rust: ParserT.Language } {
+  native ??= { Parser: require('tree-sitter') as typeof ParserT, Rust: require('tree-sitter-rust') as ParserT.Language };
+  return native;
+}
 
 export type Node = ParserT.SyntaxNode;
 
@@ -72,6 +79,7 @@ export function getQueries(cfg: AnalyzerConfig, source: string) {
   const key = `${+strings}${+methods}${cfgKey}`;
   let q = queryCache.get(key);
   if (!q) {
+    const { Parser, Rust } = treeSitter();
     // one query, one pass over the tree: every extra query would walk the whole tree again
     const patterns = [BASE_QUERY, CALL_ARG_QUERY];
     if (strings) patterns.push(STRING_QUERY);
@@ -87,6 +95,7 @@ export function getQueries(cfg: AnalyzerConfig, source: string) {
 
 export function getParser(): ParserT {
   if (!parser) {
+    const { Parser, Rust } = treeSitter();
     parser = new Parser();
     parser.setLanguage(Rust);
   }
