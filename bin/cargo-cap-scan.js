@@ -1,2 +1,2 @@
 #!/usr/bin/env node
-import('../dist/cli.js').then((m) => m.main(process.argv.slice(2), { cargoSubcommand: true }));
+import('../dist/entry.js').then((m) => m.main(process.argv.slice(2), { cargoSubcommand: true }));

@@ -19,6 +19,12 @@
 //                      the fastest round (this VM's speed drifts by up to 40% within minutes), all rounds
 //                      are printed
 //   --keep             keep the temporary caches (printed)
+//   --starts N         whole-process start-up runs (bare node, --version, warm CLI scan), median (default 7)
+//
+// Whole-process rows (start-up included) time `node -e ''`, `cap-scan --version` and the warm CLI scan of
+// the real workspace, median of --starts runs taken in turn. CAP_SCAN_BENCH_PEER=/path/to/cargo-capsec adds
+// that peer's time on the real workspace (its cache cleared first), as a side-by-side row. The triage rows
+// count the files (and characters) the parse triage (src/parse/triage.ts) gave only the structural captures.
 
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -64,7 +70,7 @@ async function childWorkspace(manifest, cacheDir, jobs) {
   const { scanWorkspace } = await import(pathToFileURL(join(dist, 'scan/session.js')).href);
   const { defaultScanOptions } = await import(pathToFileURL(join(dist, 'options.js')).href);
   const t0 = process.hrtime.bigint();
-  const { result, stats } = await scanWorkspace(defaultScanOptions({ manifestPath: manifest, jobs, cache: true, cacheDir, offline: true }));
+  const { result, stats, project } = await scanWorkspace(defaultScanOptions({ manifestPath: manifest, jobs, cache: true, cacheDir, offline: true }));
   const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
   return {
     wallMs,
@@ -72,6 +78,7 @@ async function childWorkspace(manifest, cacheDir, jobs) {
     crates: result.crates.length,
     unscanned: result.unscanned.length,
     stats,
+    dirs: project.packages.map((p) => p.dir).filter(Boolean),
   };
 }
 
@@ -147,6 +154,38 @@ async function runChildrenConcurrently(argLists) {
 
 // ------------------------------------------------------------------ main
 
+/** Files and characters the parse triage cleared (structural captures only). */
+function triageRow(pool, files, bytes) {
+  const share = files ? ` of ${files} files (${((100 * pool.triaged) / files).toFixed(1)}%)` : ` of ${pool.analysed} analysed`;
+  const chars = bytes ? ` (${((100 * pool.triagedChars) / bytes).toFixed(1)}% of the bytes)` : '';
+  return `${pool.triaged} files cleared${share}, ${mb(pool.triagedChars)} chars${chars}; CAP_SCAN_TRIAGE=0 turns it off`;
+}
+
+/**
+ * Whole-process wall time of each command, `n` runs taken in turn (a b c a b c …), median; peak RSS from
+ * /usr/bin/time -f %M when it is installed.
+ */
+function wholeProcess(cmds, env, n) {
+  const gnuTime = existsSync('/usr/bin/time');
+  const out = {};
+  for (const k of Object.keys(cmds)) out[k] = { runs: [], peaks: [] };
+  for (let i = 0; i < n; i++) {
+    for (const [k, [cmd, args]] of Object.entries(cmds)) {
+      const t0 = process.hrtime.bigint();
+      const r = gnuTime
+        ? spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 })
+        : spawnSync(cmd, args, { env, stdio: 'ignore' });
+      out[k].runs.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      if (gnuTime) {
+        const kb = Number((r.stderr || '').trim().split('\n').pop());
+        if (Number.isFinite(kb)) out[k].peaks.push(kb);
+      }
+    }
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, { medianMs: median(v.runs), peakKb: v.peaks.length ? Math.max(...v.peaks) : null }]));
+}
+
 function crateDirs(registry) {
   return readdirSync(registry, { withFileTypes: true })
     .filter((e) => e.isDirectory() && existsSync(join(registry, e.name, 'Cargo.toml')))
@@ -170,7 +209,7 @@ async function main(argv) {
     process.stdout.write(`${JSON.stringify(out)}\n`);
     return;
   }
-  const opt = { install: false, registry: '/usr/share/cargo/registry', jobs: 0, workspace: true, keep: false, engine: true, rounds: 2 };
+  const opt = { install: false, registry: '/usr/share/cargo/registry', jobs: 0, workspace: true, keep: false, engine: true, rounds: 2, starts: 7 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--install') opt.install = true;
@@ -180,6 +219,7 @@ async function main(argv) {
     else if (a === '--keep') opt.keep = true;
     else if (a === '--rounds') opt.rounds = Math.max(1, Number(argv[++i]) || 1);
     else if (a === '--no-engine') opt.engine = false;
+    else if (a === '--starts') opt.starts = Math.max(1, Number(argv[++i]) || 1);
     else throw new Error(`unknown option ${a}`);
   }
   if (!existsSync(join(dist, 'scan/session.js'))) throw new Error('dist/ is missing: run `npx tsc -p tsconfig.json` first');
@@ -240,7 +280,8 @@ async function main(argv) {
       : []),
     ['cold scan', `${s(cold.wallMs)}  (peak RSS ${rss(cold.maxRssKb)}; ${cold.stats.pool.analysed} parses, ${cold.stats.pool.prefetchWasted} speculative unused${rounds(colds)})`],
     ['warm scan', `${s(warm.wallMs)}  (peak RSS ${rss(warm.maxRssKb)}; ${warm.stats.cached}/${warm.stats.crates} crates from cache, ${warm.stats.pool.analysed} parses${rounds(warms)})`],
-    ['cold / raw', `${(cold.wallMs / raw.wallMs).toFixed(3)}  (target <= 0.6)`],
+    ['triage', `${triageRow(cold.stats.pool, cold.files, cold.bytes)}`],
+    ['cold / raw', `${(cold.wallMs / raw.wallMs).toFixed(3)}  (target <= 0.5)`],
     ['warm / cold', `${(warm.wallMs / cold.wallMs).toFixed(3)}  (target <= 0.05)`],
     ['peak RSS', `${rss(Math.max(cold.maxRssKb, warm.maxRssKb))}  (target <= 1024 MiB)`],
   ];
@@ -257,11 +298,45 @@ async function main(argv) {
       const manifest = join(ws, 'Cargo.toml');
       const c = runChild(['workspace', manifest, wsCache, String(jobs)]);
       const w = runChild(['workspace', manifest, wsCache, String(jobs)]);
+      // the raw parse of the workspace's files: the corpus scan's files under the workspace's crate directories
+      const wsFiles = join(work, 'ws-files.txt');
+      const under = c.dirs.map((d) => (d.endsWith('/') ? d : `${d}/`));
+      const files = readFileSync(filesFile, 'utf8').split('\n').filter((f) => f && under.some((d) => f.startsWith(d)));
+      writeFileSync(wsFiles, files.join('\n'));
+      const wsRaw = runChild(['raw', wsFiles]);
+      // whole processes, start-up included: bare node, --version, the warm CLI scan (taken in turn, medians)
+      const bin = join(root, 'bin/cap-scan.js');
+      const env = { ...process.env, XDG_CACHE_HOME: join(work, 'cli-xdg') };
+      const cliScan = [bin, '--manifest-path', manifest, '--offline', '--format', 'json', '-q', '-o', join(work, 'cli.json')];
+      spawnSync(process.execPath, cliScan, { env, stdio: 'ignore' }); // fills the CLI's cache (cold)
+      const starts = wholeProcess(
+        {
+          bare: [process.execPath, ['-e', '']],
+          version: [process.execPath, [bin, '--version']],
+          warmCli: [process.execPath, cliScan],
+        },
+        env,
+        opt.starts,
+      );
+      const peer = process.env.CAP_SCAN_BENCH_PEER;
+      let peerRun = null;
+      if (peer) {
+        rmSync(join(ws, '.capsec-cache'), { recursive: true, force: true });
+        peerRun = wholeProcess({ peer: [peer, ['capsec', 'audit', '--path', ws, '--deps-only', '--dep-depth', '0', '--format', 'json']] }, process.env, 1).peer;
+      }
+      const cliCold = s(c.wallMs);
       console.log(`\nreal workspace (${setup.stdout.trim()})`);
       console.log(`  ${'crates'.padEnd(22)} ${c.crates} scanned, ${c.unscanned} unscanned`);
-      console.log(`  ${'cold scan'.padEnd(22)} ${s(c.wallMs)}  (peak RSS ${rss(c.maxRssKb)}; ${c.stats.pool.analysed} parses)`);
-      console.log(`  ${'warm scan'.padEnd(22)} ${s(w.wallMs)}  (peak RSS ${rss(w.maxRssKb)}; ${w.stats.cached}/${w.stats.crates} crates from cache)`);
+      console.log(`  ${'raw parse, 1 thread'.padEnd(22)} ${s(wsRaw.wallMs)}  (${wsRaw.files} files, ${mb(wsRaw.bytes)})`);
+      console.log(`  ${'cold scan'.padEnd(22)} ${cliCold}  (peak RSS ${rss(c.maxRssKb)}; ${c.stats.pool.analysed} parses)`);
+      console.log(`  ${'triage'.padEnd(22)} ${triageRow(c.stats.pool, null, null)}`);
+      console.log(`  ${'warm scan'.padEnd(22)} ${s(w.wallMs)}  (peak RSS ${rss(w.maxRssKb)}; ${w.stats.cached}/${w.stats.crates} crates from cache, in-process)`);
+      console.log(`  ${'bare node -e ""'.padEnd(22)} ${s(starts.bare.medianMs)}  (whole process, median of ${opt.starts}${starts.bare.peakKb ? `; peak RSS ${rss(starts.bare.peakKb)}` : ''})`);
+      console.log(`  ${'cap-scan --version'.padEnd(22)} ${s(starts.version.medianMs)}  (${(starts.version.medianMs / starts.bare.medianMs).toFixed(2)} x bare node; target <= 1.5)`);
+      console.log(`  ${'warm CLI scan'.padEnd(22)} ${s(starts.warmCli.medianMs)}  (${(starts.warmCli.medianMs / starts.bare.medianMs).toFixed(2)} x bare node, whole process; target <= 3${starts.warmCli.peakKb ? `; peak RSS ${rss(starts.warmCli.peakKb)}` : ''})`);
+      console.log(`  ${'cold / raw'.padEnd(22)} ${(c.wallMs / wsRaw.wallMs).toFixed(3)}  (target <= 0.5)`);
       console.log(`  ${'warm / cold'.padEnd(22)} ${(w.wallMs / c.wallMs).toFixed(3)}`);
+      if (peerRun) console.log(`  ${'peer'.padEnd(22)} ${s(peerRun.medianMs)}  (${peer}; cold / peer ${(c.wallMs / peerRun.medianMs).toFixed(3)}, target <= 0.5${peerRun.peakKb ? `; peak RSS ${rss(peerRun.peakKb)}` : ''})`);
     }
   }
   if (opt.keep) console.log(`\nkept ${work}`);

@@ -1,17 +1,17 @@
 // Command-line interface. Commands return text and an exit code; nothing calls process.exit mid-output.
 
 import { writeFileSync, existsSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { commands } from './commands/index.js';
 import { parseFilter } from './report/filter.js';
 import { ProgressLine } from './scan/progress.js';
-import { getReporter, reporters } from './report/index.js';
-import { toolVersion } from './scan/session.js';
+import { getReporter } from './commands/lazy.js';
+import { FORMAT_NAMES } from './report/formats.js';
 import { defaultScanOptions, type CommandOutput, type CommonOptions, type ScanOptions } from './options.js';
 import { UserError } from './types.js';
 import { checkTargets, KNOWN_TARGETS } from './project/targets.js';
-import { HttpError } from './sources/download.js';
 
 interface RawOptions {
   manifestPath?: string;
@@ -38,7 +38,12 @@ interface RawOptions {
   remoteCacheReadOnly?: boolean;
 }
 
-const FORMATS = Object.keys(reporters).join(', ');
+const FORMATS = FORMAT_NAMES.join(', ');
+
+/** The version in package.json (read here: the scan session, which also reads it, is loaded only to scan). */
+function toolVersion(): string {
+  return (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+}
 
 /** Accumulates a repeatable option's values. */
 function collect(value: string, previous: string[]): string[] {
@@ -83,13 +88,13 @@ export function findManifest(dir: string): string {
   }
 }
 
-function toOptions(raw: RawOptions): CommonOptions {
+async function toOptions(raw: RawOptions): Promise<CommonOptions> {
   let jobs = 0;
   if (raw.jobs !== undefined) {
     jobs = Number(raw.jobs);
     if (!Number.isInteger(jobs) || jobs < 1 || jobs > 256) throw new UserError(`--jobs must be a whole number from 1 to 256, got '${raw.jobs}'`);
   }
-  getReporter(raw.format); // validates the name
+  await getReporter(raw.format); // validates the name
   // a report that cannot be written should fail now, not after a 30 s scan
   if (raw.output !== undefined) {
     const dir = dirname(resolve(raw.output));
@@ -184,7 +189,7 @@ export function buildProgram(outputs: { result?: CommandOutput; raw?: RawOptions
       const command = a[a.length - 1] as Command;
       const raw = command.opts() as RawOptions & Record<string, unknown>;
       outputs.raw = raw;
-      outputs.result = await def.action(toOptions(raw), command.args, raw);
+      outputs.result = await def.action(await toOptions(raw), command.args, raw);
     });
     cmd.exitOverride();
   }
@@ -196,8 +201,10 @@ export function buildProgram(outputs: { result?: CommandOutput; raw?: RawOptions
  * operating system refusing a file operation (a missing directory for --output, a full disk). Anything
  * else is a bug in cap-scan (null).
  */
-function userMessage(err: unknown): string | null {
+async function userMessage(err: unknown): Promise<string | null> {
   if (err instanceof UserError) return err.message;
+  // loaded only now: a download failure has loaded it already, and a --version run never does
+  const { HttpError } = await import('./sources/download.js');
   if (err instanceof HttpError) return `cannot download ${err.url}: ${err.message.replace(`${err.url}: `, '')} (--offline skips the network; --registry-url or CAP_SCAN_REGISTRY picks a mirror)`;
   const code = (err as NodeJS.ErrnoException | null)?.code;
   if (typeof code === 'string' && /^E[A-Z]+$/.test(code) && err instanceof Error) return err.message;
@@ -260,7 +267,7 @@ async function run(args: string[]): Promise<number> {
       return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0 ? 0 : 2;
     }
     const err = e as Error;
-    const user = userMessage(err);
+    const user = await userMessage(err);
     if (user !== null) process.stderr.write(`cap-scan: error: ${user}\n`);
     else process.stderr.write(`cap-scan: internal error: ${err?.message ?? String(err)}${debug ? '' : ' (run with --debug for details)'}\n`);
     if (debug && err?.stack) process.stderr.write(err.stack + '\n');

@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import type { CommandOutput, CommonOptions } from '../options.js';
 import { parsePolicy, splitEntryKey, type AllowEntry } from '../policy/allowlist.js';
 import { plural } from '../report/common.js';
-import { scanWorkspace } from '../scan/session.js';
+import { scanWorkspace } from './lazy.js';
 import { setTableEntries, tomlKey, tomlStringArray, type TableEntry } from '../policy/toml-edit.js';
 import type { Capability, Phase, Project, ScanResult } from '../types.js';
 import { UserError } from '../types.js';

@@ -4,8 +4,7 @@ import { isAbsolute, relative } from 'node:path';
 import type { CommandOutput, CommonOptions } from '../options.js';
 import { evaluatePolicy, parsePolicy, type Policy } from '../policy/allowlist.js';
 import { checkCratesExist, filterScan, filterViolations } from '../report/filter.js';
-import { render } from '../report/index.js';
-import { scanWorkspace } from '../scan/session.js';
+import { render, scanWorkspace } from './lazy.js';
 import { readTomlFile } from '../project/manifest.js';
 import type { Project } from '../types.js';
 import { UserError } from '../types.js';
@@ -44,7 +43,7 @@ export async function runCheck(opts: CheckOptions): Promise<CommandOutput> {
   const shown = filterScan(result, opts.filter);
   const all = evaluatePolicy(policy, result, project, { strict: opts.strict, denyIndicators: opts.denyIndicators, denyUnscanned: opts.denyUnscanned });
   const violations = filterViolations(all, shown.unscanned.length, opts.filter);
-  const text = render(opts.format, {
+  const text = await render(opts.format, {
     command: 'check',
     result: shown,
     project,

@@ -12,10 +12,9 @@ import path from 'node:path';
 import type { CommandOutput, CommonOptions, ScanOptions } from '../options.js';
 import { readManifest } from '../project/manifest.js';
 import { filterScan } from '../report/filter.js';
-import { render } from '../report/index.js';
-import { addCrateTyposquats, scanCrateDir, scanWorkspace, sourceContext } from '../scan/session.js';
-import { type ResolvedCrate, resolveCrateSpecWith } from '../sources/crate-spec.js';
-import { type DownloadProvider, downloadProvider, normalizeIndexUrl } from '../sources/registry.js';
+import type { ResolvedCrate } from '../sources/crate-spec.js';
+import type { DownloadProvider } from '../sources/registry.js';
+import { addCrateTyposquats, downloadProvider, normalizeIndexUrl, render, resolveCrateSpecWith, scanCrateDir, scanWorkspace, sourceContext } from './lazy.js';
 import type { ScanResult } from '../types.js';
 import { UserError } from '../types.js';
 import { defineCommand } from './command.js';
@@ -30,8 +29,8 @@ export type CrateSpecOptions = ScanOptions & {
 /** Resolve `NAME@VERSION`, a `.crate` file or a directory to an unpacked crate directory. */
 export async function resolveCrateSpec(spec: string, opts: CrateSpecOptions): Promise<ResolvedCrate> {
   const cwd = opts.cwd ?? process.cwd();
-  const ctx = sourceContext(opts, cwd);
-  return resolveCrateSpecWith(spec, ctx, opts.provider ?? downloadProvider(), cwd);
+  const ctx = await sourceContext(opts, cwd);
+  return resolveCrateSpecWith(spec, ctx, opts.provider ?? (await downloadProvider()), cwd);
 }
 
 /** Name of the package of the temporary `--deps` project (filter it out of reports). */
@@ -95,7 +94,7 @@ export async function createDepsWorkspace(
     await writeFile(path.join(root, 'lib.rs'), '');
     if (opts.registryUrl) {
       await mkdir(path.join(root, '.cargo'));
-      const url = normalizeIndexUrl(opts.registryUrl);
+      const url = await normalizeIndexUrl(opts.registryUrl);
       await writeFile(
         path.join(root, '.cargo', 'config.toml'),
         ['[source.crates-io]', 'replace-with = "cap-scan-registry"', '', '[source.cap-scan-registry]', `registry = "sparse+${url}"`, ''].join('\n'),
@@ -140,24 +139,24 @@ export async function requireCrateDir(dir: string, shown: string = dir): Promise
 
 /** The `crate` command: resolve, scan (with --deps: the resolved graph), report. */
 export async function runCrate(o: CrateOptions): Promise<CommandOutput> {
-  const report = (result: ScanResult): CommandOutput => ({
-    text: render(o.format, { command: 'scan', result: filterScan(result, o.filter), project: null, verbose: o.verbose, color: o.color, workspaceRoot: null }),
+  const report = async (result: ScanResult): Promise<CommandOutput> => ({
+    text: await render(o.format, { command: 'scan', result: filterScan(result, o.filter), project: null, verbose: o.verbose, color: o.color, workspaceRoot: null }),
     exitCode: 0,
   });
   // an unpacked crate directory is scanned as it is (no manifest lookup, no download provider)
   if (!o.deps && existsSync(o.spec) && statSync(o.spec).isDirectory()) {
     await requireCrateDir(o.spec);
     const result = await scanCrateDir(o.spec, o);
-    addCrateTyposquats(result.crates, o.spec);
+    await addCrateTyposquats(result.crates, o.spec);
     return report(result);
   }
-  const provider = downloadProvider();
+  const provider = await downloadProvider();
   const crate = await resolveCrateSpec(o.spec, { ...o, provider });
   let result: ScanResult;
   if (!o.deps) {
     await requireCrateDir(crate.dir, o.spec);
     result = await scanCrateDir(crate.dir, o);
-    addCrateTyposquats(result.crates, crate.dir);
+    await addCrateTyposquats(result.crates, crate.dir);
     for (const c of result.crates) {
       if (c.name === crate.name && c.version === crate.version) {
         c.source = crate.source;

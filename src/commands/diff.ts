@@ -8,8 +8,7 @@ import { promisify } from 'node:util';
 import { diffScans } from '../diff/scan-diff.js';
 import type { CommandOutput, CommonOptions } from '../options.js';
 import { filterDiff, filterScan } from '../report/filter.js';
-import { render } from '../report/index.js';
-import { scanWorkspace } from '../scan/session.js';
+import { render, scanWorkspace } from './lazy.js';
 import { UserError } from '../types.js';
 import { defineCommand, stringFlag } from './command.js';
 
@@ -68,7 +67,7 @@ export async function runDiff(opts: DiffOptions): Promise<CommandOutput> {
     const { result: oldResult } = await scanWorkspace({ ...opts, lockfilePath: oldLock });
     const members = new Set(project.packages.filter((p) => p.member).map((p) => p.name));
     const diff = filterDiff(diffScans(opts.base, oldResult, result, members), opts.filter);
-    const text = render(opts.format, {
+    const text = await render(opts.format, {
       command: 'diff',
       result: filterScan(result, opts.filter),
       project,

@@ -1,11 +1,11 @@
 // `cap-scan rules`: the rules with their capability and kind (a table, or JSON with --format json).
 
 import type { CommandOutput, CommonOptions } from '../options.js';
-import { ruleIndex } from '../scan/session.js';
+import { ruleIndex } from './lazy.js';
 import { defineCommand } from './command.js';
 
 export async function runRules(opts: CommonOptions): Promise<CommandOutput> {
-  const index = ruleIndex();
+  const index = await ruleIndex();
   const wanted = opts.filter?.capabilities ?? [];
   const shown = wanted.length ? index.rules.filter((r) => wanted.includes(r.capability) || wanted.includes(r.kind)) : index.rules;
   if (opts.format === 'json') {

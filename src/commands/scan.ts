@@ -2,15 +2,14 @@
 
 import type { CommandOutput, CommonOptions } from '../options.js';
 import { checkCratesExist, filterScan } from '../report/filter.js';
-import { render } from '../report/index.js';
-import { scanWorkspace } from '../scan/session.js';
+import { render, scanWorkspace } from './lazy.js';
 import { defineCommand } from './command.js';
 
 export async function runScan(opts: CommonOptions): Promise<CommandOutput> {
   const { project, result: full } = await scanWorkspace(opts);
   checkCratesExist(full, opts.filter);
   const result = filterScan(full, opts.filter);
-  const text = render(opts.format, { command: 'scan', result, project, verbose: opts.verbose, color: opts.color, workspaceRoot: project.root });
+  const text = await render(opts.format, { command: 'scan', result, project, verbose: opts.verbose, color: opts.color, workspaceRoot: project.root });
   return { text, exitCode: 0 };
 }
 

@@ -7,7 +7,7 @@
 // candidate is confirmed on the tree with `descendantForIndex` (a native lookup): a position only counts
 // when the tree says it is inside a string literal / array / call of the right shape, outside attributes.
 // Comments, doc comments and identifiers are thereby excluded by the parser, not by the regexes.
-import Parser from 'tree-sitter';
+import type Parser from 'tree-sitter';
 import type { Indicator } from '../types.js';
 import {
   credentialStore,

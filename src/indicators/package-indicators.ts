@@ -4,8 +4,8 @@
 import { readHeadSync } from '../util/fs-safe.js';
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
-import Parser from 'tree-sitter';
-import Rust from 'tree-sitter-rust';
+import type Parser from 'tree-sitter';
+import { treeSitter } from '../parse/captures.js';
 import type { Indicator, Unanalyzed } from '../types.js';
 import { unescapeRustString } from './strings.js';
 
@@ -38,16 +38,19 @@ export interface IncludeBytesRef {
   line: number;
 }
 
-const INCLUDE_QUERY = new Parser.Query(
-  Rust as unknown as Parser.Language,
-  `(macro_invocation macro: [(identifier) (scoped_identifier)] @m (token_tree . [(string_literal) (raw_string_literal)] @p))`,
-);
+// compiled at first use: loading this module must not load the grammar (a warm scan parses nothing)
+let includeQuery: Parser.Query | null = null;
+const INCLUDE_QUERY = () =>
+  (includeQuery ??= new (treeSitter().Parser).Query(
+    treeSitter().Rust,
+    `(macro_invocation macro: [(identifier) (scoped_identifier)] @m (token_tree . [(string_literal) (raw_string_literal)] @p))`,
+  ));
 
 /** `include_bytes!("…")` literal targets of a file (concat!/env! forms are not resolvable and are skipped). */
 export function includeBytesTargets(root: SyntaxNode, source: string): { path: string; line: number }[] {
   const out: { path: string; line: number }[] = [];
   if (!source.includes('include_bytes')) return out;
-  for (const m of INCLUDE_QUERY.matches(root)) {
+  for (const m of INCLUDE_QUERY().matches(root)) {
     const mac = m.captures.find((c) => c.name === 'm')!.node;
     const name = source.slice(mac.startIndex, mac.endIndex).split('::').pop();
     if (name !== 'include_bytes') continue;

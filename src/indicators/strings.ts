@@ -1,7 +1,7 @@
 // String-literal helpers for the supply-chain indicators: Rust literal unescaping, URL extraction,
 // host extraction. Pure functions, no I/O.
-import Parser from 'tree-sitter';
-import Rust from 'tree-sitter-rust';
+import type Parser from 'tree-sitter';
+import { treeSitter } from '../parse/captures.js';
 import { hostOfUrl } from '../util/url.js';
 
 type SyntaxNode = Parser.SyntaxNode;
@@ -15,12 +15,14 @@ export interface StringLit {
   raw: string;
 }
 
-const LITERAL_QUERY = new Parser.Query(Rust as unknown as Parser.Language, '[(string_literal) (raw_string_literal)] @s');
+// compiled at first use: loading this module must not load the grammar (a warm scan parses nothing)
+let literalQuery: Parser.Query | null = null;
+const LITERAL_QUERY = () => (literalQuery ??= new (treeSitter().Parser).Query(treeSitter().Rust, '[(string_literal) (raw_string_literal)] @s'));
 
 /** Every string literal under `root` (token trees of macros and attributes included), in source order. */
 export function collectStringLiterals(root: SyntaxNode, source: string): StringLit[] {
   const out: StringLit[] = [];
-  for (const { node } of LITERAL_QUERY.captures(root)) {
+  for (const { node } of LITERAL_QUERY().captures(root)) {
     const raw = source.slice(node.startIndex, node.endIndex);
     out.push({ value: unescapeRustString(raw), line: node.startPosition.row + 1, column: node.startPosition.column + 1, raw });
   }

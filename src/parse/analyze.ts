@@ -11,6 +11,7 @@ import { addTreeFacts } from './tree-facts.js';
 import { analyzeTokens, tokenNames } from './token-fallback.js';
 import { treeGuard } from './tree-guard.js';
 import { LineIndex } from './text-index.js';
+import { Triage, triageEnabled, type TriageNames } from './triage.js';
 
 export { getParser } from './captures.js';
 export { analyzeTokens, TOKEN_BATCH } from './token-fallback.js';
@@ -23,6 +24,8 @@ export interface AnalyzerConfig {
   methodNames: string[];
   /** Rule-supplied tree-sitter queries (capture `@match`). */
   queries: { rule: string; query: string }[];
+  /** The names rules match, for the parse triage (triage.ts); absent: every file gets the full analysis. */
+  triage?: TriageNames;
 }
 
 export interface FileOptions {
@@ -92,12 +95,28 @@ function analyzeTree(source: string, cfg: AnalyzerConfig, opts: FileOptions, pro
     throw new Error(`parse over its ${(budget / 1e6).toFixed(1)} s budget`);
   }
   const root = tree.rootNode;
-  const qs = getQueries(cfg, source);
+  // the triage stage: a file the lexical pass clears gets the structural captures only
+  const cleared = triaged(source, cfg, opts);
+  if (cleared) summary.triaged = source.length;
+  const qs = getQueries(cfg, source, cleared);
   const caps = placeCaptures(qs.base, root);
   const scopes = mapScopes(caps, source.length, summary);
   addTreeFacts({ source, root, opts, lines, scopes, ...tokenNames(cfg) }, caps, qs.rules, summary);
   if (typeof (tree as unknown as { delete?: () => void }).delete === 'function') (tree as unknown as { delete: () => void }).delete();
   return summary;
+}
+
+const triages = new WeakMap<AnalyzerConfig, Triage>();
+/** Files larger than this get the full analysis without a triage decision. */
+export const TRIAGE_MAX_CHARS = 1 << 20;
+
+/** Whether the triage clears the file (see triage.ts): never for build scripts or with rule queries. */
+function triaged(source: string, cfg: AnalyzerConfig, opts: FileOptions): boolean {
+  // over TRIAGE_MAX_CHARS the regexes' linear cost (0.4-0.8 s on the 8 MB hostile files) is not worth it
+  if (!cfg.triage || opts.buildScript || cfg.queries.length > 0 || source.length > TRIAGE_MAX_CHARS || !triageEnabled()) return false;
+  let t = triages.get(cfg);
+  if (!t) triages.set(cfg, (t = new Triage(cfg.triage)));
+  return t.reason(source) === null;
 }
 
 /**

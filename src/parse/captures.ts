@@ -7,8 +7,15 @@ import type ParserT from 'tree-sitter';
 import type { AnalyzerConfig } from './analyze.js';
 
 const require = createRequire(import.meta.url);
-const Parser = require('tree-sitter') as typeof ParserT;
-const Rust = require('tree-sitter-rust') as ParserT.Language;
+/**
+ * tree-sitter and the grammar, loaded at the first parse (native code, ~30 ms): commands and warm scans that
+ * parse nothing never load them.
+ */
+let native: { Parser: typeof ParserT; Rust: ParserT.Language } | null = null;
+export function treeSitter(): { Parser: typeof ParserT; Rust: ParserT.Language } {
+  native ??= { Parser: require('tree-sitter') as typeof ParserT, Rust: require('tree-sitter-rust') as ParserT.Language };
+  return native;
+}
 
 export type Node = ParserT.SyntaxNode;
 
@@ -58,24 +65,42 @@ const methodQuery = (names: string[]) =>
 // of the file, matched or not: 80k captures for 3.6k string arguments on 3000 corpus files.)
 const CALL_ARG_QUERY = `(call_expression arguments: (arguments . [(string_literal) (raw_string_literal)] @callarg))`;
 
+/**
+ * The structural captures only, for a file the triage cleared (triage.ts): what the scopes, bindings,
+ * module declarations, test ranges and parse errors are made of. Paths, identifiers, macro calls and
+ * unsafe/extern constructs are left out: the triage proved none of them can produce a finding.
+ */
+const STRUCTURE_QUERY = [
+  '(use_declaration) @use',
+  '(extern_crate_declaration) @extern_crate',
+  '(mod_item) @mod',
+  '(type_item) @alias',
+  `[${ITEM_KINDS.map((k) => `(${k})`).join(' ')}] @item`,
+  '(macro_definition) @macro_def',
+  '(attribute_item) @attr',
+  '(inner_attribute_item) @attr',
+  '(impl_item) @impl',
+  '(ERROR) @error',
+].join('\n');
 
 let parser: ParserT | null = null;
 const queryCache = new Map<string, { base: ParserT.Query; rules: { rule: string; q: ParserT.Query }[] }>();
 const configKeys = new WeakMap<AnalyzerConfig, string>();
 
 /** The query for a file: the base patterns, plus the string and method patterns when its text could match them. */
-export function getQueries(cfg: AnalyzerConfig, source: string) {
+export function getQueries(cfg: AnalyzerConfig, source: string, structural = false) {
   let cfgKey = configKeys.get(cfg);
   if (cfgKey === undefined) configKeys.set(cfg, (cfgKey = JSON.stringify(cfg)));
   const strings = source.includes('cargo:');
   const methods = cfg.methodNames.some((n) => source.includes(n));
-  const key = `${+strings}${+methods}${cfgKey}`;
+  const key = structural ? `s${cfgKey}` : `${+strings}${+methods}${cfgKey}`;
   let q = queryCache.get(key);
   if (!q) {
+    const { Parser, Rust } = treeSitter();
     // one query, one pass over the tree: every extra query would walk the whole tree again
-    const patterns = [BASE_QUERY, CALL_ARG_QUERY];
-    if (strings) patterns.push(STRING_QUERY);
-    if (methods) patterns.push(methodQuery(cfg.methodNames));
+    const patterns = structural ? [STRUCTURE_QUERY] : [BASE_QUERY, CALL_ARG_QUERY];
+    if (strings && !structural) patterns.push(STRING_QUERY);
+    if (methods && !structural) patterns.push(methodQuery(cfg.methodNames));
     q = {
       base: new Parser.Query(Rust, patterns.join('\n')),
       rules: cfg.queries.map((r) => ({ rule: r.rule, q: new Parser.Query(Rust, r.query) })),
@@ -87,6 +112,7 @@ export function getQueries(cfg: AnalyzerConfig, source: string) {
 
 export function getParser(): ParserT {
   if (!parser) {
+    const { Parser, Rust } = treeSitter();
     parser = new Parser();
     parser.setLanguage(Rust);
   }

@@ -70,6 +70,9 @@ export interface PoolStats {
   failed: number;
   /** Workers replaced after a crash or a timeout. */
   restarts: number;
+  /** Files the parse triage cleared (structural captures only), and their characters. */
+  triaged: number;
+  triagedChars: number;
 }
 
 export interface AnalyzerPool {
@@ -120,13 +123,14 @@ export function createPool(o: PoolOptions): AnalyzerPool {
 }
 
 function inThreadPool(cfg: AnalyzerConfig): AnalyzerPool {
-  const stats: PoolStats = { analysed: 0, prefetchHits: 0, prefetchWasted: 0, failed: 0, restarts: 0 };
+  const stats: PoolStats = { analysed: 0, prefetchHits: 0, prefetchWasted: 0, failed: 0, restarts: 0, triaged: 0, triagedChars: 0 };
   return {
     size: 0,
     async analyze(abs, opts) {
       stats.analysed++;
       const s = analyzePathSync(abs, cfg, opts);
       if (s.problems.some((p) => isFailure(p.reason))) stats.failed++;
+      countTriaged(stats, s);
       return s;
     },
     prefetch() {},
@@ -134,6 +138,12 @@ function inThreadPool(cfg: AnalyzerConfig): AnalyzerPool {
     stats: () => ({ ...stats }),
     close: async () => {},
   };
+}
+
+function countTriaged(st: PoolStats, s: FileSummary): void {
+  if (s.triaged === undefined) return;
+  st.triaged++;
+  st.triagedChars += s.triaged;
 }
 
 function isFailure(reason: string): boolean {
@@ -216,7 +226,7 @@ class WorkerPool implements AnalyzerPool {
   private closed = false;
   private fatal: Error | null = null;
   private startFailures = 0;
-  private st: PoolStats = { analysed: 0, prefetchHits: 0, prefetchWasted: 0, failed: 0, restarts: 0 };
+  private st: PoolStats = { analysed: 0, prefetchHits: 0, prefetchWasted: 0, failed: 0, restarts: 0, triaged: 0, triagedChars: 0 };
 
   constructor(o: PoolOptions) {
     this.size = o.size;
@@ -341,6 +351,7 @@ class WorkerPool implements AnalyzerPool {
   private complete(task: Task, summary: FileSummary) {
     this.st.analysed++;
     if (summary.problems.some((p) => isFailure(p.reason))) this.st.failed++;
+    countTriaged(this.st, summary);
     if (task.state === 'dropped') return;
     if (task.waiters.length > 0) {
       this.forget(task);

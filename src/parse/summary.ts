@@ -147,6 +147,8 @@ export interface FileSummary {
   urls: { url: string; line: number; test?: true }[];
   /** `include_bytes!` literal targets. */
   includeBytes: { path: string; line: number }[];
+  /** Characters of the file when the triage cleared it (structural captures only; parse/triage.ts). */
+  triaged?: number;
 }
 
 export function emptySummary(): FileSummary {

@@ -73,6 +73,7 @@ export class RuleIndex {
       attributeNames: [...this.attrs.keys()].sort(),
       methodNames: [...this.methods.keys()].sort(),
       queries: [], // rules supply no tree-sitter queries (the rule-side query matcher is gone)
+      triage: { segments: [...this.segments].sort(), stems: [...this.stems].sort(), methodNames: [...this.methods.keys()].sort(), attributeNames: [...this.attrs.keys()].sort() },
     };
   }
 

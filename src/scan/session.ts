@@ -43,6 +43,9 @@ export function toolVersion(): string {
   return (require('../../package.json') as { version: string }).version;
 }
 
+/** Marker 'checksum' of a located crate the scan did not scan (see prewarm). */
+const UNSCANNED = 'unscanned';
+
 let cachedIndex: RuleIndex | null = null;
 export function ruleIndex(): RuleIndex {
   if (!cachedIndex) cachedIndex = new RuleIndex(loadRules());
@@ -226,7 +229,14 @@ export class ScanSession {
   async prewarm(req: { checksum: string | null }, dir: string, allTargets: boolean): Promise<void> {
     if (this.pool.size === 0) return;
     const checksum = req.checksum && SHA256.test(req.checksum) ? req.checksum : null;
-    if (this.cache && this.cache.hasMarker(this.markerOf(checksum, dir))) return;
+    // the scan keys a crate by content when its source is no registry (a directory source replacing crates-io,
+    // vendor/), even with a Cargo.lock checksum: its marker then says 'content', and a warm scan must find it
+    // (it prefetched the 48 such crates of the real workspace on every warm run, starting the worker pool)
+    // A warm run prewarms nothing: besides a crate's own marker, a 'content' marker (the scan keys a crate by
+    // content when its source is no registry, e.g. a directory source replacing crates-io, even with a
+    // Cargo.lock checksum: 48 crates of the real workspace), and an 'unscanned' one (located but not scanned
+    // last time: dev-only) skip it. Markers only steer prefetching, never a result.
+    if (this.cache && [checksum, null, UNSCANNED].some((c, i) => (i === 0 || c !== checksum) && this.cache!.hasMarker(this.markerOf(c, dir)))) return;
     let text = '';
     try {
       text = await readRegularText(join(dir, 'Cargo.toml'), { maxBytes: MAX_TOML_BYTES });
@@ -237,6 +247,12 @@ export class ScanSession {
     const m = /^\s*build\s*=\s*"([^"]+)"/m.exec(text);
     const build = m ? m[1]! : existsSync(join(dir, 'build.rs')) ? 'build.rs' : null;
     await this.prefetchCrate(dir, { procMacro, build, allTargets }, `dir:${dir}`);
+  }
+
+  /** A located crate that this run does not scan: its prefetch stops, and the next run does not prewarm it. */
+  async notScanned(dir: string): Promise<void> {
+    this.finishGroup(`dir:${dir}`);
+    if (this.cache) await this.cache.putMarker(this.markerOf(UNSCANNED, dir));
   }
 
   /** Queue every Rust file of a crate for speculative analysis (roots first). */
@@ -418,7 +434,7 @@ export async function scanWorkspace(opts: ScanOptions, hooks: ScanHooks = {}): P
     }
     // prewarmed crates that will not be scanned (dev-only, bad manifest…) must not hold prefetch slots
     const scanned = new Set(todo.map((p) => p.dir!));
-    for (const dir of locatedOrder.keys()) if (!scanned.has(dir)) session.finishGroup(`dir:${dir}`);
+    for (const dir of locatedOrder.keys()) if (!scanned.has(dir)) await session.notScanned(dir);
     // scheduling order only (output is sorted): prewarmed crates first, in location order
     const rank = (p: ResolvedPackage) => locatedOrder.get(p.dir!) ?? Number.MAX_SAFE_INTEGER;
     const order = todo.map((p, i) => ({ p, i })).sort((a, b) => rank(a.p) - rank(b.p) || a.i - b.i).map((x) => x.p);
