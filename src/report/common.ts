@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve as resolvePath } from 'node:path';
 import type { DiffResult, PackageChange } from '../diff/scan-diff.js';
 import type { CrateViolation, DisallowedUse, UnusedEntry, Violations } from '../policy/allowlist.js';
-import type { CrateReport, Finding, Indicator, Project, ResolvedPackage, ScanResult } from '../types.js';
+import type { CrateReport, DependencyPath, Finding, Indicator, MemberReport, Project, ResolvedPackage, ScanResult } from '../types.js';
 
 /** What every report is about: a scan (of a workspace, or of one crate with `project` null). */
 export interface ReportBase {
@@ -125,7 +125,17 @@ export function crateJson(c: CrateReport): Record<string, unknown> {
     indicators: c.indicators.map(indicatorJson),
     unanalyzed: c.unanalyzed.map((u) => ({ file: u.file, line: u.line, reason: u.reason })),
     ...(c.counted ? { counted: [...c.counted] } : {}),
+    ...(c.dependencyPaths ? { dependencyPaths: c.dependencyPaths.map(dependencyPathJson) } : {}),
   };
+}
+
+export function dependencyPathJson(p: DependencyPath): Record<string, unknown> {
+  return { phase: p.phase, path: [...p.path], ...(p.dev ? { dev: true } : {}) };
+}
+
+export function memberJson(m: MemberReport): Record<string, unknown> {
+  const list = (xs: MemberReport['brings']['runtime']) => xs.map((b) => ({ capability: b.capability, via: [...b.via], crates: [...b.crates] }));
+  return { name: m.name, version: m.version, brings: { runtime: list(m.brings.runtime), build: list(m.brings.build) } };
 }
 
 export function scanJson(r: ScanResult): Record<string, unknown> {
@@ -135,6 +145,7 @@ export function scanJson(r: ScanResult): Record<string, unknown> {
     crates: r.crates.map(crateJson),
     unscanned: r.unscanned.map((u) => ({ name: u.name, version: u.version, reason: u.reason })),
     ...(r.targets ? { targets: [...r.targets], excluded: (r.excluded ?? []).map((x) => ({ name: x.name, version: x.version, reason: x.reason })) } : {}),
+    ...(r.members ? { members: r.members.map(memberJson) } : {}),
   };
 }
 
