@@ -228,7 +228,7 @@ describe('rules and help', () => {
     const r = await run(['--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Exit codes: 0 ok; 1 check/diff found something not allowed; 2 error');
-    for (const c of ['scan', 'crate', 'rules', 'check', 'allow', 'diff']) expect(r.stdout).toMatch(new RegExp(`\\n  ${c} `));
+    for (const c of ['scan', 'crate', 'rules', 'check', 'allow', 'diff', 'why']) expect(r.stdout).toMatch(new RegExp(`\\n  ${c} `));
   });
 });
 
@@ -302,7 +302,7 @@ describe('errors: one line on stderr, exit 2, no stack trace', () => {
   it('an unknown command or option is a usage error (exit 2)', async () => {
     const r = await run(['frobnicate']);
     expect(r.code).toBe(2);
-    expect(r.stderr.split('\n')[0]).toBe("cap-scan: error: unknown command 'frobnicate' (commands: scan, crate, rules, check, allow, diff)");
+    expect(r.stderr.split('\n')[0]).toBe("cap-scan: error: unknown command 'frobnicate' (commands: scan, crate, rules, check, allow, diff, why)");
   });
 
   it('--debug adds the stack trace', async () => {
