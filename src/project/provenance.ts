@@ -120,6 +120,36 @@ export function memberRollups(project: Project, crates: readonly CrateReport[], 
   const byId = new Map(project.packages.map((p) => [p.id, p]));
   const labels = packageLabels(project);
   const reports = new Map(crates.map((c) => [reportKey(c), c]));
+  // what one direct dependency's tree brings depends only on it and how it is entered: walked once
+  // however many members share it
+  const memo = new Map<string, Array<[Phase, Capability, string]>>();
+  const brought = (pkg: ResolvedPackage, kinds: Set<DepKind>, memberPhase: Phase): Array<[Phase, Capability, string]> => {
+    const key = `${pkg.id}\u0000${[...kinds].sort().join(',')}\u0000${memberPhase}`;
+    const hit = memo.get(key);
+    if (hit) return hit;
+    const starts = [...kinds].map((k) =>
+      k === 'normal' ? { pkg, kind: 'normal' as DepKind, phase: memberPhase } : k === 'build' ? { pkg, kind: 'build' as DepKind, phase: 'build' as Phase } : { pkg, kind: 'dev' as DepKind, phase: 'runtime' as Phase },
+    );
+    const seen = new Set<string>();
+    const out: Array<[Phase, Capability, string]> = [];
+    const push = (phase: Phase, cap: Capability, label: string): void => {
+      const k = `${phase}\u0000${cap}\u0000${label}`;
+      if (!seen.has(k)) {
+        seen.add(k);
+        out.push([phase, cap, label]);
+      }
+    };
+    for (const s of walk(byId, starts).values()) {
+      if (s.kind === 'dev' && !includeDev) continue;
+      const r = reports.get(reportKey(s.pkg));
+      if (!r) continue;
+      const label = labels.get(s.pkg.id)!;
+      for (const cap of r.phases.runtime) push(s.phase, cap, label);
+      for (const cap of r.phases.build) push('build', cap, label);
+    }
+    memo.set(key, out);
+    return out;
+  };
   const out: MemberReport[] = [];
   for (const m of project.packages.filter((p) => p.member)) {
     const memberPhase: Phase = m.manifest?.lib?.procMacro ? 'build' : 'runtime';
@@ -141,17 +171,7 @@ export function memberRollups(project: Project, crates: readonly CrateReport[], 
     }
     for (const { pkg, kinds } of direct.values()) {
       const via = labels.get(pkg.id)!;
-      const starts = [...kinds].map((k) =>
-        k === 'normal' ? { pkg, kind: 'normal' as DepKind, phase: memberPhase } : k === 'build' ? { pkg, kind: 'build' as DepKind, phase: 'build' as Phase } : { pkg, kind: 'dev' as DepKind, phase: 'runtime' as Phase },
-      );
-      for (const s of walk(byId, starts).values()) {
-        if (s.kind === 'dev' && !includeDev) continue;
-        const r = reports.get(reportKey(s.pkg));
-        if (!r) continue;
-        const label = labels.get(s.pkg.id)!;
-        for (const cap of r.phases.runtime) add(s.phase, cap, via, label);
-        for (const cap of r.phases.build) add('build', cap, via, label);
-      }
+      for (const [phase, cap, label] of brought(pkg, kinds, memberPhase)) add(phase, cap, via, label);
     }
     const list = (phase: Phase) =>
       CAPABILITIES.filter((c) => acc[phase].has(c))
