@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { closeNames } from '../src/commands/why.js';
+import { viaLine } from '../src/report/common.js';
 
 const ROOT = resolve(__dirname, '..');
 const BIN = join(ROOT, 'bin', 'cap-scan.js');
@@ -181,7 +182,19 @@ describe('check and diff name the dependency that brought a crate', () => {
     );
     const json = JSON.parse((await run(['check', '--manifest-path', ws, '--offline', '--format', 'json'])).stdout);
     expect(json.violations.crates.map((c: { name: string; via: string[] }) => [c.name, c.via])).toEqual([['curl', ['ureq', 'curl']]]);
+    const md = (await run(['check', '--manifest-path', ws, '--offline', '--format', 'markdown'])).stdout;
+    expect(md).toContain('| curl (new)<br>via ureq → curl | 0.4.44 | net.connect (runtime) | net.connect: src/lib.rs:2 `std::net::TcpStream::connect` |');
     const gh = (await run(['check', '--manifest-path', ws, '--offline', '--format', 'github'])).stdout;
     expect(gh.split('\n')[0]).toBe('::error file=Cargo.lock,line=11,title=cap-scan%3A curl 0.4.44 (new crate)::net.connect (runtime) is not allowed (via ureq → curl)%0Asrc/lib.rs:2:13 std::net::TcpStream::connect');
+  });
+});
+
+describe('viaLine', () => {
+  it('fits a long path into the width by eliding its middle, keeping the direct dependency and the crate', () => {
+    const path = ['reqwest', 'hyper', 'h2', 'tokio-util', 'tokio', 'mio'];
+    expect(viaLine(path, 80)).toBe('via reqwest → hyper → h2 → tokio-util → tokio → mio');
+    expect(viaLine(path, 40)).toBe('via reqwest → hyper → … → tokio → mio');
+    expect(viaLine(path, 30)).toBe('via reqwest → hyper → … → mio');
+    expect(viaLine(path, 10)).toBe('via reqwest → … → mio');
   });
 });
