@@ -58,6 +58,14 @@ describe('filters', () => {
     ]);
   });
 
+  it('scan --format json --capability process.spawn: the members roll-ups keep only process', async () => {
+    const doc = JSON.parse((await runScan(opts('json', [], ['process.spawn']))).text);
+    expect(doc.members).toEqual([
+      { name: 'app', version: '0.1.0', brings: { runtime: [{ capability: 'process', via: ['shellout'], crates: ['shellout'] }], build: [{ capability: 'process', via: ['envlogger'], crates: ['envlogger'] }] } },
+      { name: 'app-utils', version: '0.1.0', brings: { runtime: [], build: [] } },
+    ]);
+  });
+
   it('without filters, scan JSON is byte-identical to the unfiltered report', async () => {
     const plain = { ...opts('json', [], []) };
     delete (plain as { filter?: unknown }).filter;
