@@ -172,6 +172,7 @@ Examples:
   cap-scan check --locked --format sarif -o cap-scan.sarif
   cap-scan allow --write                     record today's capabilities (never accepts indicators)
   cap-scan diff --base origin/main --fail-on-growth
+  cap-scan why mio net                       how mio is reached from the members, and its net evidence
 `;
 
 export function buildProgram(outputs: { result?: CommandOutput; raw?: RawOptions }): Command {

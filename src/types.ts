@@ -194,6 +194,36 @@ export interface CrateReport {
   unanalyzed: Unanalyzed[];
   /** `crate` mode of a bin-only crate: the targets counted besides lib and build script (absent otherwise). */
   counted?: string[];
+  /**
+   * Workspace scans: the shortest path from a workspace member to the crate, one per phase it is reached
+   * in (`["realproj", "reqwest", "hyper", "tokio"]`); empty when no member reaches it. Absent in `crate` mode.
+   */
+  dependencyPaths?: DependencyPath[];
+}
+
+/** One shortest path from a member to a crate (member first, the crate last). */
+export interface DependencyPath {
+  phase: Phase;
+  /** Package names; `name@version` for a name the lockfile holds in several versions. */
+  path: string[];
+  /** The path goes through a member's dev-dependency (only with --include-dev). */
+  dev?: true;
+}
+
+/** A capability a member's dependency tree brings, and through which of its direct dependencies. */
+export interface BroughtCapability {
+  capability: Capability;
+  /** The member's direct dependencies whose trees hold a crate with it. */
+  via: string[];
+  /** The crates that have it. */
+  crates: string[];
+}
+
+/** A workspace member and what its dependency tree brings, per phase. */
+export interface MemberReport {
+  name: string;
+  version: string;
+  brings: { runtime: BroughtCapability[]; build: BroughtCapability[] };
 }
 
 export interface Unscanned {
@@ -210,6 +240,8 @@ export interface ScanResult {
   /** Only when targets were chosen: the chosen triples and the packages left out for them. */
   targets?: string[];
   excluded?: ExcludedPackage[];
+  /** Workspace scans: the members and what their dependency trees bring (absent in `crate` mode). */
+  members?: MemberReport[];
 }
 
 /** An error whose message is shown to the user as one line (exit code 2). */

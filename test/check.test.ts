@@ -111,7 +111,7 @@ describe('cap-scan check (fixture workspaces)', () => {
     const b = await runCheck(checkOpts('grows', { format: 'json' }));
     expect(a.text).toBe(b.text);
     const doc = JSON.parse(a.text) as Record<string, unknown>;
-    expect(Object.keys(doc)).toEqual(['schemaVersion', 'tool', 'crates', 'unscanned', 'violations']);
+    expect(Object.keys(doc)).toEqual(['schemaVersion', 'tool', 'crates', 'unscanned', 'members', 'violations']);
     expect(doc['violations']).toEqual({
       policy: 'Cargo.toml',
       strict: false,
@@ -138,6 +138,8 @@ describe('cap-scan check (fixture workspaces)', () => {
           ],
           urls: [],
           indicators: [],
+          // how the crate is reached below the member: here a direct dependency
+          via: ['fetcher'],
         },
       ],
       unused: [],

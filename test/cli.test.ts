@@ -71,9 +71,13 @@ describe('cap-scan on the demo workspace', () => {
         '  ffi-shim, zlink-sys',
         '',
         'cfg-probe 0.1.0     runtime: -            build: env, fs',
+        '  via zlink-sys → cfg-probe (build)',
         'demo-fetch 0.2.0    runtime: env, net     build: -',
+        '  direct dependency of app',
         'derive-hello 0.1.0  runtime: -            build: proc-macro',
+        '  direct dependency of app (build)',
         'envlogger 0.3.0     runtime: env          build: build-script, env, process',
+        '  direct dependency of app',
         '  ! typosquat  Cargo.toml:3  name is close to the popular crate "env_logger" (separator), which is not in the lockfile',
         '  ! obfuscation  build.rs:10  3 joined base64 fragments decode to url: "http://203.0.113.7:9089/stage2?k="',
         '  ! secrets  build.rs:14  CI detection: env::var("GITHUB_ACTIONS")',
@@ -81,11 +85,17 @@ describe('cap-scan on the demo workspace', () => {
         '  ! secrets  build.rs:24  token-like env var: env::var("CARGO_REGISTRY_TOKEN")',
         'ffi-shim 0.5.0      runtime: ffi, link, unsafe',
         '                    build: -',
+        '  direct dependency of app',
         'filekeep 1.0.2      runtime: fs           build: -',
+        '  direct dependency of app-utils',
         'shellout 0.4.0      runtime: process      build: -',
+        '  direct dependency of app',
         'tiny-json 0.2.4     runtime: -            build: -',
+        '  via demo-fetch → tiny-json@0.2.4',
         'tiny-json 0.3.1     runtime: -            build: -',
+        '  direct dependency of app-utils',
         'zlink-sys 0.1.3     runtime: ffi, unsafe  build: build-script, env, ffi',
+        '  direct dependency of app-utils',
         '',
         '10 crates, 8 with capabilities, 0 unscanned, 1 with indicators',
         '',
@@ -136,8 +146,14 @@ describe('cap-scan on the demo workspace', () => {
     expect(a.code).toBe(0);
     expect(a.stdout).toBe(b.stdout);
     const doc = JSON.parse(a.stdout);
-    expect(Object.keys(doc)).toEqual(['schemaVersion', 'tool', 'crates', 'unscanned']);
+    expect(Object.keys(doc)).toEqual(['schemaVersion', 'tool', 'crates', 'unscanned', 'members']);
     expect(doc.schemaVersion).toBe(1);
+    // provenance: the shortest path from a member per phase, and what each member's tree brings
+    const pathsOf = (name: string) => doc.crates.filter((c: { name: string }) => c.name === name).map((c: { dependencyPaths: unknown }) => c.dependencyPaths);
+    expect(pathsOf('tiny-json')).toEqual([[{ phase: 'runtime', path: ['app', 'demo-fetch', 'tiny-json@0.2.4'] }], [{ phase: 'runtime', path: ['app-utils', 'tiny-json@0.3.1'] }]]);
+    expect(pathsOf('cfg-probe')).toEqual([[{ phase: 'build', path: ['app-utils', 'zlink-sys', 'cfg-probe'] }]]);
+    expect(doc.members.map((m: { name: string }) => m.name)).toEqual(['app', 'app-utils']);
+    expect(doc.members[0].brings.runtime.find((b: { capability: string }) => b.capability === 'fs')).toEqual({ capability: 'fs', via: ['app-utils'], crates: ['filekeep'] });
     const fetch = doc.crates.find((c: { name: string }) => c.name === 'demo-fetch');
     expect(fetch.phases).toEqual({ runtime: ['env', 'net'], build: [] });
     expect(fetch.findings).toContainEqual({
@@ -212,7 +228,7 @@ describe('rules and help', () => {
     const r = await run(['--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Exit codes: 0 ok; 1 check/diff found something not allowed; 2 error');
-    for (const c of ['scan', 'crate', 'rules', 'check', 'allow', 'diff']) expect(r.stdout).toMatch(new RegExp(`\\n  ${c} `));
+    for (const c of ['scan', 'crate', 'rules', 'check', 'allow', 'diff', 'why']) expect(r.stdout).toMatch(new RegExp(`\\n  ${c} `));
   });
 });
 
@@ -286,7 +302,7 @@ describe('errors: one line on stderr, exit 2, no stack trace', () => {
   it('an unknown command or option is a usage error (exit 2)', async () => {
     const r = await run(['frobnicate']);
     expect(r.code).toBe(2);
-    expect(r.stderr.split('\n')[0]).toBe("cap-scan: error: unknown command 'frobnicate' (commands: scan, crate, rules, check, allow, diff)");
+    expect(r.stderr.split('\n')[0]).toBe("cap-scan: error: unknown command 'frobnicate' (commands: scan, crate, rules, check, allow, diff, why)");
   });
 
   it('--debug adds the stack trace', async () => {

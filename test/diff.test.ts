@@ -78,7 +78,7 @@ describe('cap-scan diff (fixture workspace, two lockfiles)', () => {
   it('json: diff object with added/removed per phase and evidence', async () => {
     const out = await runDiff(opts({ format: 'json' }));
     const doc = JSON.parse(out.text) as { diff: { base: string; growth: boolean; packages: Array<Record<string, unknown>> } };
-    expect(Object.keys(doc)).toEqual(['schemaVersion', 'tool', 'crates', 'unscanned', 'diff']);
+    expect(Object.keys(doc)).toEqual(['schemaVersion', 'tool', 'crates', 'unscanned', 'members', 'diff']);
     expect(doc.diff.growth).toBe(true);
     expect(
       doc.diff.packages.map((p) => ({ name: p['name'], change: p['change'], from: p['from'], to: p['to'], added: p['added'], removed: p['removed'] })),
@@ -156,12 +156,12 @@ describe('diffScans', () => {
       packages: [
         {
           name: 'a', change: 'updated', from: '2.0.0', to: '2.1.0', source: newR.crates[1]!.source,
-          added: { runtime: ['net'], build: [] }, removed: { runtime: ['fs'], build: ['env'] }, evidence: [net], unscanned: [], indicators: { added: [], removed: [] },
+          added: { runtime: ['net'], build: [] }, removed: { runtime: ['fs'], build: ['env'] }, evidence: [net], unscanned: [], indicators: { added: [], removed: [] }, via: [],
         },
         {
           name: 'lost', change: 'updated', from: '0.1.0', to: '0.2.0', source: newR.crates[3]!.source,
           added: { runtime: [], build: [] }, removed: { runtime: [], build: [] }, evidence: [],
-          unscanned: [{ side: 'old', version: '0.1.0', reason: 'not in directory source' }], indicators: { added: [], removed: [] },
+          unscanned: [{ side: 'old', version: '0.1.0', reason: 'not in directory source' }], indicators: { added: [], removed: [] }, via: [],
         },
       ],
     });

@@ -143,8 +143,20 @@ const SCANNED = [
   '  beta',
   '',
   'alpha 1.0.0  runtime: fs   build: -',
+  '  direct dependency of app',
   'beta 1.2.0   runtime: env  build: -',
+  '  via alpha → beta',
   'gamma 0.1.0  runtime: net  build: -',
+  '  via alpha → gamma',
+];
+/** `crate alpha@1 --deps`: paths start at alpha (the probe project that resolves it is not shown). */
+const SCANNED_DEPS = [
+  ...SCANNED.slice(0, 8),
+  'alpha 1.0.0  runtime: fs   build: -',
+  'beta 1.2.0   runtime: env  build: -',
+  '  direct dependency of alpha',
+  'gamma 0.1.0  runtime: net  build: -',
+  '  direct dependency of alpha',
 ];
 /** alpha and beta only (gamma unscanned). */
 const SCANNED_AB = [
@@ -155,7 +167,9 @@ const SCANNED_AB = [
   '  beta',
   '',
   'alpha 1.0.0  runtime: fs   build: -',
+  '  direct dependency of app',
   'beta 1.2.0   runtime: env  build: -',
+  '  via alpha → beta',
 ];
 
 describe('workspace scan with nothing local', () => {
@@ -467,6 +481,6 @@ describe('cap-scan crate', () => {
     const r = await cli(['crate', 'alpha@1', '--deps'], h.env);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe([...SCANNED, '', '3 crates, 3 with capabilities, 0 unscanned', ''].join('\n'));
+    expect(r.stdout).toBe([...SCANNED_DEPS, '', '3 crates, 3 with capabilities, 0 unscanned', ''].join('\n'));
   }, 60_000);
 });

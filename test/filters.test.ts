@@ -32,13 +32,16 @@ describe('filters', () => {
         '  demo-fetch',
         '',
         'demo-fetch 0.2.0  runtime: net      build: -',
+        '  direct dependency of app',
         'envlogger 0.3.0   runtime: -        build: process',
+        '  direct dependency of app',
         '  ! typosquat  Cargo.toml:3  name is close to the popular crate "env_logger" (separator), which is not in the lockfile',
         '  ! obfuscation  build.rs:10  3 joined base64 fragments decode to url: "http://203.0.113.7:9089/stage2?k="',
         '  ! secrets  build.rs:14  CI detection: env::var("GITHUB_ACTIONS")',
         '  ! secrets  build.rs:14  CI detection: env::var("GITLAB_CI")',
         '  ! secrets  build.rs:24  token-like env var: env::var("CARGO_REGISTRY_TOKEN")',
         'shellout 0.4.0    runtime: process  build: -',
+        '  direct dependency of app',
         '',
         '3 crates, 3 with capabilities, 0 unscanned, 1 with indicators',
         '',
@@ -52,6 +55,14 @@ describe('filters', () => {
     const net = JSON.parse((await runScan(opts('json', ['demo-fetch'], ['net.connect']))).text);
     expect(net.crates.map((c: any) => [c.name, c.capabilities, c.phases, c.findings.map((f: any) => `${f.kind} ${f.file}:${f.line}`)])).toEqual([
       ['demo-fetch', ['net'], { runtime: ['net'], build: [] }, ['net.connect src/lib.rs:17']],
+    ]);
+  });
+
+  it('scan --format json --capability process.spawn: the members roll-ups keep only process', async () => {
+    const doc = JSON.parse((await runScan(opts('json', [], ['process.spawn']))).text);
+    expect(doc.members).toEqual([
+      { name: 'app', version: '0.1.0', brings: { runtime: [{ capability: 'process', via: ['shellout'], crates: ['shellout'] }], build: [{ capability: 'process', via: ['envlogger'], crates: ['envlogger'] }] } },
+      { name: 'app-utils', version: '0.1.0', brings: { runtime: [], build: [] } },
     ]);
   });
 

@@ -337,7 +337,7 @@ describe('targets', () => {
     const all = await run(['--manifest-path', root, '--offline', '--format', 'json']);
     const allJson = JSON.parse(all.stdout);
     expect(allJson.crates.map((c: { name: string }) => c.name)).toEqual(['deep', 'shared', 'unixthing', 'winthing']);
-    expect(Object.keys(allJson)).toEqual(['schemaVersion', 'tool', 'crates', 'unscanned']);
+    expect(Object.keys(allJson)).toEqual(['schemaVersion', 'tool', 'crates', 'unscanned', 'members']);
 
     const linux = await run(['--manifest-path', root, '--offline', '--target', 'x86_64-unknown-linux-gnu', '--format', 'json']);
     expect(linux.code).toBe(0);

@@ -184,6 +184,45 @@ describe.skipIf(!haveChromium)('html report in chromium', () => {
     expect(evs).toEqual(expected.map((f) => ({ loc: `${f.file}:${f.line}:${f.column}`, rule: `rule ${f.rule}`, evidence: f.evidence, hit: `${f.line}${src[f.line - 1]}` })));
     expect(await page.textContent('#details h2')).toBe('envlogger 0.3.0 · process · build time');
 
+    // the dependency graph: members at the top, each crate with a capability on its shortest path,
+    // one coloured dot per capability; dashed edges lead to build-time-only crates
+    const nodes = await page.$$eval('#graph g.node', (gs) =>
+      gs.map((g) => ({ key: (g as SVGElement).dataset['crate']!, member: g.classList.contains('member'), caps: [...g.querySelectorAll('circle')].map((c) => (c as SVGElement).dataset['cap']).join(','), y: g.getBoundingClientRect().top, fill: getComputedStyle(g.querySelector('circle') ?? g).fill })),
+    );
+    expect(nodes.map((n) => `${n.key}${n.member ? ' (member)' : ''}: ${n.caps}`).sort()).toEqual([
+      'app (member): ',
+      'app-utils (member): ',
+      'cfg-probe: env,fs',
+      'demo-fetch: env,net',
+      'derive-hello: proc-macro',
+      'envlogger: build-script,env,process',
+      'ffi-shim: ffi,link,unsafe',
+      'filekeep: fs',
+      'shellout: process',
+      'zlink-sys: build-script,env,ffi,unsafe',
+    ]);
+    const y = (k: string) => nodes.find((n) => n.key === k)!.y;
+    expect(y('app')).toBe(y('app-utils'));
+    expect(y('app')).toBeLessThan(y('demo-fetch'));
+    expect(y('zlink-sys')).toBeLessThan(y('cfg-probe'));
+    // capabilities are coloured: net and process dots differ
+    expect(nodes.find((n) => n.key === 'shellout')!.fill).not.toBe(nodes.find((n) => n.key === 'filekeep')!.fill);
+    const edges = await page.$$eval('#graph path.edge', (ps) => ps.map((p) => `${(p as SVGElement).dataset['from']} -> ${(p as SVGElement).dataset['to']}${p.classList.contains('build') ? ' (build)' : ''}`));
+    expect(edges).toEqual([
+      'app -> demo-fetch',
+      'app -> derive-hello (build)',
+      'app -> envlogger',
+      'app -> ffi-shim',
+      'app -> shellout',
+      'app-utils -> filekeep',
+      'app-utils -> zlink-sys',
+      'zlink-sys -> cfg-probe (build)',
+    ]);
+    await page.click('#graph g.node[data-crate="filekeep"]');
+    expect(await page.textContent('#details h2')).toBe('filekeep 1.0.2');
+    expect(await page.$$eval('#details li', (ls) => ls.map((l) => l.textContent))).toContain('runtime: app-utils → filekeep');
+    await page.click('tr[data-crate="envlogger"] td[data-phase="build"][data-cap="process"] button');
+
     const shot = join(tmp, 'demo.png');
     await page.screenshot({ path: shot, fullPage: true });
     expect(statSync(shot).size).toBeGreaterThan(10_000);

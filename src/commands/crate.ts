@@ -171,7 +171,17 @@ export async function runCrate(o: CrateOptions): Promise<CommandOutput> {
     } finally {
       await ws.cleanup();
     }
-    result = { ...result, crates: result.crates.filter((c) => c.name !== PROBE_PACKAGE) };
+    // the probe project is an artifact: paths start at the crate asked about, and there is no member roll-up
+    const { members: _probe, ...rest } = result;
+    void _probe;
+    const crates = result.crates
+      .filter((c) => c.name !== PROBE_PACKAGE)
+      .map((c) => {
+        const { dependencyPaths, ...report } = c;
+        if (c.name === crate.name && c.version === crate.version) return report;
+        return { ...report, dependencyPaths: (dependencyPaths ?? []).map((p) => ({ ...p, path: p.path.slice(1) })).filter((p) => p.path.length > 1) };
+      });
+    result = { ...rest, crates };
   }
   return report(result);
 }

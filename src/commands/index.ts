@@ -7,7 +7,8 @@ import { crateCommand } from './crate.js';
 import { diffCommand } from './diff.js';
 import { rulesCommand } from './rules.js';
 import { scanCommand } from './scan.js';
+import { whyCommand } from './why.js';
 
 export type { CommandDefinition } from './command.js';
 
-export const commands: readonly CommandDefinition[] = [scanCommand, crateCommand, rulesCommand, checkCommand, allowCommand, diffCommand];
+export const commands: readonly CommandDefinition[] = [scanCommand, crateCommand, rulesCommand, checkCommand, allowCommand, diffCommand, whyCommand];

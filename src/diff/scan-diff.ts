@@ -1,6 +1,7 @@
 // Capability diff between two scans of one workspace (an old Cargo.lock and the current one).
 
 import semver from 'semver';
+import { viaFor } from '../project/provenance.js';
 import type { Capability, CrateReport, Finding, Indicator, Phase, ScanResult } from '../types.js';
 import { cmp } from '../util/compare.js';
 
@@ -34,6 +35,12 @@ export interface PackageChange {
    * An indicator is the same on both sides when its id, file and detail match (its line may move).
    */
   indicators: { added: Indicator[]; removed: Indicator[] };
+  /**
+   * How the package is reached below the member (`["ureq", "curl"]`: the direct dependency first): its
+   * shortest path in the new scan (the old one for removed packages), the runtime one when there is
+   * one; empty when no member reaches it.
+   */
+  via: string[];
 }
 
 export interface DiffResult {
@@ -86,6 +93,7 @@ function change(name: string, oldS: Side | null, newS: Side | null): PackageChan
     evidence: [],
     unscanned: [],
     indicators: { added: [], removed: [] },
+    via: (newS?.crate ? viaFor(newS.crate) : null) ?? (oldS?.crate ? viaFor(oldS.crate) : null) ?? [],
   };
   if (oldS && !oldS.crate) out.unscanned.push({ side: 'old', version: oldS.version, reason: oldS.reason ?? 'not scanned' });
   if (newS && !newS.crate) out.unscanned.push({ side: 'new', version: newS.version, reason: newS.reason ?? 'not scanned' });
@@ -140,4 +148,26 @@ export function diffScans(base: string, oldRes: ScanResult, newRes: ScanResult, 
   packages.sort((a, b) => cmp(a.name, b.name) || vcmp(a.to ?? a.from ?? '', b.to ?? b.from ?? ''));
   const growth = packages.some((p) => p.added.runtime.length > 0 || p.added.build.length > 0 || p.indicators.added.length > 0);
   return { base, growth, packages };
+}
+
+/** The direct dependency a change comes through (`via[0]`), null when no member reaches it. */
+export function directDependency(p: PackageChange): string | null {
+  return p.via[0] ?? null;
+}
+
+/**
+ * The packages grouped by the direct dependency they come through, groups sorted by its name (the
+ * packages no member reaches last, under null); packages keep their order inside a group.
+ */
+export function groupByDirect(packages: readonly PackageChange[]): Array<{ direct: string | null; packages: PackageChange[] }> {
+  const m = new Map<string | null, PackageChange[]>();
+  for (const p of packages) {
+    const k = directDependency(p);
+    let l = m.get(k);
+    if (!l) m.set(k, (l = []));
+    l.push(p);
+  }
+  return [...m.entries()]
+    .sort((a, b) => (a[0] === null ? 1 : b[0] === null ? -1 : cmp(a[0], b[0])))
+    .map(([direct, ps]) => ({ direct, packages: ps }));
 }

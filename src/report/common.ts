@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve as resolvePath } from 'node:path';
 import type { DiffResult, PackageChange } from '../diff/scan-diff.js';
 import type { CrateViolation, DisallowedUse, UnusedEntry, Violations } from '../policy/allowlist.js';
-import type { CrateReport, Finding, Indicator, Project, ResolvedPackage, ScanResult } from '../types.js';
+import { viaFor } from '../project/provenance.js';
+import type { CrateReport, DependencyPath, Finding, Indicator, MemberReport, Phase, Project, ResolvedPackage, ScanResult } from '../types.js';
 
 /** What every report is about: a scan (of a workspace, or of one crate with `project` null). */
 export interface ReportBase {
@@ -125,7 +126,17 @@ export function crateJson(c: CrateReport): Record<string, unknown> {
     indicators: c.indicators.map(indicatorJson),
     unanalyzed: c.unanalyzed.map((u) => ({ file: u.file, line: u.line, reason: u.reason })),
     ...(c.counted ? { counted: [...c.counted] } : {}),
+    ...(c.dependencyPaths ? { dependencyPaths: c.dependencyPaths.map(dependencyPathJson) } : {}),
   };
+}
+
+export function dependencyPathJson(p: DependencyPath): Record<string, unknown> {
+  return { phase: p.phase, path: [...p.path], ...(p.dev ? { dev: true } : {}) };
+}
+
+export function memberJson(m: MemberReport): Record<string, unknown> {
+  const list = (xs: MemberReport['brings']['runtime']) => xs.map((b) => ({ capability: b.capability, via: [...b.via], crates: [...b.crates] }));
+  return { name: m.name, version: m.version, brings: { runtime: list(m.brings.runtime), build: list(m.brings.build) } };
 }
 
 export function scanJson(r: ScanResult): Record<string, unknown> {
@@ -135,6 +146,7 @@ export function scanJson(r: ScanResult): Record<string, unknown> {
     crates: r.crates.map(crateJson),
     unscanned: r.unscanned.map((u) => ({ name: u.name, version: u.version, reason: u.reason })),
     ...(r.targets ? { targets: [...r.targets], excluded: (r.excluded ?? []).map((x) => ({ name: x.name, version: x.version, reason: x.reason })) } : {}),
+    ...(r.members ? { members: r.members.map(memberJson) } : {}),
   };
 }
 
@@ -142,7 +154,8 @@ function disallowedJson(d: DisallowedUse): Record<string, unknown> {
   return { capability: d.capability, kind: d.kind, phase: d.phase, allowedInOtherPhase: d.allowedInOtherPhase, findings: d.findings.map(findingJson) };
 }
 
-export function crateViolationJson(v: CrateViolation): Record<string, unknown> {
+export function crateViolationJson(v: CrateViolation, result?: ScanResult): Record<string, unknown> {
+  const via = result ? crateVia(result, v.name, v.version, v.disallowed[0]?.phase) : null;
   return {
     name: v.name,
     version: v.version,
@@ -152,6 +165,7 @@ export function crateViolationJson(v: CrateViolation): Record<string, unknown> {
     disallowed: v.disallowed.map(disallowedJson),
     urls: v.urls.map((u) => ({ type: u.type, value: u.value })),
     indicators: v.indicators.map(indicatorJson),
+    ...(result ? { via: via ?? [] } : {}),
   };
 }
 
@@ -159,14 +173,14 @@ export function unusedJson(u: UnusedEntry): Record<string, unknown> {
   return { entry: u.entry, line: u.line, reason: u.reason, runtime: [...u.runtime], build: [...u.build], all: [...u.all], ...(u.indicators ? { indicators: [...u.indicators] } : {}) };
 }
 
-export function violationsJson(v: Violations, workspaceRoot: string | null): Record<string, unknown> {
+export function violationsJson(v: Violations, workspaceRoot: string | null, result?: ScanResult): Record<string, unknown> {
   return {
     policy: displayPath(v.policy, workspaceRoot),
     strict: v.strict,
     denyIndicators: v.denyIndicators,
     denyUnscanned: v.denyUnscanned,
     ok: v.ok,
-    crates: v.crates.map(crateViolationJson),
+    crates: v.crates.map((c) => crateViolationJson(c, result)),
     unused: v.unused.map(unusedJson),
     // only when some crate had parts skipped: check output of fully analysed scans is unchanged
     ...(v.skipped.length ? { skipped: v.skipped.map((k) => ({ name: k.name, version: k.version, unanalyzed: k.unanalyzed.map((u) => ({ file: u.file, line: u.line, reason: u.reason })) })) } : {}),
@@ -185,6 +199,7 @@ export function packageChangeJson(p: PackageChange): Record<string, unknown> {
     evidence: p.evidence.map(findingJson),
     unscanned: p.unscanned.map((u) => ({ side: u.side, version: u.version, reason: u.reason })),
     indicators: { added: p.indicators.added.map(indicatorJson), removed: p.indicators.removed.map(indicatorJson) },
+    via: [...p.via],
   };
 }
 
@@ -280,4 +295,33 @@ export function sourceLink(source: string | null, name: string, version: string,
   if (!source || !CRATES_IO.has(source)) return null;
   const path = file.split('/').map(encodeURIComponent).join('/');
   return `https://docs.rs/crate/${encodeURIComponent(name)}/${encodeURIComponent(version)}/source/${path}#${line}`;
+}
+
+// ---------------------------------------------------------------- provenance
+
+/**
+ * How a crate of the scan is reached below the member (`["ureq", "curl"]`), for a capability of
+ * `phase`: that phase's path, else its first; null when unknown (crate mode, or no member reaches it).
+ */
+export function crateVia(result: ScanResult, name: string, version: string, phase?: Phase): string[] | null {
+  const c = result.crates.find((x) => x.name === name && x.version === version);
+  return c ? viaFor(c, phase) : null;
+}
+
+/** `ureq → curl`. */
+export function viaText(via: readonly string[]): string {
+  return via.join(' → ');
+}
+
+/** `via ureq → curl`, shortened to `width` columns by eliding the middle (`via a → … → z`). */
+export function viaLine(via: readonly string[], width: number): string {
+  const full = `via ${viaText(via)}`;
+  if (full.length <= width || via.length <= 2) return full;
+  for (let keep = via.length - 2; keep >= 0; keep--) {
+    const head = via.slice(0, 1 + Math.ceil(keep / 2));
+    const tail = via.slice(via.length - 1 - Math.floor(keep / 2));
+    const s = `via ${viaText([...head, '…', ...tail])}`;
+    if (s.length <= width) return s;
+  }
+  return `via ${viaText([via[0]!, '…', via[via.length - 1]!])}`;
 }

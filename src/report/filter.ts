@@ -5,12 +5,13 @@
 // - --capability (repeatable): a capability id (`net`) or kind (`net.connect`). A crate is kept when it
 //   has one of them; its findings, capabilities and phases narrow to them (its indicators, urls and
 //   unanalyzed parts stay). check keeps the disallowed uses of these capabilities, diff the added and
-//   removed ones. check's verdict and diff's growth are those of what is shown.
+//   removed ones. check's verdict and diff's growth are those of what is shown. The members' roll-ups
+//   (`members[].brings`) keep only those capabilities.
 // Without filters every function returns its input unchanged (the default output is byte-identical).
 
 import type { DiffResult, PackageChange } from '../diff/scan-diff.js';
 import { splitEntryKey, type Violations } from '../policy/allowlist.js';
-import { CAPABILITIES, CAPABILITY_KINDS, UserError, type Capability, type CrateReport, type Finding, type Phase, type ScanResult } from '../types.js';
+import { CAPABILITIES, CAPABILITY_KINDS, UserError, type Capability, type CrateReport, type Finding, type MemberReport, type Phase, type ScanResult } from '../types.js';
 
 export interface CrateFilter {
   name: string;
@@ -76,13 +77,20 @@ function narrowCrate(f: ReportFilter, c: CrateReport): CrateReport | null {
   };
 }
 
+function narrowMember(f: ReportFilter, m: MemberReport): MemberReport {
+  const keep = (b: { capability: Capability }) => f.capabilities.includes(b.capability) || f.capabilities.some((k) => k.startsWith(`${b.capability}.`));
+  return { ...m, brings: { runtime: m.brings.runtime.filter(keep), build: m.brings.build.filter(keep) } };
+}
+
 /** The scan narrowed to the filter. */
 export function filterScan(r: ScanResult, f: ReportFilter | undefined): ScanResult {
   if (!isFiltered(f)) return r;
   const crates = r.crates.filter((c) => crateMatches(f, c.name, c.version)).map((c) => narrowCrate(f, c)).filter((c): c is CrateReport => c !== null);
   // an unscanned crate's capabilities are unknown: a capability filter cannot rule it out
   const unscanned = r.unscanned.filter((u) => crateMatches(f, u.name, u.version));
-  return { ...r, crates, unscanned };
+  // the members' roll-ups narrow to the capabilities asked for (a kind keeps its capability)
+  const members = r.members && f.capabilities.length ? r.members.map((m) => narrowMember(f, m)) : r.members;
+  return { ...r, crates, unscanned, ...(members ? { members } : {}) };
 }
 
 /**

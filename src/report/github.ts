@@ -1,7 +1,7 @@
 // GitHub Actions workflow commands: `::error file=…,line=…,title=…::message`.
 
 import type { Phase } from '../types.js';
-import { addedWithEvidence, advisoryIndicators, gitRoot, findPackage, firstPerKind, packageLocation, phaseList, policyFile, type CheckReport, type DiffReport, type ReportBase, type Reporter } from './common.js';
+import { addedWithEvidence, advisoryIndicators, crateVia, gitRoot, viaText, findPackage, firstPerKind, packageLocation, phaseList, policyFile, type CheckReport, type DiffReport, type ReportBase, type Reporter } from './common.js';
 
 /** Escapes the message part of a workflow command. */
 export function escapeData(s: string): string {
@@ -30,7 +30,8 @@ function renderCheck(input: CheckReport): string[] {
       const ev = d.findings.slice(0, 3).map((f) => `${f.file}:${f.line}:${f.column} ${f.evidence}`);
       if (d.findings.length > ev.length) ev.push(`and ${d.findings.length - ev.length} more`);
       const hint = d.allowedInOtherPhase ? ` (allowed at ${d.phase === 'runtime' ? 'build' : 'runtime'} only)` : '';
-      const msg = `${d.kind} (${d.phase}) is not allowed${hint}${ev.length ? `\n${ev.join('\n')}` : ''}`;
+      const via = crateVia(input.result, cv.name, cv.version, d.phase);
+      const msg = `${d.kind} (${d.phase}) is not allowed${hint}${via && via.length > 1 ? ` (via ${viaText(via)})` : ''}${ev.length ? `\n${ev.join('\n')}` : ''}`;
       out.push(command('error', { ...loc, title }, msg));
     }
     for (const u of cv.urls) out.push(command('error', { ...loc, title }, `${u.type} ${u.value} is not allowed by the entry's urls`));
@@ -85,7 +86,8 @@ function renderDiff(input: DiffReport): string[] {
     if (added.length) {
       // each gained capability shown by its own findings: the first of each of its kinds
       const ev = addedWithEvidence(p).flatMap((a) => firstPerKind(a.findings)).map((f) => `${f.kind} ${f.file}:${f.line}:${f.column} ${f.evidence}`);
-      out.push(command('warning', { ...loc, title }, `gained ${added.join(', ')}${ev.length ? `\n${ev.join('\n')}` : ''}`));
+      const via = p.via.length > 1 ? ` (via ${viaText(p.via)})` : '';
+      out.push(command('warning', { ...loc, title }, `gained ${added.join(', ')}${via}${ev.length ? `\n${ev.join('\n')}` : ''}`));
     }
     for (const i of p.indicators.added) out.push(command('warning', { ...loc, title }, `new indicator ${i.id} at ${i.file}:${i.line}: ${i.detail}`));
     for (const i of p.indicators.removed) out.push(command('notice', { ...loc, title }, `indicator ${i.id} gone (was at ${i.file}:${i.line}: ${i.detail})`));

@@ -92,6 +92,8 @@ interface RowData {
   status: string;
   /** diff: 'added' | 'removed' | 'updated'. */
   change: string | null;
+  /** How it is reached from a member, one `phase: a → b → c` per phase (empty without provenance). */
+  paths: string[];
 }
 
 interface PageData {
@@ -104,6 +106,27 @@ interface PageData {
   /** check: passed/failed; diff: growth or not. */
   verdict: { ok: boolean; text: string } | null;
   notes: { title: string; items: string[] }[];
+  /** With provenance: the dependency graph of where the capabilities come from (null without). */
+  graph: GraphData | null;
+}
+
+interface GraphNode {
+  /** The node's name in the paths (`name`, or `name@version` for a name held in several versions). */
+  key: string;
+  name: string;
+  version: string | null;
+  member: boolean;
+  /** Distance from a member (members: 0). */
+  layer: number;
+  capabilities: string[];
+}
+
+interface GraphData {
+  nodes: GraphNode[];
+  /** `build`: the edge leads to a crate only reached at build time. */
+  edges: { from: string; to: string; build: boolean }[];
+  /** Crates with capabilities left out of the graph (over MAX_GRAPH_CRATES), by name. */
+  omitted: string[];
 }
 
 // ---------------------------------------------------------------- source snippets
@@ -235,6 +258,7 @@ function emptyRow(name: string, version: string, source: string | null): RowData
     violation: false,
     status: '',
     change: null,
+    paths: [],
   };
 }
 
@@ -249,6 +273,7 @@ function crateRow(input: ReportBase, c: CrateReport, reader: SnippetReader): Row
   row.urls = [...c.urls];
   row.hosts = [...c.hosts];
   row.unanalyzed = c.unanalyzed.map((u) => ({ file: u.file, line: u.line, reason: u.reason }));
+  row.paths = (c.dependencyPaths ?? []).map((p) => `${p.phase}${p.dev ? ' (dev)' : ''}: ${p.path.join(' → ')}`);
   for (const phase of PHASES) {
     for (const cap of c.phases[phase]) row.cells[phase][cap] = { state: 'present', findings: [], notes: [] };
   }
@@ -305,7 +330,7 @@ function pageTitle(input: ReportBase, what: string): string {
 
 function buildScan(input: ScanReport): PageData {
   const rows = scanRows(input, new SnippetReader());
-  return { command: 'scan', title: pageTitle(input, 'Dependency capabilities'), tool: toolLine(input), capabilities: capabilityList(rows), rows, summary: scanSummary(input), verdict: null, notes: [] };
+  return { command: 'scan', title: pageTitle(input, 'Dependency capabilities'), tool: toolLine(input), capabilities: capabilityList(rows), rows, summary: scanSummary(input), verdict: null, notes: [], graph: graphData(input) };
 }
 
 function toolLine(input: ReportBase): string {
@@ -365,6 +390,7 @@ function buildCheck(input: CheckReport): PageData {
     summary: [...scanSummary(input).slice(0, 1), `${failing} not allowed (${v.crates.filter((c) => c.new).length} new)`, `${v.unused.length} unused entries`, `${advisory} with advisory indicators`, `policy ${policy}`],
     verdict: { ok: v.ok, text: v.ok ? `PASSED: every dependency is allowed by ${policy}` : `FAILED: ${failing} of ${input.result.crates.length} crates not allowed by ${policy}` },
     notes,
+    graph: graphData(input),
   };
 }
 
@@ -413,7 +439,58 @@ function buildDiff(input: DiffReport): PageData {
     summary: [`base ${d.base}`, `${d.packages.length} changed packages`, `${grown} gained capabilities`, `${d.packages.filter((p) => p.unscanned.length).length} with an unscanned side`],
     verdict: { ok: !d.growth, text: d.packages.length === 0 ? `No dependency was added, removed or changed version since ${d.base}` : d.growth ? `Capabilities grew since ${d.base}` : `No capability was added since ${d.base}` },
     notes: [],
+    graph: graphData(input),
   };
+}
+
+// ---------------------------------------------------------------- dependency graph
+
+/** Crates with capabilities the graph draws (with the crates on their paths); the rest are named. */
+export const MAX_GRAPH_CRATES = 250;
+const GRAPH_ORDER: readonly string[] = ['process', 'net', 'ffi', 'link', 'fs', 'env', 'build-script', 'proc-macro', 'unsafe'];
+
+/**
+ * Where the capabilities come from: every crate with a capability other than `unsafe` alone, on its
+ * shortest path from a member (the runtime one when there is one), members at the top. Null when the
+ * scan has no provenance (crate mode).
+ */
+function graphData(input: ReportBase): GraphData | null {
+  const crates = input.result.crates;
+  if (!crates.some((c) => c.dependencyPaths !== undefined)) return null;
+  const rank = (c: CrateReport) => Math.min(...c.capabilities.map((x) => (GRAPH_ORDER.indexOf(x) + GRAPH_ORDER.length + 1) % (GRAPH_ORDER.length + 1)));
+  const shown = crates
+    .filter((c) => c.capabilities.some((x) => x !== 'unsafe') && (c.dependencyPaths?.length ?? 0) > 0)
+    .sort((a, b) => rank(a) - rank(b) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) || (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
+  const drawn = shown.slice(0, MAX_GRAPH_CRATES);
+  const nodes = new Map<string, GraphNode>();
+  const edges = new Map<string, { from: string; to: string; build: boolean }>();
+  const members = new Set((input.result.members ?? []).map((m) => m.name));
+  // the report of each path element, by its key (name, or name@version)
+  const byKey = new Map<string, CrateReport>();
+  const counts = new Map<string, number>();
+  for (const c of crates) counts.set(c.name, (counts.get(c.name) ?? 0) + 1);
+  for (const c of crates) byKey.set(c.dependencyPaths?.flatMap((p) => p.path.slice(-1))[0] ?? ((counts.get(c.name) ?? 0) > 1 ? `${c.name}@${c.version}` : c.name), c);
+  for (const c of drawn) {
+    const p = c.dependencyPaths!.find((x) => x.phase === 'runtime') ?? c.dependencyPaths![0]!;
+    p.path.forEach((key, i) => {
+      const r = byKey.get(key);
+      const n = nodes.get(key);
+      if (n) n.layer = Math.min(n.layer, i);
+      else {
+        const member = i === 0 || (!r && members.has(key));
+        nodes.set(key, { key, name: r?.name ?? key, version: r?.version ?? null, member, layer: i, capabilities: r ? [...r.capabilities] : [] });
+      }
+      if (i > 0) {
+        const from = p.path[i - 1]!;
+        const build = r ? !(r.dependencyPaths ?? []).some((x) => x.phase === 'runtime') : p.phase === 'build';
+        const k = `${from}\u0000${key}`;
+        if (!edges.has(k)) edges.set(k, { from, to: key, build });
+      }
+    });
+  }
+  const sorted = [...nodes.values()].sort((a, b) => a.layer - b.layer || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const edgeList = [...edges.values()].sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : a.to < b.to ? -1 : a.to > b.to ? 1 : 0));
+  return { nodes: sorted, edges: edgeList, omitted: shown.slice(MAX_GRAPH_CRATES).map((c) => `${c.name} ${c.version}`) };
 }
 
 // ---------------------------------------------------------------- page
@@ -461,6 +538,7 @@ function page(data: PageData): string {
     '<body>',
     '<noscript>This report needs JavaScript (inline only; it fetches nothing). The same data is in cap-scan --format json.</noscript>',
     '<div id="app"></div>',
+    '<svg id="svg-ns" width="0" height="0" aria-hidden="true"></svg>',
     `<script type="application/json" id="cap-scan-data">${scriptJson(data)}</script>`,
     `<script>${SCRIPT}</script>`,
     '</body>',
@@ -559,6 +637,16 @@ pre.src span.n{display:inline-block;width:4em;color:var(--muted);user-select:non
 .legend{font-size:12px;color:var(--muted);margin:6px 0 0}
 .cc{display:inline-block;font-size:11px;font-weight:600;padding:0 5px;border-radius:4px;background:var(--cb);color:var(--c)}
 .vis{color:var(--bad);font-weight:700}
+#dep-graph .toggles{margin:0 0 6px}
+#dep-graph .gwrap{overflow:auto;border:1px solid var(--line);border-radius:8px;background:#fff;max-height:640px}
+#graph .edge{fill:none;stroke:#8c959f;stroke-width:1.2}
+#graph .edge.build{stroke-dasharray:4 3}
+#graph .node rect{fill:#fff;stroke:#afb8c1;stroke-width:1}
+#graph .node.member rect{stroke:var(--fg);stroke-width:2;fill:var(--soft)}
+#graph .node.member text{font-weight:700}
+#graph .node text{font-size:12px;fill:var(--fg)}
+#graph .node{cursor:pointer}
+#graph .node:hover rect{stroke:var(--fs)}
 `;
 
 // ---------------------------------------------------------------- inline JS (DOM built with textContent only)
@@ -888,6 +976,7 @@ const SCRIPT = String.raw`
       if (r.buildScript) facts.push('build script ' + r.buildScript);
       if (r.procMacro) facts.push('proc-macro');
       details.appendChild(el('div', 'sub', facts.join(' · ')));
+      if (r.paths.length) details.appendChild(list('Reached from the members', r.paths));
       if (r.unscanned.length) details.appendChild(list('Not scanned', r.unscanned));
       if (r.indicators.length) { details.appendChild(el('h2', null, 'Indicators')); r.indicators.forEach(function (i) { details.appendChild(indicatorBlock(i)); }); }
       if (r.findings.length) { details.appendChild(el('h2', null, 'Findings')); r.findings.forEach(function (f) { details.appendChild(findingBlock(f)); }); }
@@ -896,6 +985,88 @@ const SCRIPT = String.raw`
       if (r.unanalyzed.length) details.appendChild(list('Not fully analysed', r.unanalyzed.map(function (u) { return u.file + ':' + u.line + ' ' + u.reason; })));
       if (!r.findings.length && !r.indicators.length && !r.unscanned.length) details.appendChild(el('div', 'note', 'No capability found.'));
     }
+  }
+
+  // the SVG namespace, from an <svg> the HTML parser placed in it (the page names no URL at all)
+  var SVG = document.getElementById('svg-ns').namespaceURI;
+  function svg(tag, attrs) {
+    var e = document.createElementNS(SVG, tag);
+    Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, String(attrs[k])); });
+    return e;
+  }
+  // Layered drawing: members on top, each crate on the row of its distance from a member, ordered in a
+  // row by where its parents sit; capability dots coloured by family.
+  function graph() {
+    var g = data.graph;
+    if (!g || !g.nodes.length) return;
+    var sec = el('section');
+    sec.id = 'dep-graph';
+    sec.appendChild(el('h2', null, 'Where the capabilities come from'));
+    var gw = el('div', 'gwrap');
+    var ROW = 70, GAP = 14, H = 38, PAD = 10, DOT = 11;
+    var layers = [];
+    g.nodes.forEach(function (n) { (layers[n.layer] = layers[n.layer] || []).push(n); });
+    var pos = {}, width = 0;
+    var parents = {};
+    g.edges.forEach(function (e) { (parents[e.to] = parents[e.to] || []).push(e.from); });
+    layers.forEach(function (row) {
+      if (!row) return;
+      row.forEach(function (n) {
+        var ps = (parents[n.key] || []).filter(function (k) { return pos[k]; });
+        n._order = ps.length ? ps.reduce(function (s, k) { return s + pos[k].cx; }, 0) / ps.length : 0;
+        n._w = Math.max(n.key.length * 7 + 18, n.capabilities.length * DOT + 14);
+      });
+      row.sort(function (a, b) { return a._order - b._order || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0); });
+      var x = PAD;
+      row.forEach(function (n) { pos[n.key] = { x: x, w: n._w, cx: x + n._w / 2 }; x += n._w + GAP; });
+      row._w = x;
+      width = Math.max(width, x);
+    });
+    // rows centred on the widest one
+    layers.forEach(function (row, i) {
+      if (!row) return;
+      var shift = (width - row._w) / 2;
+      row.forEach(function (n) { var q = pos[n.key]; q.x += shift; q.cx += shift; q.y = PAD + i * ROW; });
+    });
+    var s = svg('svg', { id: 'graph', width: width + PAD, height: PAD * 2 + layers.length * ROW - (ROW - H), role: 'img' });
+    s.appendChild(svg('title')).textContent = 'Dependency graph: members at the top; dots are capabilities; dashed edges lead to build-time crates';
+    g.edges.forEach(function (e) {
+      var a = pos[e.from], b = pos[e.to];
+      if (!a || !b) return;
+      var y1 = a.y + H, y2 = b.y, my = (y1 + y2) / 2;
+      var p = svg('path', { d: 'M' + a.cx + ',' + y1 + ' C' + a.cx + ',' + my + ' ' + b.cx + ',' + my + ' ' + b.cx + ',' + y2, 'class': 'edge' + (e.build ? ' build' : '') });
+      p.dataset.from = e.from; p.dataset.to = e.to;
+      s.appendChild(p);
+    });
+    g.nodes.forEach(function (n) {
+      var q = pos[n.key];
+      var node = svg('g', { 'class': 'node' + (n.member ? ' member' : ''), transform: 'translate(' + q.x + ',' + q.y + ')' });
+      node.dataset.crate = n.key;
+      node.appendChild(svg('title')).textContent = n.key + (n.member ? ' (workspace member)' : '') + (n.capabilities.length ? ': ' + n.capabilities.join(', ') : '');
+      node.appendChild(svg('rect', { width: q.w, height: H, rx: 6 }));
+      var t = svg('text', { x: 9, y: 15 });
+      t.textContent = n.key;
+      node.appendChild(t);
+      n.capabilities.forEach(function (c, i) {
+        var d = svg('circle', { cx: 12 + i * DOT, cy: 28, r: 4.2 });
+        d.dataset.cap = c;
+        d.style.setProperty('fill', 'var(--' + family(c) + ')');
+        node.appendChild(d);
+      });
+      var row = data.rows.filter(function (r) { return r.name === n.name && r.version === n.version; })[0];
+      if (row) node.addEventListener('click', function () { select({ row: row }); details.scrollIntoView(); });
+      s.appendChild(node);
+    });
+    gw.appendChild(s);
+    var keyRow = el('div', 'toggles');
+    var present = {};
+    g.nodes.forEach(function (n) { n.capabilities.forEach(function (c) { present[c] = true; }); });
+    caps.filter(function (c) { return present[c]; }).forEach(function (c) { keyRow.appendChild(colour(el('span', 'cc', c), c)); });
+    sec.appendChild(keyRow);
+    sec.appendChild(gw);
+    sec.appendChild(el('div', 'legend', 'Each crate with a capability other than unsafe, on its shortest path from a member (members at the top, bold). Dots are its capabilities, coloured as in the matrix; a dashed edge leads to a crate only reached at build time. Click a crate for its evidence.'
+      + (g.omitted.length ? ' Not drawn (over the limit): ' + g.omitted.join(', ') + '.' : '')));
+    app.appendChild(sec);
   }
 
   header();
@@ -914,6 +1085,7 @@ const SCRIPT = String.raw`
   details.setAttribute('aria-live', 'polite');
   app.appendChild(details);
   data.notes.forEach(function (n) { app.appendChild(list(n.title, n.items)); });
+  graph();
   renderTable();
 })();
 `;

@@ -1,10 +1,10 @@
 // Human reporter: aligned per-crate table, evidence with -v, check violations, diff changes.
 
 import { Chalk, type ChalkInstance } from 'chalk';
-import type { PackageChange } from '../diff/scan-diff.js';
+import { groupByDirect, type PackageChange } from '../diff/scan-diff.js';
 import type { CrateViolation, SkippedCrate } from '../policy/allowlist.js';
-import type { Capability, CrateReport, Finding, Phase, Unscanned } from '../types.js';
-import { advisoryIndicators, displayPath, firstPerKind, phaseList, plural, type CheckReport, type DiffReport, type ReportBase, type Reporter } from './common.js';
+import type { Capability, CrateReport, DependencyPath, Finding, Phase, Unscanned } from '../types.js';
+import { advisoryIndicators, crateVia, displayPath, firstPerKind, phaseList, plural, viaLine, type CheckReport, type DiffReport, type ReportBase, type Reporter } from './common.js';
 
 /** Evidence lines shown per capability kind without -v. */
 const EVIDENCE_LIMIT = 3;
@@ -113,6 +113,20 @@ function capsText(caps: readonly string[], c: ChalkInstance): string {
   return caps.length ? caps.map((x) => capColor(x, c)(x)).join(', ') : c.dim('-');
 }
 
+/**
+ * Where a crate comes from, in one line of at most WIDTH - 2 columns: `direct dependency of app`, or the
+ * path below the member (`via reqwest → hyper → tokio`, the runtime one when there is one), `(build)`
+ * when it is reached at build time only.
+ */
+function provenanceText(paths: readonly DependencyPath[]): string {
+  const p = paths.find((x) => x.phase === 'runtime') ?? paths[0];
+  if (!p) return 'not reached from a member';
+  const tags = `${p.phase === 'build' ? ' (build)' : ''}${p.dev ? ' (dev)' : ''}`;
+  if (p.path.length <= 1) return 'workspace member';
+  if (p.path.length === 2) return `direct dependency of ${p.path[0]}${tags}`;
+  return `${viaLine(p.path.slice(1), WIDTH - 2 - tags.length)}${tags}`;
+}
+
 function renderScan(input: ReportBase, c: ChalkInstance): string[] {
   const { crates, unscanned } = input.result;
   const lines: string[] = [...capabilitySummary(crates, c)];
@@ -144,6 +158,7 @@ function renderScan(input: ReportBase, c: ChalkInstance): string[] {
       // too wide for 80 columns: the build phase goes under the runtime one
       lines.push(`${head}${rt}`.trimEnd(), `${' '.repeat(headW)}${bd}`);
     }
+    if (cr.dependencyPaths) lines.push(`  ${c.dim(provenanceText(cr.dependencyPaths))}`);
     if (cr.counted) lines.push(`  ${c.dim(`counted: ${cr.counted.join(', ')}`)}`);
     lines.push(...indicatorLines(cr, c, '  '));
     if (input.verbose) {
@@ -195,6 +210,9 @@ function renderCheck(input: CheckReport, c: ChalkInstance): string[] {
   for (const cv of v.crates) {
     const tag = cv.new ? c.magenta('new: no allow entry') : c.dim(`allow entry "${cv.entry}"`);
     lines.push('', `${c.bold(cv.name)} ${cv.version}  ${tag}`);
+    const via = crateVia(input.result, cv.name, cv.version, cv.disallowed[0]?.phase);
+    // a direct dependency needs no path (its name says it)
+    if (via && via.length > 1) lines.push(`  ${c.dim(viaLine(via, WIDTH - 2))}`);
     lines.push(...disallowedLines(cv, input, c));
   }
   if (v.unused.length > 0) {
@@ -242,31 +260,42 @@ function versionChange(p: PackageChange): string {
   return `${p.from} -> ${p.to}`;
 }
 
+function diffPackageLines(p: PackageChange, input: DiffReport, c: ChalkInstance): string[] {
+  const lines: string[] = ['', `${c.bold(p.name)} ${versionChange(p)}`];
+  if (p.via.length > 1) lines.push(`  ${c.dim(viaLine(p.via, WIDTH - 2))}`);
+  for (const u of p.unscanned) lines.push(`  ${c.yellow('?')} ${u.side} ${u.version} unscanned: ${u.reason}`);
+  for (const phase of ['runtime', 'build'] as Phase[]) {
+    for (const cap of p.added[phase]) {
+      lines.push(`  ${c.red(`+ ${cap}`)} (${phase})`);
+      const ev = p.evidence.filter((f) => f.capability === cap && f.phase === phase);
+      // the first finding of each kind: a capability is shown by its own kinds, not its first file
+      const shown = input.verbose ? ev : firstPerKind(ev);
+      for (const f of shown) lines.push(`      ${findingLine(f, c, true)}`);
+      if (shown.length < ev.length) lines.push(c.dim(`      … and ${ev.length - shown.length} more (-v shows all)`));
+    }
+  }
+  for (const i of p.indicators.added) lines.push(`  ${c.red.bold(`+ ! ${i.id}`)}  ${c.cyan(`${i.file}:${i.line}`)}  ${i.detail}`);
+  for (const phase of ['runtime', 'build'] as Phase[]) {
+    for (const cap of p.removed[phase]) lines.push(`  ${c.green(`- ${cap}`)} (${phase})`);
+  }
+  for (const i of p.indicators.removed) lines.push(`  ${c.green(`- ! ${i.id}`)}  ${c.cyan(`${i.file}:${i.line}`)}  ${i.detail}`);
+  return lines;
+}
+
 function renderDiff(input: DiffReport, c: ChalkInstance): string[] {
   const d = input.diff;
   const lines: string[] = [`Capability changes against ${d.base}:`];
   if (d.packages.length === 0) lines.push('', 'No dependency was added, removed or changed version.');
   const noChange = (p: PackageChange) =>
     !p.unscanned.length && !p.added.runtime.length && !p.added.build.length && !p.removed.runtime.length && !p.removed.build.length && !p.indicators.added.length && !p.indicators.removed.length;
-  for (const p of d.packages) {
-    if (noChange(p)) continue;
-    lines.push('', `${c.bold(p.name)} ${versionChange(p)}`);
-    for (const u of p.unscanned) lines.push(`  ${c.yellow('?')} ${u.side} ${u.version} unscanned: ${u.reason}`);
-    for (const phase of ['runtime', 'build'] as Phase[]) {
-      for (const cap of p.added[phase]) {
-        lines.push(`  ${c.red(`+ ${cap}`)} (${phase})`);
-        const ev = p.evidence.filter((f) => f.capability === cap && f.phase === phase);
-        // the first finding of each kind: a capability is shown by its own kinds, not its first file
-        const shown = input.verbose ? ev : firstPerKind(ev);
-        for (const f of shown) lines.push(`      ${findingLine(f, c, true)}`);
-        if (shown.length < ev.length) lines.push(c.dim(`      … and ${ev.length - shown.length} more (-v shows all)`));
-      }
-    }
-    for (const i of p.indicators.added) lines.push(`  ${c.red.bold(`+ ! ${i.id}`)}  ${c.cyan(`${i.file}:${i.line}`)}  ${i.detail}`);
-    for (const phase of ['runtime', 'build'] as Phase[]) {
-      for (const cap of p.removed[phase]) lines.push(`  ${c.green(`- ${cap}`)} (${phase})`);
-    }
-    for (const i of p.indicators.removed) lines.push(`  ${c.green(`- ! ${i.id}`)}  ${c.cyan(`${i.file}:${i.line}`)}  ${i.detail}`);
+  // grouped by the direct dependency that brought the change (when provenance is known)
+  const groups = groupByDirect(d.packages.filter((p) => !noChange(p)));
+  // a heading only where it tells something: a group holding more than the direct dependency itself
+  const grouped = groups.some((g) => g.packages.some((p) => p.via.length > 1));
+  for (const g of groups) {
+    const heading = g.direct === null ? 'Not reached from a member:' : `Through ${g.direct}:`;
+    if (grouped && (g.direct === null || g.packages.some((p) => p.via.length > 1))) lines.push('', c.bold.underline(heading));
+    for (const p of g.packages) lines.push(...diffPackageLines(p, input, c));
   }
   // packages without any change are folded into one list (it printed "no capability change" for each)
   const quiet = d.packages.filter(noChange);

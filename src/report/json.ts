@@ -6,6 +6,6 @@ const text = (out: Record<string, unknown>): string => `${JSON.stringify(out, nu
 
 export const json: Reporter = {
   scan: (input) => text(scanJson(input.result)),
-  check: (input) => text({ ...scanJson(input.result), violations: violationsJson(input.violations, input.workspaceRoot) }),
+  check: (input) => text({ ...scanJson(input.result), violations: violationsJson(input.violations, input.workspaceRoot, input.result) }),
   diff: (input) => text({ ...scanJson(input.result), diff: diffJson(input.diff) }),
 };

@@ -1,9 +1,9 @@
 // Markdown reporter: PR-comment tables.
 
-import type { PackageChange } from '../diff/scan-diff.js';
+import { groupByDirect, type PackageChange } from '../diff/scan-diff.js';
 import type { Phase } from '../types.js';
 import type { Finding } from '../types.js';
-import { addedWithEvidence, advisoryIndicators, displayPath, findPackage, firstPerKind, phaseList, sourceLink, type CheckReport, type DiffReport, type ReportBase, type Reporter } from './common.js';
+import { addedWithEvidence, advisoryIndicators, crateVia, displayPath, viaText, findPackage, firstPerKind, phaseList, sourceLink, type CheckReport, type DiffReport, type ReportBase, type Reporter } from './common.js';
 
 /** Escapes text for a table cell. */
 function cell(s: string): string {
@@ -54,11 +54,13 @@ function renderDiff(input: DiffReport): string[] {
   if (d.packages.length === 0) return [...lines, 'No dependency was added, removed or changed version.'];
   // the Indicators column only when some package gained or lost one (most diffs have none)
   const withInd = d.packages.some((p) => p.indicators.added.length || p.indicators.removed.length);
+  // a Via column when provenance is known; rows grouped by the direct dependency that brought them
+  const withVia = d.packages.some((p) => p.via.length > 1);
   lines.push(
-    `| Crate | Version | + Capabilities | − Capabilities |${withInd ? ' Indicators |' : ''} Evidence |`,
-    `| --- | --- | --- | --- |${withInd ? ' --- |' : ''} --- |`,
+    `| Crate | Version |${withVia ? ' Via |' : ''} + Capabilities | − Capabilities |${withInd ? ' Indicators |' : ''} Evidence |`,
+    `| --- | --- |${withVia ? ' --- |' : ''} --- | --- |${withInd ? ' --- |' : ''} --- |`,
   );
-  for (const p of d.packages) {
+  for (const p of groupByDirect(d.packages).flatMap((g) => g.packages)) {
     const added = p.unscanned.length
       ? p.unscanned.map((u) => `unscanned (${u.side} ${u.version}): ${cell(u.reason)}`).join('<br>')
       : capsWithPhase(p.added);
@@ -67,7 +69,7 @@ function renderDiff(input: DiffReport): string[] {
       ...p.indicators.removed.map((i) => `− ${cell(i.id)} (${cell(`${i.file}:${i.line}`)})`),
     ].join('<br>');
     lines.push(
-      `| ${cell(p.name)} | ${cell(versionCell(p))} | ${added} | ${capsWithPhase(p.removed)} |${withInd ? ` ${ind} |` : ''} ${evidenceCell(
+      `| ${cell(p.name)} | ${cell(versionCell(p))} |${withVia ? ` ${cell(viaText(p.via))} |` : ''} ${added} | ${capsWithPhase(p.removed)} |${withInd ? ` ${ind} |` : ''} ${evidenceCell(
         addedWithEvidence(p),
         p.source,
         p.name,
@@ -101,13 +103,17 @@ function renderCheck(input: CheckReport): string[] {
   if (v.crates.length === 0) lines.push(`All dependencies are allowed by \`${cell(policy)}\`.`);
   else {
     lines.push('| Crate | Version | Not allowed | Evidence |', '| --- | --- | --- | --- |');
+    const viaOf = (name: string, version: string, phase?: Phase) => {
+      const via = crateVia(input.result, name, version, phase);
+      return via && via.length > 1 ? `<br>via ${cell(viaText(via))}` : '';
+    };
     for (const cv of v.crates) {
       const what = [
         ...cv.disallowed.map((d) => `${d.kind} (${d.phase})`),
         ...cv.urls.map((u) => `${u.type} ${code(u.value)}`),
         ...cv.indicators.map((i) => `indicator ${cell(i.id)}`),
       ].join(', ');
-            const name = cv.new ? `${cell(cv.name)} (new)` : cell(cv.name);
+      const name = `${cv.new ? `${cell(cv.name)} (new)` : cell(cv.name)}${viaOf(cv.name, cv.version, cv.disallowed[0]?.phase)}`;
       lines.push(`| ${name} | ${cell(cv.version)} | ${what} | ${evidenceCell(cv.disallowed, cv.source, cv.name, cv.version)} |`);
     }
   }

@@ -11,6 +11,7 @@ import { analyzePathSync, createPool, poolSize, RUNNING_FROM_SOURCE, type Analyz
 import { cacheKey, codeFingerprint, contentHash, ResultCache, type CacheStats, type SourceIdentity } from './result-cache.js';
 import { inheritOutsideWorkspace, loadProject } from '../project/load-project.js';
 import { readManifest } from '../project/manifest.js';
+import { addProvenance } from '../project/provenance.js';
 import { MAX_TOML_BYTES, readRegularText } from '../util/fs-safe.js';
 import { defaultCargoHome, defaultProviders } from '../sources/index.js';
 import { builtinRulesDir, loadRules } from '../rules/load.js';
@@ -463,6 +464,7 @@ export async function scanWorkspace(opts: ScanOptions, hooks: ScanHooks = {}): P
     const result: ScanResult = { schemaVersion: 1, tool: { name: 'cap-scan', version: toolVersion() }, crates, unscanned };
     // only when targets were chosen: without one the result (and its JSON) is what it always was
     if (project.targets) Object.assign(result, { targets: project.targets, excluded: project.excluded ?? [] });
+    addProvenance(project, result, opts.includeDev);
     return { project, result, stats: session.stats() };
   } finally {
     opts.progress?.done();
