@@ -16,6 +16,7 @@ import { unitFindings, type UnitFindings, type UnitPlace } from './unit-findings
 import { listingGaps, unreferencedUnits } from './unreferenced.js';
 import { crateFindings, packageIndicators } from './crate-findings.js';
 import { finishScan, type CollectedScan } from './scan-output.js';
+import { buildExportTable, type ExportTable, type TableOf } from '../link/exports.js';
 
 export { listPackage, rustFilesOf, MAX_LISTED_ENTRIES, type PackageListing } from './package-listing.js';
 export { MAX_FILES_PER_CRATE, MAX_TOKEN_FILES_PER_CRATE, MAX_TOKEN_BYTES_PER_CRATE } from './file-budget.js';
@@ -34,6 +35,16 @@ export interface CrateInput {
   bins?: boolean;
   /** The package's files (listPackage), when the caller already lists them. */
   listing?: Promise<PackageListing>;
+  /**
+   * Export tables of the crate's dependencies, by code name (renames applied, `-` → `_`), or a function
+   * awaited once the crate's files are parsed and before any name is resolved (the session's dependency
+   * order: parsing stays parallel, resolution waits for the dependencies).
+   */
+  depExports?: Map<string, ExportTable> | (() => Promise<Map<string, ExportTable>>);
+  /** Any export table of the run by its hash (tables name their own dependencies' tables by hash). */
+  exportTableOf?: TableOf;
+  /** Called with the crate's own export table as soon as it is built (before its findings are computed). */
+  onExports?: (table: ExportTable | null) => void;
 }
 
 /** Analyse one file (in-thread, in a worker, or from the cache). */
@@ -49,6 +60,8 @@ export interface CrateScan {
   unanalyzed: Unanalyzed[];
   /** Every analysed file (relative path) with its role. */
   files: { rel: string; role: FileRole }[];
+  /** The library's export table (what dependents resolve through); absent without a library target. */
+  exports?: ExportTable;
 }
 
 
@@ -102,11 +115,23 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
   const out: Collecting = { findings: [], crateFindings: [], indicators, hosts: [], urls: [], unanalyzed, files: crate.files, includeBytes: [] };
   const place = (role: FileRole, buildSide: boolean): UnitPlace => ({ role, buildSide, libPhase: input.libPhase, allTargets: input.allTargets });
 
-  // 1-2. each target's module tree, then its units' findings
+  // 1. each target's module tree (parsing)
+  const walkedTargets: { role: FileRole; walked: NonNullable<Awaited<ReturnType<typeof walkTarget>>> }[] = [];
   for (const t of targets) {
     const walked = await walkTarget(t, crate, resolverOptions);
-    if (!walked) continue;
-    for (const { unit, role } of walked.units) collect(out, unitFindings(unit, walked.resolver, index, place(role, role === 'build')));
+    if (walked) walkedTargets.push({ role: t.role, walked });
+  }
+  // link: the dependencies' export tables are needed from here on (names are resolved); then this crate's
+  // own table, published before its findings so dependents can start resolving
+  const depExports = typeof input.depExports === 'function' ? await input.depExports() : input.depExports;
+  if (depExports && depExports.size > 0) resolverOptions.depExports = depExports;
+  if (input.exportTableOf) resolverOptions.exportTableOf = input.exportTableOf;
+  const lib = walkedTargets.find((w) => w.role === 'lib');
+  const exports = lib ? buildExportTable(input.name.replace(/-/g, '_'), lib.walked.resolver.root, lib.walked.resolver, lib.walked.units.map((u) => u.unit), resolverOptions.edition, depExports) : null;
+  input.onExports?.(exports);
+  // 2. each unit's findings
+  for (const { role, walked } of walkedTargets) {
+    for (const { unit } of walked.units) collect(out, unitFindings(unit, walked.resolver, index, place(role, role === 'build')));
   }
   // 3. files no module reaches are still scanned, marked unreferenced
   const listing: PackageListing = await (input.listing ?? listPackage(dir));
@@ -119,5 +144,7 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
   out.crateFindings = await crateFindings(index, manifest, procMacro, dir);
   indicators.push(...(await packageIndicators(dir, listing.files, manifest, out.includeBytes, unanalyzed)));
   // 5. sort and dedupe once
-  return finishScan(out);
+  const scan = finishScan(out);
+  if (exports) scan.exports = exports;
+  return scan;
 }

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import type { CrateScan } from './crate-scan.js';
 import { hashRegularFileSync, NotRegularFileError } from '../util/fs-safe.js';
+import { isExportTable } from '../link/exports.js';
 
 export const CACHE_FORMAT = 1;
 
@@ -171,7 +172,7 @@ export async function contentHash(dir: string, maxEntries = MAX_HASHED_FILES): P
 function isCrateScan(v: unknown): v is CrateScan {
   if (v === null || typeof v !== 'object') return false;
   const o = v as Record<string, unknown>;
-  return ['findings', 'indicators', 'hosts', 'urls', 'unanalyzed', 'files'].every((k) => Array.isArray(o[k]));
+  return ['findings', 'indicators', 'hosts', 'urls', 'unanalyzed', 'files'].every((k) => Array.isArray(o[k])) && (o.exports === undefined || isExportTable(o.exports));
 }
 
 export class ResultCache {
