@@ -119,18 +119,31 @@ describe('export tables', () => {
     const t = scan.exports!;
     expect(t.crate).toBe('ffi_table');
     expect(t.foreignFns).toEqual([
-      { path: 'sys::c_call', name: 'c_call', abi: 'C', wasmBindgen: false, file: 'src/lib.rs', line: 4 },
-      { path: 'sys::system', name: 'system', abi: 'C', wasmBindgen: true, file: 'src/lib.rs', line: 8 },
+      { path: 'sys::c_call', abi: 'C', file: 'src/lib.rs', line: 4 },
+      { path: 'sys::system', abi: 'C', file: 'src/lib.rs', line: 8, wasmBindgen: true },
     ]);
     expect(t.modules).toEqual([
-      ['', { names: [['Task', { ext: ['std', 'process', 'Command'] }], ['call', { foreign: 0 }], ['helper', { local: true }], ['sys', { mod: 'sys' }]], globs: [] }],
+      ['', { names: [['Task', { ext: ['std', 'process', 'Command'] }], ['call', { foreign: 0 }], ['sys', { mod: 'sys' }]], globs: [] }],
       ['sys', { names: [['c_call', { foreign: 0 }], ['system', { foreign: 1 }]], globs: [] }],
     ]);
     const known = (p: string) => ruleIndex().isKnownPrefix(p);
     expect(lookupExport(t, ['Task', 'new'], known)).toEqual({ ext: ['std', 'process', 'Command', 'new'] });
     expect(lookupExport(t, ['call'], known)).toEqual({ foreign: t.foreignFns[0] });
-    expect(lookupExport(t, ['helper'], known)).toEqual({ local: true });
+    // the crate's own items are not listed where no glob could shadow them: a lookup misses, the path stays
+    expect(lookupExport(t, ['helper'], known)).toBeNull();
     expect(lookupExport(t, ['nope'], known)).toBeNull();
+  });
+
+  it('own items are listed where a glob could otherwise bring the name: they shadow it', async () => {
+    const dir = path.join(tmpDir(), 'shadow');
+    cpSync(path.join(WS, 'vendor', 'util-0.1.0'), dir, { recursive: true });
+    writeFileSync(path.join(dir, 'src', 'lib.rs'), 'pub use std::fs::*;\npub fn read() {}\n');
+    const scan = await scanCrate({ name: 'shadow', dir, manifest: null, libPhase: 'runtime', externs: new Map(), allTargets: false }, ruleIndex(), localAnalyzer(ruleIndex()));
+    const t = scan.exports!;
+    expect(t.modules).toEqual([['', { names: [], globs: [{ ext: ['std', 'fs'] }], locals: ['read'] }]]);
+    const known = (p: string) => ruleIndex().isKnownPrefix(p);
+    expect(lookupExport(t, ['read'], known)).toEqual({ local: true });
+    expect(lookupExport(t, ['remove_file'], known)).toEqual({ ext: ['std', 'fs', 'remove_file'] });
   });
 
   it('lookups stop on cycles (glob and module-alias loops) and are bounded', () => {
@@ -145,7 +158,9 @@ describe('export tables', () => {
       deps: [],
     };
     expect(lookupExport(t, ['missing'], () => true)).toBeNull();
-    expect(lookupExport(t, Array.from({ length: 1000 }, () => 'back'), () => true)).toBeNull();
+    expect(lookupExport(t, ['a', 'back', 'a', 'back'], () => true)).toEqual({ local: true });
+    // the root's glob leads back to the root: the cycle stops the lookup
+    expect(lookupExport(t, Array.from({ length: 5000 }, () => 'back'), () => true)).toBeNull();
   });
 
   it('a dependent resolves through a given table (scanCrate with depExports, renamed code name)', async () => {
@@ -163,6 +178,43 @@ describe('export tables', () => {
     expect(rows(without)).toEqual([]);
     const withTable = await scanCrate({ ...input, depExports: async () => new Map([['u', table]]) }, ruleIndex(), localAnalyzer(ruleIndex()));
     expect(rows(withTable)).toEqual(RENAMED);
+  });
+});
+
+describe('limits', () => {
+  it('a dependency table whose globs chain past the lookup bound: the path is matched as written, and the crate says so', async () => {
+    const dir = path.join(tmpDir(), 'deep-user');
+    cpSync(path.join(WS, 'vendor', 'renamed-user-0.1.0'), dir, { recursive: true });
+    writeFileSync(path.join(dir, 'src', 'lib.rs'), 'pub fn a() {\n    u::deep_name();\n}\n');
+    // generated: 3,000 modules, each a glob of the next; the last re-exports std::process::Command
+    const n = 3000;
+    const modules: ExportTable['modules'] = Array.from({ length: n }, (_, i): ExportTable['modules'][number] => [
+      i === 0 ? '' : `m${i}`,
+      i === n - 1 ? { names: [['deep_name', { ext: ['std', 'process', 'Command', 'new'] }]], globs: [] } : { names: [], globs: [{ mod: `m${i + 1}` }] },
+    ]);
+    const table: ExportTable = { format: 1, crate: 'util', modules, foreignFns: [], deps: [] };
+    const scan = await scanCrate(
+      { name: 'deep-user', dir, manifest: null, libPhase: 'runtime', externs: new Map([['u', 'util']]), allTargets: false, depExports: new Map([['u', table]]) },
+      ruleIndex(),
+      localAnalyzer(ruleIndex()),
+    );
+    expect(rows(scan)).toEqual([]);
+    expect(scan.unanalyzed).toEqual([
+      {
+        file: 'Cargo.toml',
+        line: 1,
+        reason: 'link-limit: 1 path(s) through dependency `u` stopped at the export-table lookup bound (1024 steps): matched as written, re-exports past the bound not followed',
+      },
+    ]);
+    // within the bound the same chain resolves
+    const short = modules.slice(n - 200).map(([p, m], i): ExportTable['modules'][number] => [i === 0 ? '' : p, m]);
+    const ok = await scanCrate(
+      { name: 'deep-user', dir, manifest: null, libPhase: 'runtime', externs: new Map([['u', 'util']]), allTargets: false, depExports: new Map([['u', { ...table, modules: short }]]) },
+      ruleIndex(),
+      localAnalyzer(ruleIndex()),
+    );
+    expect(rows(ok)).toEqual([['std-process-spawn', 'src/lib.rs', 2, 5, 'util::deep_name = std::process::Command::new']]);
+    expect(ok.unanalyzed).toEqual([]);
   });
 });
 

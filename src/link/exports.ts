@@ -19,11 +19,10 @@ export const EXPORT_TABLE_FORMAT = 1;
 export interface ForeignFn {
   /** Path inside the crate (`ffi::c_fn`), no crate name. */
   path: string;
-  name: string;
   /** `extern "ABI"`: the block's ABI (`C` when none is written). */
   abi: string;
   /** Declared in a `#[wasm_bindgen] extern` block: a JS import, not a C symbol. */
-  wasmBindgen: boolean;
+  wasmBindgen?: true;
   /** `static` rather than `fn`. */
   static?: true;
   file: string;
@@ -36,14 +35,19 @@ export type ExportEntry =
   | { ext: string[]; via?: string[][] }
   /** A module of the crate (its path, `` for the root). */
   | { mod: string }
-  /** An item of the crate itself (function, type, static, …). */
-  | { local: true }
   /** A foreign function of the crate: index into foreignFns. */
   | { foreign: number };
 
 export interface ExportModule {
-  /** Sorted by name. */
+  /** Re-exports, modules and foreign functions, sorted by name. */
   names: [string, ExportEntry][];
+  /**
+   * The crate's own items (functions, types, statics, imports of them), sorted; listed only in modules
+   * with globs, where they shadow what a glob would bring. Elsewhere a name the table lacks is the same
+   * thing as a local one: the dependent's path stays as written (rules name dependencies' paths too).
+   * (libc and winapi have ~45k each: listing them everywhere tripled the cache.)
+   */
+  locals?: string[];
   /** `pub use x::*` targets (modules of the crate, or external paths), in source order. */
   globs: ({ ext: string[]; via?: string[][] } | { mod: string })[];
 }
@@ -69,8 +73,8 @@ export type TableOf = (hash: string) => ExportTable | undefined;
 
 /** Bound on the `via` chain kept in an entry (a long chain keeps its first and last steps). */
 export const MAX_VIA = 8;
-/** Bound on glob and module hops of one lookup. */
-export const MAX_LOOKUP_HOPS = 256;
+/** Bound on the work of one lookup: modules entered, globs tried, tables followed. */
+export const MAX_LOOKUP_HOPS = 1024;
 
 function modulePath(m: ModuleNode): string {
   const parts: string[] = [];
@@ -82,7 +86,7 @@ export function boundVia(via: string[][]): string[][] {
   return via.length <= MAX_VIA ? via : [...via.slice(0, MAX_VIA - 2), ...via.slice(-2)];
 }
 
-function entryOf(r: Resolution): ExportEntry | null {
+function entryOf(r: Resolution): ExportEntry | { local: true } | null {
   if (!r) return null;
   if ('ext' in r) return r.via ? { ext: r.ext, via: boundVia(r.via) } : { ext: r.ext };
   if (r.module) return { mod: modulePath(r.module) };
@@ -103,7 +107,8 @@ export function buildExportTable(crate: string, root: ModuleNode, resolver: Reso
       const mod = unit.moduleOf[h.scope ?? 0] ?? unit.moduleOf[0]!;
       const mp = modulePath(mod);
       const abi = /^extern "([^"]*)"/.exec(h.evidence)?.[1] ?? 'C';
-      const f: ForeignFn = { path: mp === '' ? h.name : `${mp}::${h.name}`, name: h.name, abi, wasmBindgen: !!h.wasmBindgen, file: unit.rel, line: h.line };
+      const f: ForeignFn = { path: mp === '' ? h.name : `${mp}::${h.name}`, abi, file: unit.rel, line: h.line };
+      if (h.wasmBindgen) f.wasmBindgen = true;
       if (h.construct === 'extern-static') f.static = true;
       let m = foreignByModule.get(mod);
       if (!m) foreignByModule.set(mod, (m = new Map()));
@@ -126,13 +131,13 @@ export function buildExportTable(crate: string, root: ModuleNode, resolver: Reso
     const m = queue.shift()!;
     if (seen.has(m)) continue;
     seen.add(m);
-    const names = new Map<string, ExportEntry>();
+    const names = new Map<string, ExportEntry | { local: true }>();
     const keys = [...new Set([...m.bindings.keys(), ...m.children.keys(), ...(foreignByModule.get(m)?.keys() ?? [])])].sort(cmp);
     for (const name of keys) {
       const foreign = foreignAt(m, name);
       const b = m.bindings.get(name);
       const child = m.children.get(name);
-      let e: ExportEntry | null = null;
+      let e: ExportEntry | { local: true } | null = null;
       if (foreign !== null && (!b || b.b.kind === 'item')) e = { foreign };
       else if (!b || b.b.kind === 'mod') e = child ? { mod: modulePath(child) } : { local: true };
       else if (b.b.kind === 'item') e = { local: true };
@@ -155,7 +160,10 @@ export function buildExportTable(crate: string, root: ModuleNode, resolver: Reso
       const e = entryOf(r);
       if (e && ('ext' in e || 'mod' in e)) globs.push(e);
     }
-    modules.push([modulePath(m), { names: [...names.entries()], globs }]);
+    const entries = [...names.entries()].filter((x): x is [string, ExportEntry] => !('local' in x[1]));
+    const mod: ExportModule = { names: entries, globs };
+    if (globs.length > 0) mod.locals = [...names.entries()].filter((x) => 'local' in x[1]).map((x) => x[0]);
+    if (entries.length > 0 || globs.length > 0) modules.push([modulePath(m), mod]);
     for (const k of [...m.children.keys()].sort(cmp)) queue.push(m.children.get(k)!);
   }
   modules.sort((a, b) => cmp(a[0], b[0]));
@@ -169,10 +177,19 @@ export function buildExportTable(crate: string, root: ModuleNode, resolver: Reso
   return { format: EXPORT_TABLE_FORMAT, crate, modules, foreignFns, deps: [...deps.entries()].sort((a, b) => cmp(a[0], b[0])) };
 }
 
-/** Hash of a table (what a dependent's cache key holds for it). */
+const hashes = new WeakMap<ExportTable, string>();
+
+/** Hash of a table (what a dependent's cache key holds for it), computed once per table object. */
 export function exportTableHash(t: ExportTable | null): string {
   if (!t) return 'none';
-  return createHash('sha256').update(JSON.stringify(t)).digest('hex');
+  let h = hashes.get(t);
+  if (h === undefined) hashes.set(t, (h = createHash('sha256').update(JSON.stringify(t)).digest('hex')));
+  return h;
+}
+
+/** A table read back from the cache with the hash stored beside it (the entry itself is hash-checked). */
+export function rememberTableHash(t: ExportTable, hash: string): void {
+  if (/^[0-9a-f]{64}$/.test(hash)) hashes.set(t, hash);
 }
 
 export function isExportTable(v: unknown): v is ExportTable {
@@ -184,7 +201,7 @@ export function isExportTable(v: unknown): v is ExportTable {
 // ------------------------------------------------------------------ lookup (in a dependent)
 
 interface TableIndex {
-  modules: Map<string, { names: Map<string, ExportEntry>; globs: ExportModule['globs'] }>;
+  modules: Map<string, { names: Map<string, ExportEntry>; locals: Set<string>; globs: ExportModule['globs'] }>;
   names: Set<string>;
   deps: Map<string, string>;
 }
@@ -196,8 +213,9 @@ function indexOf(t: ExportTable): TableIndex {
     const modules: TableIndex['modules'] = new Map();
     const names = new Set<string>();
     for (const [p, m] of t.modules) {
-      modules.set(p, { names: new Map(m.names), globs: m.globs });
+      modules.set(p, { names: new Map(m.names), locals: new Set(m.locals ?? []), globs: m.globs });
       for (const [n] of m.names) names.add(n);
+      for (const n of m.locals ?? []) names.add(n);
     }
     indexes.set(t, (ix = { modules, names, deps: new Map(t.deps) }));
   }
@@ -209,8 +227,11 @@ export function exportedNames(t: ExportTable): Set<string> {
   return indexOf(t).names;
 }
 
-/** What a path inside a dependency (`segs` after the crate's name) is, by its export table. */
-export type LinkedPath = { ext: string[]; via?: string[][] } | { local: true } | { foreign: ForeignFn } | null;
+/**
+ * What a path inside a dependency (`segs` after the crate's name) is, by its export table. `limit`: the
+ * lookup stopped at MAX_LOOKUP_HOPS (the path is then matched as written, and the crate says so).
+ */
+export type LinkedPath = { ext: string[]; via?: string[][] } | { local: true } | { foreign: ForeignFn } | { limit: true } | null;
 
 /**
  * Follows `segs` through the table: modules, re-exports (already flattened), globs (a glob of an external
@@ -219,7 +240,8 @@ export type LinkedPath = { ext: string[]; via?: string[][] } | { local: true } |
 export function lookupExport(t0: ExportTable, segs0: string[], isKnownPrefix: (p: string) => boolean, tableOf?: TableOf): LinkedPath {
   let hops = 0;
   const seen = new Set<string>();
-  return lookupIn(t0, segs0);
+  const r = lookupIn(t0, segs0);
+  return r === null && hops > MAX_LOOKUP_HOPS ? { limit: true } : r;
 
   /** In table t: its module walk, and an external result that lands in one of t's dependencies continues there. */
   function lookupIn(t: ExportTable, segs: string[]): LinkedPath {
@@ -257,13 +279,13 @@ export function lookupExport(t0: ExportTable, segs0: string[], isKnownPrefix: (p
     const e = mod.names.get(name);
     if (e) {
       if ('mod' in e) return walk(ix, t, e.mod, rest, follow, depTable);
-      if ('local' in e) return { local: true };
       if ('foreign' in e) {
         const f = t.foreignFns[e.foreign];
         return f && rest.length === 0 ? { foreign: f } : { local: true };
       }
       return follow(extend(e, rest));
     }
+    if (mod.locals.has(name)) return { local: true };
     const key = `${t.crate}\0${modPath}\0${name}`;
     if (seen.has(key)) return null;
     seen.add(key);
@@ -273,6 +295,7 @@ export function lookupExport(t0: ExportTable, segs0: string[], isKnownPrefix: (p
         if (r) return r;
         continue;
       }
+      if (++hops > MAX_LOOKUP_HOPS) return null;
       const cand = extend(g, segs);
       // `pub use dep::*` of a dependency with a table: the name must be there
       if (depTable(cand.ext)) {

@@ -166,6 +166,8 @@ export class Resolver {
   }
 
   private linkMemo = new Map<string, Resolution>();
+  /** Per dependency code name: paths whose lookup in its export table stopped at the bound. */
+  readonly linkLimited = new Map<string, number>();
 
   private ext(segs: string[]): Resolution {
     const head = segs[0]!;
@@ -180,6 +182,7 @@ export class Resolver {
     // foreign function is marked; anything else keeps the plain path (rules name dependencies' paths too)
     const linked = lookupExport(table, segs.slice(1), this.opts.isKnownPrefix, this.opts.exportTableOf);
     let r: Resolution = { ext: plain };
+    if (linked && 'limit' in linked) this.linkLimited.set(head, (this.linkLimited.get(head) ?? 0) + 1);
     if (linked && 'ext' in linked) r = { ext: linked.ext, via: boundVia([plain, ...(linked.via ?? [])]) };
     else if (linked && 'foreign' in linked) r = { ext: plain, foreign: linked.foreign };
     this.linkMemo.set(key, r);

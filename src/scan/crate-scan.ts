@@ -7,7 +7,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FileOptions } from '../parse/analyze.js';
 import type { FileSummary } from '../parse/summary.js';
-import type { ResolverOptions } from '../resolve/resolver.js';
+import type { Resolver, ResolverOptions } from '../resolve/resolver.js';
 import type { RuleIndex } from '../rules/engine.js';
 import type { Finding, Indicator, Manifest, Phase, Unanalyzed } from '../types.js';
 import { listPackage, type PackageListing } from './package-listing.js';
@@ -16,7 +16,7 @@ import { unitFindings, type UnitFindings, type UnitPlace } from './unit-findings
 import { listingGaps, unreferencedUnits } from './unreferenced.js';
 import { crateFindings, packageIndicators } from './crate-findings.js';
 import { finishScan, type CollectedScan } from './scan-output.js';
-import { buildExportTable, type ExportTable, type TableOf } from '../link/exports.js';
+import { buildExportTable, exportTableHash, MAX_LOOKUP_HOPS, type ExportTable, type TableOf } from '../link/exports.js';
 
 export { listPackage, rustFilesOf, MAX_LISTED_ENTRIES, type PackageListing } from './package-listing.js';
 export { MAX_FILES_PER_CRATE, MAX_TOKEN_FILES_PER_CRATE, MAX_TOKEN_BYTES_PER_CRATE } from './file-budget.js';
@@ -62,8 +62,19 @@ export interface CrateScan {
   files: { rel: string; role: FileRole }[];
   /** The library's export table (what dependents resolve through); absent without a library target. */
   exports?: ExportTable;
+  /** Its hash (exportTableHash), kept with it so a warm run does not serialise the table again. */
+  exportsHash?: string;
 }
 
+
+/** Paths whose lookup through a dependency's export table hit its bound (matched as written instead). */
+function linkLimitEntries(resolvers: Resolver[]): Unanalyzed[] {
+  const counts = new Map<string, number>();
+  for (const r of resolvers) for (const [dep, n] of r.linkLimited) counts.set(dep, (counts.get(dep) ?? 0) + n);
+  return [...counts.entries()]
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .map(([dep, n]) => ({ file: 'Cargo.toml', line: 1, reason: `link-limit: ${n} path(s) through dependency \`${dep}\` stopped at the export-table lookup bound (${MAX_LOOKUP_HOPS} steps): matched as written, re-exports past the bound not followed` }));
+}
 
 /** The analysis options of a file of the crate, by its role. */
 function unitAnalyzer(input: CrateInput, procMacro: boolean, analyze: FileAnalyzer): UnitAnalyzer {
@@ -137,6 +148,7 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
   const listing: PackageListing = await (input.listing ?? listPackage(dir));
   for (const s of await unreferencedUnits(listing, targets, crate, resolverOptions)) collect(out, unitFindings(s.unit, s.resolver, index, place(s.role, s.buildSide)));
   // what the limits left out, never silently
+  for (const e of linkLimitEntries(walkedTargets.map((w) => w.walked.resolver))) unanalyzed.push(e);
   const skipped = crate.budget.skippedEntry();
   if (skipped) unanalyzed.push(skipped);
   for (const gap of listingGaps(listing)) unanalyzed.push(gap);
@@ -145,6 +157,9 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
   indicators.push(...(await packageIndicators(dir, listing.files, manifest, out.includeBytes, unanalyzed)));
   // 5. sort and dedupe once
   const scan = finishScan(out);
-  if (exports) scan.exports = exports;
+  if (exports) {
+    scan.exports = exports;
+    scan.exportsHash = exportTableHash(exports);
+  }
   return scan;
 }

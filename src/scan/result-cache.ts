@@ -172,7 +172,7 @@ export async function contentHash(dir: string, maxEntries = MAX_HASHED_FILES): P
 function isCrateScan(v: unknown): v is CrateScan {
   if (v === null || typeof v !== 'object') return false;
   const o = v as Record<string, unknown>;
-  return ['findings', 'indicators', 'hosts', 'urls', 'unanalyzed', 'files'].every((k) => Array.isArray(o[k])) && (o.exports === undefined || isExportTable(o.exports));
+  return ['findings', 'indicators', 'hosts', 'urls', 'unanalyzed', 'files'].every((k) => Array.isArray(o[k])) && (o.exports === undefined || isExportTable(o.exports)) && (o.exportsHash === undefined || typeof o.exportsHash === 'string');
 }
 
 export class ResultCache {

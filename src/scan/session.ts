@@ -9,7 +9,7 @@ import type { ScanProgress } from './progress.js';
 import { scanCrate, listPackage, rustFilesOf, type CrateInput, type CrateScan, type FileAnalyzer, type PackageListing } from './crate-scan.js';
 import { analyzePathSync, createPool, poolSize, RUNNING_FROM_SOURCE, type AnalyzerPool, type PoolStats } from '../parse/pool.js';
 import { cacheKey, codeFingerprint, contentHash, ResultCache, type CacheStats, type SourceIdentity } from './result-cache.js';
-import { exportTableHash, type ExportTable } from '../link/exports.js';
+import { exportTableHash, rememberTableHash, type ExportTable } from '../link/exports.js';
 import { linkOrder, type LinkPlan } from '../link/schedule.js';
 import { inheritOutsideWorkspace, loadProject } from '../project/load-project.js';
 import { readManifest } from '../project/manifest.js';
@@ -329,6 +329,7 @@ export class ScanSession {
       if (hit) {
         this.cached++;
         this.finishGroup(group);
+        if (hit.exports && hit.exportsHash) rememberTableHash(hit.exports, hit.exportsHash);
         publish(hit.exports ?? null);
         return hit;
       }
