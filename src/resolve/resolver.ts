@@ -267,8 +267,6 @@ export class Resolver {
     if (known(name)) return true;
     if (this.names === null || this.namesAt !== placements) {
       const names = new Set<string>([...STD_ALIASES.keys(), ...this.opts.externs.keys()]);
-      // what a glob of a dependency can yield
-      for (const t of this.opts.depExports?.values() ?? []) for (const n of exportedNames(t)) names.add(n);
       const stack = [this.root];
       const seen = new Set<ModuleNode>();
       while (stack.length) {
@@ -284,7 +282,10 @@ export class Resolver {
       this.names = names;
       this.namesAt = placements;
     }
-    return this.names.has(name);
+    if (this.names.has(name)) return true;
+    // what a glob of a dependency can yield (each table's name set is built once, shared by its dependents)
+    for (const t of this.opts.depExports?.values() ?? []) if (exportedNames(t).has(name)) return true;
+    return false;
   }
 
   private viaGlob(g: Binding, unit: Unit, segs: string[], depth: number): Resolution {
