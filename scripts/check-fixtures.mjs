@@ -54,7 +54,8 @@ function main() {
       const dir = path.join(tmp, 'crates', name);
       cpSync(path.join(FIXTURES, name), dir, { recursive: true });
       mkdirSync(path.join(dir, '.cargo'), { recursive: true });
-      writeFileSync(
+      // a fixture workspace with its own directory source (vendor/, e.g. link-ws) keeps its config
+      if (!existsSync(path.join(dir, '.cargo', 'config.toml'))) writeFileSync(
         path.join(dir, '.cargo', 'config.toml'),
         `[source.crates-io]\nreplace-with = "debian"\n\n[source.debian]\ndirectory = ${JSON.stringify(REGISTRY)}\n`,
       );

@@ -123,6 +123,11 @@ describe('byte-identical output: cold, warm, --jobs 1, --jobs 2', () => {
     expect(c.stdout).toBe(a.stdout);
   });
 
+  it('link-ws workspace: resolution through dependencies\' export tables, cold = warm', async () => {
+    const out = await assertSameEverywhere(path.join(REPO, 'fixtures/crates/link-ws/Cargo.toml'), ['--offline']);
+    expect(out).toContain('"evidence": "util::sys::Run::new = inner::Cmd::new = std::process::Command::new"');
+  });
+
   it('crate <dir> (content-hashed cache key)', async () => {
     const dir = path.join(REPO, 'fixtures/demo/vendor/zlink-sys');
     const cache = path.join(tmp, 'cache-crate');

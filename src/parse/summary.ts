@@ -89,6 +89,10 @@ export interface SyntaxHit {
   line: number;
   column: number;
   ctx?: FactContext;
+  /** extern-fn / extern-static: the scope of the extern block (its module, for the crate's export table). */
+  scope?: number;
+  /** extern-fn / extern-static: the block has `#[wasm_bindgen]` (a JS import, not a C symbol). */
+  wasmBindgen?: true;
 }
 
 export interface AttrHit {

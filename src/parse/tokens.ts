@@ -221,6 +221,7 @@ export function scanTokens(tokens: Token[], sink: TokenSink): void {
               evidence: `extern${abi ? ` "${abi}"` : ''} ${t.v} ${fname}`,
               line: p.line,
               column: p.column,
+              scope: sink.scope,
             });
           }
         }

@@ -5,7 +5,7 @@
 import type ParserT from 'tree-sitter';
 import { lex, Tok, type Token } from './lexer.js';
 import { MAX_PATH_SEGS, scanTokens, type TokenSink } from './tokens.js';
-import type { FactContext, FileSummary } from './summary.js';
+import type { FactContext, FileSummary, SyntaxHit } from './summary.js';
 import type { Cap, Node } from './captures.js';
 import { ITEM_SKIP_BEFORE, type ScopeMap } from './scope-map.js';
 import { bindItems, bindUseAt } from './token-items.js';
@@ -362,6 +362,11 @@ class CaptureFacts {
     const abiM = abiNode ? /"([^"]*)"/.exec(abiNode.text) : null;
     const abi = abiM ? ` "${abiM[1]}"` : '';
     const body = c.node.childForFieldName('body');
+    const scope = this.scopeAt(c.start);
+    let wasm = false;
+    for (let s = c.node.previousNamedSibling; s && ITEM_SKIP_BEFORE.has(s.type); s = s.previousNamedSibling) {
+      if (s.type === 'attribute_item' && /^#\[\s*(?:[\w:]*::)?wasm_bindgen\b/.test(s.text)) wasm = true;
+    }
     for (const it of body ? body.namedChildren : []) {
       const kw = it.type === 'function_signature_item' ? 'fn' : it.type === 'static_item' ? 'static' : null;
       if (!kw) continue;
@@ -369,7 +374,9 @@ class CaptureFacts {
       if (!nameNode) continue;
       const p0 = this.pos(nameNode.startIndex);
       const name = nameNode.text.replace(/^r#/, '');
-      this.summary.syntax.push(withCtx({ construct: kw === 'fn' ? 'extern-fn' : 'extern-static', name, evidence: `extern${abi} ${kw} ${name}`, line: p0.line, column: p0.column }, ctx));
+      const hit: SyntaxHit = { construct: kw === 'fn' ? 'extern-fn' : 'extern-static', name, evidence: `extern${abi} ${kw} ${name}`, line: p0.line, column: p0.column, scope };
+      if (wasm) hit.wasmBindgen = true;
+      this.summary.syntax.push(withCtx(hit, ctx));
     }
   }
 

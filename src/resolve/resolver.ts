@@ -4,6 +4,7 @@
 // "local" (the crate's own item, never a capability by itself).
 
 import type { Binding, FileSummary } from '../parse/summary.js';
+import { boundVia, exportedNames, lookupExport, type ExportTable, type ForeignFn, type TableOf } from '../link/exports.js';
 
 let nextModuleId = 0;
 
@@ -40,7 +41,13 @@ export interface Unit {
   test: boolean;
 }
 
-export type Resolution = { ext: string[] } | { local: true } | null;
+/**
+ * `ext`: a canonical external path; `via`, when it was reached through dependencies' export tables, the
+ * earlier names of the same path, first as written in this crate (`util::Task::new`, then each re-export
+ * step); `foreign`: the path names a dependency's foreign function. `local`: the crate's own item, or
+ * `module` when it is one of its modules.
+ */
+export type Resolution = { ext: string[]; via?: string[][]; foreign?: ForeignFn } | { local: true; module?: ModuleNode } | null;
 
 export interface ResolverOptions {
   edition: string;
@@ -55,6 +62,14 @@ export interface ResolverOptions {
    * name that no module of the crate binds and no rule path names: such a name cannot come out of a glob.
    */
   isKnownSegment?: (name: string) => boolean;
+  /**
+   * Export tables of the crate's dependencies, by the name its code uses for them (renames applied, `-` →
+   * `_`): a path starting with that name resolves through the table (issue 14). Set before the first
+   * resolution (the crate scan waits for them after parsing).
+   */
+  depExports?: Map<string, ExportTable>;
+  /** Any table of the run by its hash: a re-export of a dependency's dependency continues there. */
+  exportTableOf?: TableOf;
 }
 
 const STD_ALIASES = new Map([
@@ -109,6 +124,14 @@ export function placeUnit(rel: string, summary: FileSummary, module: ModuleNode,
 
 const IN_PROGRESS = Symbol('in-progress');
 
+/** An external resolution with more segments (its `via` names extended alike). */
+function extendExt(r: { ext: string[]; via?: string[][]; foreign?: ForeignFn }, rest: string[]): Resolution {
+  if (rest.length === 0) return r;
+  const out: { ext: string[]; via?: string[][] } = { ext: [...r.ext, ...rest] };
+  if (r.via) out.via = r.via.map((v) => [...v, ...rest]);
+  return out;
+}
+
 export class Resolver {
   /** Memo of resolutions; an entry in progress means a cycle (globs importing each other) → unresolved. */
   private memo = new Map<string, Resolution | typeof IN_PROGRESS>();
@@ -142,10 +165,28 @@ export class Resolver {
     return id;
   }
 
+  private linkMemo = new Map<string, Resolution>();
+  /** Per dependency code name: paths whose lookup in its export table stopped at the bound. */
+  readonly linkLimited = new Map<string, number>();
+
   private ext(segs: string[]): Resolution {
     const head = segs[0]!;
     const canon = STD_ALIASES.get(head) ?? this.opts.externs.get(head) ?? head;
-    return { ext: [canon, ...segs.slice(1)] };
+    const plain = [canon, ...segs.slice(1)];
+    const table = segs.length > 1 && !STD_ALIASES.has(head) ? this.opts.depExports?.get(head) : undefined;
+    if (!table) return { ext: plain };
+    const key = `${head}\0${segs.join('::')}`;
+    const hit = this.linkMemo.get(key);
+    if (hit !== undefined) return hit;
+    // through the dependency's export table: a re-export becomes its target (the chain kept as `via`), a
+    // foreign function is marked; anything else keeps the plain path (rules name dependencies' paths too)
+    const linked = lookupExport(table, segs.slice(1), this.opts.isKnownPrefix, this.opts.exportTableOf);
+    let r: Resolution = { ext: plain };
+    if (linked && 'limit' in linked) this.linkLimited.set(head, (this.linkLimited.get(head) ?? 0) + 1);
+    if (linked && 'ext' in linked) r = { ext: linked.ext, via: boundVia([plain, ...(linked.via ?? [])]) };
+    else if (linked && 'foreign' in linked) r = { ext: plain, foreign: linked.foreign };
+    this.linkMemo.set(key, r);
+    return r;
   }
 
   /** Resolve a path written in `unit` at scope `scope`. */
@@ -241,7 +282,10 @@ export class Resolver {
       this.names = names;
       this.namesAt = placements;
     }
-    return this.names.has(name);
+    if (this.names.has(name)) return true;
+    // what a glob of a dependency can yield (each table's name set is built once, shared by its dependents)
+    for (const t of this.opts.depExports?.values() ?? []) if (exportedNames(t).has(name)) return true;
+    return false;
   }
 
   private viaGlob(g: Binding, unit: Unit, segs: string[], depth: number): Resolution {
@@ -251,6 +295,7 @@ export class Resolver {
     const target = this.resolve(unit, g.scope, [...g.target!, segs[0]!], g.global, depth + 1);
     if (!target) return null;
     if ('local' in target) return this.resolve(unit, g.scope, [...g.target!, ...segs], g.global, depth + 1);
+    if (target.via || target.foreign) return extendExt(target, segs.slice(1));
     if (this.opts.isKnownPrefix(target.ext.join('::'))) return { ext: [...target.ext, ...segs.slice(1)] };
     return null;
   }
@@ -258,7 +303,7 @@ export class Resolver {
   /** Resolve `segs` inside module `m` (for crate::, self::, super:: and module paths). */
   resolveIn(m: ModuleNode, segs: string[], depth: number): Resolution {
     if (depth > 32) return null;
-    if (segs.length === 0) return { local: true };
+    if (segs.length === 0) return { local: true, module: m };
     return this.memoized(`m${m.id}:${segs.join('::')}`, () => this.resolveInUncached(m, segs, depth));
   }
 

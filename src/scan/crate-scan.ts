@@ -7,7 +7,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FileOptions } from '../parse/analyze.js';
 import type { FileSummary } from '../parse/summary.js';
-import type { ResolverOptions } from '../resolve/resolver.js';
+import type { Resolver, ResolverOptions } from '../resolve/resolver.js';
 import type { RuleIndex } from '../rules/engine.js';
 import type { Finding, Indicator, Manifest, Phase, Unanalyzed } from '../types.js';
 import { listPackage, type PackageListing } from './package-listing.js';
@@ -16,6 +16,7 @@ import { unitFindings, type UnitFindings, type UnitPlace } from './unit-findings
 import { listingGaps, unreferencedUnits } from './unreferenced.js';
 import { crateFindings, packageIndicators } from './crate-findings.js';
 import { finishScan, type CollectedScan } from './scan-output.js';
+import { buildExportTable, exportTableHash, MAX_LOOKUP_HOPS, type ExportTable, type TableOf } from '../link/exports.js';
 
 export { listPackage, rustFilesOf, MAX_LISTED_ENTRIES, type PackageListing } from './package-listing.js';
 export { MAX_FILES_PER_CRATE, MAX_TOKEN_FILES_PER_CRATE, MAX_TOKEN_BYTES_PER_CRATE } from './file-budget.js';
@@ -34,6 +35,16 @@ export interface CrateInput {
   bins?: boolean;
   /** The package's files (listPackage), when the caller already lists them. */
   listing?: Promise<PackageListing>;
+  /**
+   * Export tables of the crate's dependencies, by code name (renames applied, `-` → `_`), or a function
+   * awaited once the crate's files are parsed and before any name is resolved (the session's dependency
+   * order: parsing stays parallel, resolution waits for the dependencies).
+   */
+  depExports?: Map<string, ExportTable> | (() => Promise<Map<string, ExportTable>>);
+  /** Any export table of the run by its hash (tables name their own dependencies' tables by hash). */
+  exportTableOf?: TableOf;
+  /** Called with the crate's own export table as soon as it is built (before its findings are computed). */
+  onExports?: (table: ExportTable | null) => void;
 }
 
 /** Analyse one file (in-thread, in a worker, or from the cache). */
@@ -49,8 +60,21 @@ export interface CrateScan {
   unanalyzed: Unanalyzed[];
   /** Every analysed file (relative path) with its role. */
   files: { rel: string; role: FileRole }[];
+  /** The library's export table (what dependents resolve through); absent without a library target. */
+  exports?: ExportTable;
+  /** Its hash (exportTableHash), kept with it so a warm run does not serialise the table again. */
+  exportsHash?: string;
 }
 
+
+/** Paths whose lookup through a dependency's export table hit its bound (matched as written instead). */
+function linkLimitEntries(resolvers: Resolver[]): Unanalyzed[] {
+  const counts = new Map<string, number>();
+  for (const r of resolvers) for (const [dep, n] of r.linkLimited) counts.set(dep, (counts.get(dep) ?? 0) + n);
+  return [...counts.entries()]
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .map(([dep, n]) => ({ file: 'Cargo.toml', line: 1, reason: `link-limit: ${n} path(s) through dependency \`${dep}\` stopped at the export-table lookup bound (${MAX_LOOKUP_HOPS} steps): matched as written, re-exports past the bound not followed` }));
+}
 
 /** The analysis options of a file of the crate, by its role. */
 function unitAnalyzer(input: CrateInput, procMacro: boolean, analyze: FileAnalyzer): UnitAnalyzer {
@@ -102,16 +126,29 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
   const out: Collecting = { findings: [], crateFindings: [], indicators, hosts: [], urls: [], unanalyzed, files: crate.files, includeBytes: [] };
   const place = (role: FileRole, buildSide: boolean): UnitPlace => ({ role, buildSide, libPhase: input.libPhase, allTargets: input.allTargets });
 
-  // 1-2. each target's module tree, then its units' findings
+  // 1. each target's module tree (parsing)
+  const walkedTargets: { role: FileRole; walked: NonNullable<Awaited<ReturnType<typeof walkTarget>>> }[] = [];
   for (const t of targets) {
     const walked = await walkTarget(t, crate, resolverOptions);
-    if (!walked) continue;
-    for (const { unit, role } of walked.units) collect(out, unitFindings(unit, walked.resolver, index, place(role, role === 'build')));
+    if (walked) walkedTargets.push({ role: t.role, walked });
+  }
+  // link: the dependencies' export tables are needed from here on (names are resolved); then this crate's
+  // own table, published before its findings so dependents can start resolving
+  const depExports = typeof input.depExports === 'function' ? await input.depExports() : input.depExports;
+  if (depExports && depExports.size > 0) resolverOptions.depExports = depExports;
+  if (input.exportTableOf) resolverOptions.exportTableOf = input.exportTableOf;
+  const lib = walkedTargets.find((w) => w.role === 'lib');
+  const exports = lib ? buildExportTable(input.name.replace(/-/g, '_'), lib.walked.resolver.root, lib.walked.resolver, lib.walked.units.map((u) => u.unit), resolverOptions.edition, depExports) : null;
+  input.onExports?.(exports);
+  // 2. each unit's findings
+  for (const { role, walked } of walkedTargets) {
+    for (const { unit } of walked.units) collect(out, unitFindings(unit, walked.resolver, index, place(role, role === 'build')));
   }
   // 3. files no module reaches are still scanned, marked unreferenced
   const listing: PackageListing = await (input.listing ?? listPackage(dir));
   for (const s of await unreferencedUnits(listing, targets, crate, resolverOptions)) collect(out, unitFindings(s.unit, s.resolver, index, place(s.role, s.buildSide)));
   // what the limits left out, never silently
+  for (const e of linkLimitEntries(walkedTargets.map((w) => w.walked.resolver))) unanalyzed.push(e);
   const skipped = crate.budget.skippedEntry();
   if (skipped) unanalyzed.push(skipped);
   for (const gap of listingGaps(listing)) unanalyzed.push(gap);
@@ -119,5 +156,10 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
   out.crateFindings = await crateFindings(index, manifest, procMacro, dir);
   indicators.push(...(await packageIndicators(dir, listing.files, manifest, out.includeBytes, unanalyzed)));
   // 5. sort and dedupe once
-  return finishScan(out);
+  const scan = finishScan(out);
+  if (exports) {
+    scan.exports = exports;
+    scan.exportsHash = exportTableHash(exports);
+  }
+  return scan;
 }

@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import type { CrateScan } from './crate-scan.js';
 import { hashRegularFileSync, NotRegularFileError } from '../util/fs-safe.js';
 import { openRemoteCache, policyRemoteCache, type RemoteCache, type RemoteCacheSetting, type RemoteStats } from './remote-cache.js';
+import { isExportTable } from '../link/exports.js';
 
 export const CACHE_FORMAT = 1;
 /** An unanalyzed reason whose occurrence depends on the machine's load (parse/analyze.ts parse budget). */
@@ -187,7 +188,7 @@ export async function contentHash(dir: string, maxEntries = MAX_HASHED_FILES): P
 function isCrateScan(v: unknown): v is CrateScan {
   if (v === null || typeof v !== 'object') return false;
   const o = v as Record<string, unknown>;
-  return ['findings', 'indicators', 'hosts', 'urls', 'unanalyzed', 'files'].every((k) => Array.isArray(o[k]));
+  return ['findings', 'indicators', 'hosts', 'urls', 'unanalyzed', 'files'].every((k) => Array.isArray(o[k])) && (o.exports === undefined || isExportTable(o.exports)) && (o.exportsHash === undefined || typeof o.exportsHash === 'string');
 }
 
 export class ResultCache {

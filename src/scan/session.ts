@@ -9,6 +9,8 @@ import type { ScanProgress } from './progress.js';
 import { scanCrate, listPackage, rustFilesOf, type CrateInput, type CrateScan, type FileAnalyzer, type PackageListing } from './crate-scan.js';
 import { analyzePathSync, createPool, poolSize, RUNNING_FROM_SOURCE, type AnalyzerPool, type PoolStats } from '../parse/pool.js';
 import { cacheKey, codeFingerprint, contentHash, ResultCache, type CacheStats, type SourceIdentity } from './result-cache.js';
+import { exportTableHash, rememberTableHash, type ExportTable } from '../link/exports.js';
+import { linkOrder, type LinkPlan } from '../link/schedule.js';
 import { inheritOutsideWorkspace, loadProject } from '../project/load-project.js';
 import { readManifest } from '../project/manifest.js';
 import { addProvenance } from '../project/provenance.js';
@@ -282,8 +284,24 @@ export class ScanSession {
   /**
    * Scan one crate, through the cache. `checksum`: the Cargo.lock checksum of a registry crate (its
    * content identity); otherwise the content of every file is hashed (reading, not parsing).
+   * `link`: the crate's dependencies' export tables (awaited before its names are resolved, and hashed
+   * into its cache key) and where to publish its own table.
    */
-  async crate(input: CrateInput, checksum: string | null, group: string): Promise<CrateScan> {
+  async crate(input: CrateInput, checksum: string | null, group: string, link?: CrateLink): Promise<CrateScan> {
+    let published = false;
+    const publish = (t: ExportTable | null) => {
+      if (published) return;
+      published = true;
+      link?.publish(t);
+    };
+    try {
+      return await this.crateLinked(input, checksum, group, link, publish);
+    } finally {
+      publish(null); // never leaves a dependent waiting (an error, or a crate without a library)
+    }
+  }
+
+  private async crateLinked(input: CrateInput, checksum: string | null, group: string, link: CrateLink | undefined, publish: (t: ExportTable | null) => void): Promise<CrateScan> {
     this.crates++;
     let key: string | null = null;
     let identity: SourceIdentity | null = null;
@@ -296,26 +314,46 @@ export class ScanSession {
         if (hash !== null) identity = { kind: 'content', hash };
       }
     }
+    const m = input.manifest;
+    const prefetch = () =>
+      void this.prefetchCrate(
+        input.dir,
+        { procMacro: m?.lib?.procMacro ?? false, build: m?.package?.build ?? null, allTargets: input.allTargets, lib: m ? m.lib?.path ?? null : null },
+        group,
+      );
+    let depTables: Map<string, ExportTable> | null = null;
     if (this.cache && identity) {
+      // the key covers the dependencies' export tables: wait for them (a likely miss starts parsing first)
+      let linked: LinkedDeps = { tables: new Map(), hashes: [] };
+      if (link) {
+        if (!this.cache.hasMarker(this.markerOf(identity.kind === 'checksum' ? identity.checksum : null, input.dir))) prefetch();
+        linked = await link.deps();
+        depTables = linked.tables;
+      }
       key = cacheKey({
         toolVersion: this.version,
         rulesHash: this.index.hash,
         identity,
-        inputs: { name: input.name, libPhase: input.libPhase, allTargets: input.allTargets, externs: input.externs, manifest: input.manifest, ...(input.bins ? { bins: true } : {}) },
+        inputs: {
+          name: input.name,
+          libPhase: input.libPhase,
+          allTargets: input.allTargets,
+          externs: input.externs,
+          manifest: input.manifest,
+          ...(input.bins ? { bins: true } : {}),
+          ...(link ? { depExports: linked.hashes } : {}),
+        },
       });
       const hit = await this.cache.get(key);
       if (hit) {
         this.cached++;
         this.finishGroup(group);
+        if (hit.exports && hit.exportsHash) rememberTableHash(hit.exports, hit.exportsHash);
+        publish(hit.exports ?? null);
         return hit;
       }
     }
-    const m = input.manifest;
-    void this.prefetchCrate(
-      input.dir,
-      { procMacro: m?.lib?.procMacro ?? false, build: m?.package?.build ?? null, allTargets: input.allTargets, lib: m ? m.lib?.path ?? null : null },
-      group,
-    );
+    prefetch();
     let scan: CrateScan;
     try {
       let listing: Promise<PackageListing> | undefined;
@@ -324,7 +362,12 @@ export class ScanSession {
       } catch {
         // scanCrate reports the directory
       }
-      scan = await scanCrate(listing ? { ...input, listing } : input, this.index, (abs, o) => {
+      const linkedInput: CrateInput = { ...input, onExports: publish };
+      if (link) linkedInput.exportTableOf = link.tableOf;
+      if (listing) linkedInput.listing = listing;
+      if (depTables) linkedInput.depExports = depTables;
+      else if (link) linkedInput.depExports = async () => (await link.deps()).tables;
+      scan = await scanCrate(linkedInput, this.index, (abs, o) => {
         this.analysed++;
         this.progress?.fileParsed();
         return this.pool.analyze(abs, o);
@@ -370,6 +413,21 @@ export class ScanSession {
   close(): Promise<void> {
     return this.pool.close();
   }
+}
+
+/** Dependencies' export tables of one crate, with their hashes by code name (sorted; for the cache key). */
+export interface LinkedDeps {
+  tables: Map<string, ExportTable>;
+  hashes: [string, string][];
+}
+
+/** A crate's place in the session's dependency order. */
+export interface CrateLink {
+  /** Waits for the dependencies' export tables. */
+  deps: () => Promise<LinkedDeps>;
+  publish: (t: ExportTable | null) => void;
+  /** Every table of the run published so far, by hash. */
+  tableOf: (hash: string) => ExportTable | undefined;
 }
 
 /** The Cargo.lock checksum of a registry crate: its content identity for the cache (null otherwise). */
@@ -436,10 +494,20 @@ export async function scanWorkspace(opts: ScanOptions, hooks: ScanHooks = {}): P
     // prewarmed crates that will not be scanned (dev-only, bad manifest…) must not hold prefetch slots
     const scanned = new Set(todo.map((p) => p.dir!));
     for (const dir of locatedOrder.keys()) if (!scanned.has(dir)) await session.notScanned(dir);
-    // scheduling order only (output is sorted): prewarmed crates first, in location order
+    // scheduling order only (output is sorted): dependencies first (a crate's names are resolved through
+    // its dependencies' export tables), otherwise prewarmed crates first, in location order
     const rank = (p: ResolvedPackage) => locatedOrder.get(p.dir!) ?? Number.MAX_SAFE_INTEGER;
-    const order = todo.map((p, i) => ({ p, i })).sort((a, b) => rank(a.p) - rank(b.p) || a.i - b.i).map((x) => x.p);
+    const todoIndex = new Map(todo.map((p, i) => [p.id, i]));
+    const plan = linkOrder(
+      todo.map((p) => ({
+        id: p.id,
+        rank: rank(p) * todo.length + todoIndex.get(p.id)!,
+        deps: p.deps.filter((d) => d.kind !== 'dev').map((d) => ({ codeName: d.codeName, id: d.id })),
+      })),
+    );
     const byId = new Map(project.packages.map((p) => [p.id, p]));
+    const order = plan.order.map((id) => byId.get(id)!);
+    const links = sessionLinks(plan);
     opts.progress?.total(order.length);
     const crates = await mapLimit(order, session.concurrency, async (pkg) => {
       const procMacro = pkg.manifest?.lib?.procMacro ?? false;
@@ -454,6 +522,7 @@ export async function scanWorkspace(opts: ScanOptions, hooks: ScanHooks = {}): P
         },
         registryChecksum(pkg),
         `dir:${pkg.dir}`,
+        links.get(pkg.id),
       );
       opts.progress?.scanned();
       return crateReport(pkg, scan);
@@ -470,6 +539,43 @@ export async function scanWorkspace(opts: ScanOptions, hooks: ScanHooks = {}): P
     opts.progress?.done();
     await session.close();
   }
+}
+
+/** Each crate's wait for its dependencies' export tables, and the publication of its own. */
+function sessionLinks(plan: LinkPlan): Map<string, CrateLink> {
+  const tables = new Map<string, { promise: Promise<ExportTable | null>; resolve: (t: ExportTable | null) => void; hash?: string }>();
+  for (const id of plan.order) {
+    let resolve!: (t: ExportTable | null) => void;
+    const promise = new Promise<ExportTable | null>((r) => (resolve = r));
+    tables.set(id, { promise, resolve });
+  }
+  const byHash = new Map<string, ExportTable>();
+  const tableOf = (h: string) => byHash.get(h);
+  const out = new Map<string, CrateLink>();
+  for (const id of plan.order) {
+    const deps = plan.deps.get(id) ?? [];
+    let linked: Promise<LinkedDeps> | null = null;
+    out.set(id, {
+      deps: () =>
+        (linked ??= (async () => {
+          const res: LinkedDeps = { tables: new Map(), hashes: [] };
+          for (const d of deps) {
+            const slot = tables.get(d.id)!;
+            const t = await slot.promise;
+            if (slot.hash === undefined) {
+              slot.hash = exportTableHash(t);
+              if (t) byHash.set(slot.hash, t);
+            }
+            if (t) res.tables.set(d.codeName, t);
+            res.hashes.push([d.codeName, slot.hash]);
+          }
+          return res;
+        })()),
+      publish: (t) => tables.get(id)!.resolve(t),
+      tableOf,
+    });
+  }
+  return out;
 }
 
 async function crateDirInput(dir: string, allTargets: boolean): Promise<{ abs: string; manifest: Manifest | null; input: CrateInput }> {

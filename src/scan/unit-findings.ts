@@ -9,6 +9,8 @@ import type { IncludeBytesRef } from '../indicators/package-indicators.js';
 import { hostPortLiteral } from '../indicators/strings.js';
 import type { Finding, FindingContext, Indicator, Phase, Unanalyzed } from '../types.js';
 import type { FileRole } from './module-walk.js';
+import { dependencyForeignCallRules, linkedPathMatches } from '../link/linked-findings.js';
+import type { ForeignFn } from '../link/exports.js';
 
 /** Where a unit sits in its crate. */
 export interface UnitPlace {
@@ -103,21 +105,25 @@ type Emit = (rule: Rule, fact: { line: number; column: number; ctx?: FactContext
 function refFindings(unit: Unit, resolver: Resolver, index: RuleIndex, emit: Emit, hosts: UnitFindings['hosts']): void {
   for (const ref of unit.summary.refs) {
     let segs: string[] | null = null;
+    // link (issue 14): resolved through dependencies' export tables
+    let via: string[][] | undefined;
+    let foreign: ForeignFn | undefined;
     if (ref.ctx === 'generated') {
       if (ref.segs[0] !== 'crate' && ref.segs[0] !== 'self' && ref.segs[0] !== 'super') {
         const r = resolver.resolve(unit, 0, ref.segs, true);
-        segs = r && 'ext' in r ? r.ext : null;
+        if (r && 'ext' in r) ({ ext: segs, via, foreign } = r);
       }
     } else {
       const r = resolver.resolve(unit, ref.scope, ref.segs, ref.global);
-      if (r && 'ext' in r) segs = r.ext;
+      if (r && 'ext' in r) ({ ext: segs, via, foreign } = r);
       else if (!r && ref.how === 'macro' && ref.segs.length === 1) segs = ['std', ref.segs[0]!]; // prelude macros
     }
     if (!segs) continue;
-    if (ref.how === 'macro') segs = [...segs.slice(0, -1), segs[segs.length - 1] + '!'];
-    for (const rule of index.matchPath(segs)) {
+    const matches = linkedPathMatches(index, segs, via, ref.how === 'macro');
+    if (foreign && ref.how === 'value') for (const m of dependencyForeignCallRules({ path: segs, fn: foreign }, index)) matches.push(m);
+    for (const { rule, evidence } of matches) {
       if (rule.unlessArg && ref.arg !== undefined && rule.unlessArg.test(ref.arg)) continue;
-      emit(rule, ref, segs.join('::'));
+      emit(rule, ref, evidence);
       // a host:port literal handed to a network API names a host
       if (rule.capability === 'net' && ref.arg !== undefined && ref.ctx !== 'test') {
         const host = hostPortLiteral(ref.arg);
