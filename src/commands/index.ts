@@ -1,6 +1,7 @@
 // Every command, in the order `--help` lists them.
 
 import { allowCommand } from './allow.js';
+import { batchCommand } from './batch.js';
 import { checkCommand } from './check.js';
 import type { CommandDefinition } from './command.js';
 import { crateCommand } from './crate.js';
@@ -10,4 +11,4 @@ import { scanCommand } from './scan.js';
 
 export type { CommandDefinition } from './command.js';
 
-export const commands: readonly CommandDefinition[] = [scanCommand, crateCommand, rulesCommand, checkCommand, allowCommand, diffCommand];
+export const commands: readonly CommandDefinition[] = [scanCommand, crateCommand, rulesCommand, checkCommand, allowCommand, diffCommand, batchCommand];
