@@ -285,6 +285,31 @@ describe.skipIf(!REDIS)('batch on a real redis-server', () => {
     }
   }, 180_000);
 
+  it('a worker whose redis goes away stops with one line and exit 2 within a bounded time', async () => {
+    const port = await freePort();
+    mkdirSync(path.join(base, 'redis-lost'));
+    const lost = spawn(REDIS!, ['--port', String(port), '--bind', '127.0.0.1', '--dir', path.join(base, 'redis-lost'), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 100 && spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout?.trim() !== 'PONG'; i++) await new Promise((r) => setTimeout(r, 100));
+      const worker = run(['batch', 'worker', '--queue', `redis://127.0.0.1:${port}`, '-q']);
+      // wait until the worker's own connections are open (startup is slow on a loaded machine)
+      for (let i = 0; i < 300; i++) {
+        const clients = spawnSync('redis-cli', ['-p', String(port), 'client', 'list'], { encoding: 'utf8' }).stdout ?? '';
+        if (clients.split('\n').filter((l) => l.includes('addr=') && !l.includes('cmd=client')).length >= 2) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await new Promise((r) => setTimeout(r, 1_000));
+      const t0 = Date.now();
+      lost.kill('SIGKILL');
+      const w = await worker;
+      expect(w.stderr).toBe(`cap-scan: error: lost the redis connection to redis://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}\n`);
+      expect(w.code).toBe(2);
+      expect(Date.now() - t0).toBeLessThan(40_000);
+    } finally {
+      lost.kill('SIGKILL');
+    }
+  }, 90_000);
+
   it('a directory that is not a crate fails at once with the reason', async () => {
     const dir = path.join(base, 'notcrates');
     mkdirSync(path.join(dir, 'ws'), { recursive: true });
