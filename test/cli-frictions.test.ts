@@ -25,7 +25,7 @@ function run(args: string[]): Promise<{ code: number; stdout: string; stderr: st
 describe('frictions', () => {
   it('cap-scan chek: unknown command, did you mean check (not "too many arguments for scan")', async () => {
     expect(await run(['chek'])).toEqual({ code: 2, stdout: '', stderr: "cap-scan: error: unknown command 'chek'; did you mean check?\n(run with --help for usage)\n" });
-    expect((await run(['frobnicate'])).stderr).toBe("cap-scan: error: unknown command 'frobnicate' (commands: scan, crate, rules, check, allow, diff, why)\n(run with --help for usage)\n");
+    expect((await run(['frobnicate'])).stderr).toBe("cap-scan: error: unknown command 'frobnicate' (commands: scan, crate, rules, check, allow, diff, why, batch)\n(run with --help for usage)\n");
   });
 
   it('-o into a missing directory fails before scanning', async () => {

@@ -302,7 +302,7 @@ describe('errors: one line on stderr, exit 2, no stack trace', () => {
   it('an unknown command or option is a usage error (exit 2)', async () => {
     const r = await run(['frobnicate']);
     expect(r.code).toBe(2);
-    expect(r.stderr.split('\n')[0]).toBe("cap-scan: error: unknown command 'frobnicate' (commands: scan, crate, rules, check, allow, diff, why)");
+    expect(r.stderr.split('\n')[0]).toBe("cap-scan: error: unknown command 'frobnicate' (commands: scan, crate, rules, check, allow, diff, why, batch)");
   });
 
   it('--debug adds the stack trace', async () => {

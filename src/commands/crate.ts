@@ -137,6 +137,25 @@ export async function requireCrateDir(dir: string, shown: string = dir): Promise
   }
 }
 
+/**
+ * The `crate` command's scan of one located crate (without --deps): refuses a directory that is not a
+ * crate, scans it, adds typosquat indicators, and for a resolved crate records its source and checksum.
+ * `batch worker` calls this too, so a batch result is exactly what `crate DIR --format json` reports.
+ */
+export async function scanLocatedCrate(crate: ResolvedCrate, o: ScanOptions, shown: string = crate.dir): Promise<ScanResult> {
+  await requireCrateDir(crate.dir, shown);
+  const result = await scanCrateDir(crate.dir, o);
+  await addCrateTyposquats(result.crates, crate.dir);
+  // (a directory given as it is has name '' here: its report keeps what the scan found)
+  for (const c of result.crates) {
+    if (c.name === crate.name && c.version === crate.version) {
+      c.source = crate.source;
+      c.checksum = crate.checksum;
+    }
+  }
+  return result;
+}
+
 /** The `crate` command: resolve, scan (with --deps: the resolved graph), report. */
 export async function runCrate(o: CrateOptions): Promise<CommandOutput> {
   const report = async (result: ScanResult): Promise<CommandOutput> => ({
@@ -145,24 +164,13 @@ export async function runCrate(o: CrateOptions): Promise<CommandOutput> {
   });
   // an unpacked crate directory is scanned as it is (no manifest lookup, no download provider)
   if (!o.deps && existsSync(o.spec) && statSync(o.spec).isDirectory()) {
-    await requireCrateDir(o.spec);
-    const result = await scanCrateDir(o.spec, o);
-    await addCrateTyposquats(result.crates, o.spec);
-    return report(result);
+    return report(await scanLocatedCrate({ dir: o.spec, name: '', version: '', checksum: null, source: null }, o));
   }
   const provider = await downloadProvider();
   const crate = await resolveCrateSpec(o.spec, { ...o, provider });
   let result: ScanResult;
   if (!o.deps) {
-    await requireCrateDir(crate.dir, o.spec);
-    result = await scanCrateDir(crate.dir, o);
-    await addCrateTyposquats(result.crates, crate.dir);
-    for (const c of result.crates) {
-      if (c.name === crate.name && c.version === crate.version) {
-        c.source = crate.source;
-        c.checksum = crate.checksum;
-      }
-    }
+    result = await scanLocatedCrate(crate, o, o.spec);
   } else {
     if (crate.source === null) throw new UserError('--deps needs NAME@VERSION (a registry crate): a directory or .crate file has no resolvable dependencies');
     const ws = await createDepsWorkspace(crate.name, crate.version, { registryUrl: o.registryUrl ?? (process.env.CAP_SCAN_REGISTRY || null), offline: o.offline });

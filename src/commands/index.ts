@@ -1,6 +1,7 @@
 // Every command, in the order `--help` lists them.
 
 import { allowCommand } from './allow.js';
+import { batchCommand } from './batch.js';
 import { checkCommand } from './check.js';
 import type { CommandDefinition } from './command.js';
 import { crateCommand } from './crate.js';
@@ -11,4 +12,4 @@ import { whyCommand } from './why.js';
 
 export type { CommandDefinition } from './command.js';
 
-export const commands: readonly CommandDefinition[] = [scanCommand, crateCommand, rulesCommand, checkCommand, allowCommand, diffCommand, whyCommand];
+export const commands: readonly CommandDefinition[] = [scanCommand, crateCommand, rulesCommand, checkCommand, allowCommand, diffCommand, whyCommand, batchCommand];
