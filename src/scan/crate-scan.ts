@@ -16,6 +16,9 @@ import { unitFindings, type UnitFindings, type UnitPlace } from './unit-findings
 import { listingGaps, unreferencedUnits } from './unreferenced.js';
 import { crateFindings, packageIndicators } from './crate-findings.js';
 import { finishScan, type CollectedScan } from './scan-output.js';
+import { expandCrateMacros, type ExpansionStats, type ExpansionUnit, type MacroDef } from '../expand/stage.js';
+
+export type { MacroDef } from '../expand/stage.js';
 
 export { listPackage, rustFilesOf, MAX_LISTED_ENTRIES, type PackageListing } from './package-listing.js';
 export { MAX_FILES_PER_CRATE, MAX_TOKEN_FILES_PER_CRATE, MAX_TOKEN_BYTES_PER_CRATE } from './file-budget.js';
@@ -34,6 +37,12 @@ export interface CrateInput {
   bins?: boolean;
   /** The package's files (listPackage), when the caller already lists them. */
   listing?: Promise<PackageListing>;
+  /**
+   * Dependencies' `#[macro_export]` macros (their CrateScan.macroExports) by the code name this crate uses
+   * for each (renames applied, `-` → `_`): `dep::name!(…)`, `use dep::name` and `#[macro_use] extern
+   * crate dep` invocations expand with `$crate` = the dependency; the findings are this crate's.
+   */
+  depMacros?: Map<string, MacroDef[]>;
 }
 
 /** Analyse one file (in-thread, in a worker, or from the cache). */
@@ -49,6 +58,10 @@ export interface CrateScan {
   unanalyzed: Unanalyzed[];
   /** Every analysed file (relative path) with its role. */
   files: { rel: string; role: FileRole }[];
+  /** The crate's `#[macro_export]` macro_rules! (library code), for its dependents' expansion. */
+  macroExports?: MacroDef[];
+  /** Macro invocations expanded and expansions that could not be done (not serialised in reports). */
+  macroStats?: ExpansionStats;
 }
 
 
@@ -103,14 +116,25 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
   const place = (role: FileRole, buildSide: boolean): UnitPlace => ({ role, buildSide, libPhase: input.libPhase, allTargets: input.allTargets });
 
   // 1-2. each target's module tree, then its units' findings
+  const units: ExpansionUnit[] = [];
   for (const t of targets) {
     const walked = await walkTarget(t, crate, resolverOptions);
     if (!walked) continue;
-    for (const { unit, role } of walked.units) collect(out, unitFindings(unit, walked.resolver, index, place(role, role === 'build')));
+    for (const { unit, role } of walked.units) {
+      const p = place(role, role === 'build');
+      units.push({ unit, resolver: walked.resolver, place: p, target: t.role === 'lib' ? 'lib' : `${t.role}:${t.root}`, out: unitFindings(unit, walked.resolver, index, p) });
+    }
   }
   // 3. files no module reaches are still scanned, marked unreferenced
   const listing: PackageListing = await (input.listing ?? listPackage(dir));
-  for (const s of await unreferencedUnits(listing, targets, crate, resolverOptions)) collect(out, unitFindings(s.unit, s.resolver, index, place(s.role, s.buildSide)));
+  for (const s of await unreferencedUnits(listing, targets, crate, resolverOptions)) {
+    const p = place(s.role, s.buildSide);
+    units.push({ unit: s.unit, resolver: s.resolver, place: p, target: `stray:${s.unit.rel}`, out: unitFindings(s.unit, s.resolver, index, p) });
+  }
+  // 3b. macro_rules! expansion (src/expand/): invocations' findings, macro bodies' marks, exported macros
+  const expansion = macroExpansionStage(input, units, index);
+  for (const u of units) collect(out, u.out);
+  for (const a of expansion.added) collect(out, a);
   // what the limits left out, never silently
   const skipped = crate.budget.skippedEntry();
   if (skipped) unanalyzed.push(skipped);
@@ -119,5 +143,15 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
   out.crateFindings = await crateFindings(index, manifest, procMacro, dir);
   indicators.push(...(await packageIndicators(dir, listing.files, manifest, out.includeBytes, unanalyzed)));
   // 5. sort and dedupe once
-  return finishScan(out);
+  const scan = finishScan(out);
+  scan.macroExports = expansion.macroExports;
+  scan.macroStats = expansion.stats;
+  return scan;
+}
+
+/** Stage 3b: expansion of the crate's (and its dependencies') macro_rules! invocations. */
+function macroExpansionStage(input: CrateInput, units: ExpansionUnit[], index: RuleIndex) {
+  const e: Parameters<typeof expandCrateMacros>[0] = { units, index, cfg: index.analyzerConfig(), allTargets: input.allTargets, externs: input.externs };
+  if (input.depMacros) e.depMacros = input.depMacros;
+  return expandCrateMacros(e);
 }
