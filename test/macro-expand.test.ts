@@ -139,6 +139,35 @@ describe('macro_rules! expansion: dependencies (CrateInput.depMacros)', () => {
   });
 });
 
+describe('macro_rules! expansion: scopes', () => {
+  it('names resolve in the invocation\'s block: a `use` there gives the expansion its meaning (a scan crashed on it)', async () => {
+    const base = mkdtempSync(path.join(os.tmpdir(), 'cap-scan-macro-'));
+    temps.push(base);
+    mkdirSync(path.join(base, 'src'));
+    writeFileSync(path.join(base, 'Cargo.toml'), '[package]\nname = "blocks"\nversion = "0.1.0"\nedition = "2021"\n');
+    writeFileSync(
+      path.join(base, 'src', 'lib.rs'),
+      [
+        'macro_rules! rm {',
+        '    ($p:expr) => { fs::remove_file($p) };',
+        '}',
+        // blocks that bind names before: the invocation's block has a scope id past the expansion's own
+        ...['a', 'b', 'c', 'd', 'e', 'g'].map((n) => `pub fn ${n}() { struct S; }`),
+        'pub fn f() {',
+        '    use std::fs;',
+        '    {',
+        '        let _ = rm!("x");',
+        '    }',
+        '}',
+        '',
+      ].join('\n'),
+    );
+    const c = await scan(base);
+    expect(rows(c.findings)).toEqual([['std-fs-delete', 'src/lib.rs', 13, 17, 'rm!("x") → std::fs::remove_file']]);
+    expect(c.unanalyzed).toEqual([]);
+  });
+});
+
 describe('macro_rules! expansion: limits and the engine', () => {
   it('an expansion that doubles at each step hits the size limit: unanalyzed, what was expanded so far is kept', async () => {
     const base = mkdtempSync(path.join(os.tmpdir(), 'cap-scan-macro-'));

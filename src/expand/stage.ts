@@ -434,10 +434,11 @@ function graft(parent: Unit, scope: number, snip: FileSummary, ctx: 'test' | 'ge
     const o = ps[s]!;
     scopes.push({ id: i, parent: i + 1 < chain.length ? i + 1 : -1, kind: o.kind, name: o.name });
     moduleOf.push(parent.moduleOf[s]!);
+    // the block's bindings, renumbered: a binding is resolved in its own scope of the unit that holds it
     const bb = parent.blockBindings.get(s);
-    if (bb) blockBindings.set(i, bb);
+    if (bb) blockBindings.set(i, new Map([...bb].map(([k, b]) => [k, { ...b, scope: i }])));
     const bg = parent.blockGlobs.get(s);
-    if (bg) blockGlobs.set(i, bg);
+    if (bg) blockGlobs.set(i, bg.map((b) => ({ ...b, scope: i })));
   });
   const base = chain.length;
   const scopeOf = (id: number) => base + id;
