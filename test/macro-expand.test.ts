@@ -70,12 +70,12 @@ describe('macro_rules! expansion: fixture crates', () => {
 
   it('the depth limit: unanalyzed, and the body of the rule never reached keeps its finding', async () => {
     const c = await scan(path.join(FIX, 'macro-limit'));
-    expect(rows(c.findings)).toEqual([['std-process-spawn', 'src/lib.rs', 8, 9, 'std::process::Command::new', 'macro-body']]);
+    expect(rows(c.findings)).toEqual([['std-process-spawn', 'src/lib.rs', 9, 9, 'std::process::Command::new', 'macro-body']]);
     expect(c.capabilities).toEqual(['process']);
     expect(c.unanalyzed).toEqual([
       {
         file: 'src/lib.rs',
-        line: 13,
+        line: 14,
         reason: `macro-expansion: deep!(${'x '.repeat(29)}… (in deep!): depth limit (${MAX_EXPANSION_DEPTH} nested expansions); token-level findings kept`,
       },
     ]);

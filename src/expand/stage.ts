@@ -30,8 +30,12 @@ export interface MacroDef {
   line: number;
 }
 
-/** Nesting of expansions (a macro expanding to invocations, itself included); rustc's default limit is 128. */
-export const MAX_EXPANSION_DEPTH = 64;
+/**
+ * Nesting of expansions (a macro expanding to invocations, itself included). rustc's default limit is 128
+ * and crates raise it (winapi: 2563, for ENUM! munching one variant per level); the cost is bounded by the
+ * token and step budgets, this only bounds the stack.
+ */
+export const MAX_EXPANSION_DEPTH = 256;
 /** Tokens all of a crate's expansions may write, and matcher steps they may take. */
 export const MAX_EXPANSION_TOKENS = 500_000;
 export const MAX_EXPANSION_STEPS = 10_000_000;
@@ -253,29 +257,36 @@ class Expander {
     }
     const input = invocationTree(call.toks ?? lexTokens(call.tt, call.ttOrigin));
     if (!input) return this.fail(u, call, where, 'unbalanced delimiters', acc);
+    // every definition of the name is tried (cfg alternatives): the invocation fails only when none
+    // expands; a definition that does not match is then another platform's
+    const failures: { d: Def; why: string }[] = [];
+    let expanded = 0;
     for (const d of defs.slice(0, MAX_DEFS_PER_NAME)) {
       const compiled = compiledOf(d);
       if ('error' in compiled) {
-        this.fallback(u, unit, call, d, evidence, acc);
-        this.fail(u, call, where, compiled.error, acc);
+        failures.push({ d, why: compiled.error });
         continue;
       }
       if (this.budget.tokens <= 0 || this.budget.steps <= 0) {
-        this.fallback(u, unit, call, d, evidence, acc);
-        this.fail(u, call, where, spent(this.budget.tokens <= 0 ? 'tokens' : 'steps'), acc);
+        failures.push({ d, why: spent(this.budget.tokens <= 0 ? 'tokens' : 'steps') });
         continue;
       }
       const site = { line: call.line, column: call.column, crate: d.home ? `::${d.home}` : 'crate' };
       const x = expand(compiled, input, site, this.budget);
       if ('error' in x) {
-        this.fallback(u, unit, call, d, evidence, acc);
-        this.fail(u, call, where, x.limit ? spent(x.limit) : x.error, acc);
+        failures.push({ d, why: x.limit ? spent(x.limit) : x.error });
         continue;
       }
+      expanded++;
       this.stats.expanded++;
       if (d.owner && d.owner.target === u.target && !u.unit.test && !call.ctx && d.owner.place.role === u.place.role) d.used.add(x.rule);
       this.analyse(u, unit, call, x.tokens, d.home, depth, evidence, acc);
     }
+    // a limit is said even when another definition expanded: what it would have given is not known
+    const limited = failures.filter((f) => f.why.startsWith('limit'));
+    const said = expanded === 0 ? failures : limited;
+    for (const f of said) this.fallback(u, unit, call, f.d, evidence, acc);
+    if (said.length > 0) this.fail(u, call, where, said[0]!.why, acc);
     if (defs.length > MAX_DEFS_PER_NAME) this.fail(u, call, where, `${defs.length - MAX_DEFS_PER_NAME} more definitions of ${name}! not tried`, acc);
   }
 
