@@ -176,13 +176,16 @@ describe('macro_rules! expansion: limits and the engine', () => {
     writeFileSync(path.join(base, 'Cargo.toml'), '[package]\nname = "boom"\nversion = "0.1.0"\nedition = "2021"\n');
     writeFileSync(
       path.join(base, 'src', 'lib.rs'),
-      ['macro_rules! boom {', '    ($($t:tt)*) => { std::env::var("A"); boom!($($t)* $($t)*); };', '}', 'pub fn f() {', '    boom!(a b);', '}', ''].join('\n'),
+      ['macro_rules! boom {', '    ($($t:tt)*) => { std::env::var("A"); boom!($($t)* $($t)*); };', '}', 'pub fn f() {', '    boom!(a b);', '    boom!(c);', '    boom!(d);', '}', ''].join('\n'),
     );
     const t0 = Date.now();
     const c = await scan(base);
     expect(Date.now() - t0).toBeLessThan(30_000);
     expect(rows(c.findings)).toEqual([['std-env-read', 'src/lib.rs', 5, 5, 'boom!(a b) → std::env::var']]);
+    expect(c.capabilities).toEqual(['env']);
     expect(c.unanalyzed).toEqual([
+      // later invocations past the budget: one entry, not one each (winapi had 9,000)
+      { file: 'src/lib.rs', line: 5, reason: `macro-expansion: 2 more invocations not expanded after this one: limit: the crate's expansion budget (${MAX_EXPANSION_TOKENS} tokens) is spent; token-level findings kept` },
       { file: 'src/lib.rs', line: 5, reason: `macro-expansion: boom!(a b) (in boom!): limit: the crate's expansion budget (${MAX_EXPANSION_TOKENS} tokens) is spent; token-level findings kept` },
     ]);
   });

@@ -182,6 +182,12 @@ class Expander {
       for (const c of calls) this.top(u, c, acc);
       if (acc.findings.length || acc.unanalyzed.length || acc.hosts.length) added.push(acc);
     }
+    const sp = this.spentAfter;
+    if (sp && sp.n > 0) {
+      const entry = { file: sp.file, line: sp.line, reason: `macro-expansion: ${sp.n} more invocations not expanded after this one: ${sp.why}; token-level findings kept` };
+      if (added.length > 0) added[added.length - 1]!.unanalyzed.push(entry);
+      else added.push({ findings: [], hosts: [], urls: [], indicators: [], includeBytes: [], unanalyzed: [entry] });
+    }
     for (const u of units) markBodies(u, ownDefs.get(u) ?? []);
     const macroExports: MacroDef[] = [];
     for (const u of units) {
@@ -237,8 +243,18 @@ class Expander {
     this.call(u, u.unit, call, null, 0, evidence, acc, defs);
   }
 
+  /** Invocations left unexpanded once the crate's budget was spent, after the first one listed (winapi: 9,000). */
+  private spentAfter: { file: string; line: number; why: string; n: number } | null = null;
+
   private fail(u: ExpansionUnit, call: Call, evidence: string, why: string, acc: UnitFindings): void {
     this.stats.failed++;
+    if (why.includes('budget') && why.endsWith('is spent')) {
+      if (this.spentAfter) {
+        this.spentAfter.n++;
+        return;
+      }
+      this.spentAfter = { file: u.unit.rel, line: call.line, why, n: 0 };
+    }
     acc.unanalyzed.push({ file: u.unit.rel, line: call.line, reason: `macro-expansion: ${evidence}: ${why}; token-level findings kept` });
   }
 
