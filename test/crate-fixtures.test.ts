@@ -242,7 +242,7 @@ const cases: { name: string; allTargets?: boolean; findings: Row[]; unanalyzed?:
   { name: 'evasion-alias-chain', findings: [['std-fs-write', 'src/lib.rs', 6, 5, 'runtime']] },
   { name: 'evasion-grouped-alias', findings: [['std-process-spawn', 'src/lib.rs', 10, 5, 'runtime']] },
   { name: 'evasion-glob', findings: [['std-net-connect', 'src/lib.rs', 4, 5, 'runtime']] },
-  { name: 'evasion-macro-body', findings: [['std-process-spawn', 'src/lib.rs', 3, 9, 'runtime']] },
+  { name: 'evasion-macro-body', findings: [['std-process-spawn', 'src/lib.rs', 8, 5, 'runtime']] },
   { name: 'evasion-raw-ident', findings: [['std-process-spawn', 'src/lib.rs', 2, 5, 'runtime']] },
   { name: 'evasion-type-alias', findings: [['std-process-spawn', 'src/lib.rs', 4, 5, 'runtime']] },
   { name: 'evasion-include-nonrs', findings: [['std-process-spawn', 'src/payload.txt', 2, 5, 'runtime']] },

@@ -41,6 +41,8 @@ const PLAIN: Row[] = [
 const RENAMED: Row[] = [
   ['std-process-spawn', 'src/lib.rs', 2, 13, 'util::Task::new = std::process::Command::new'],
   ['std-fs-write', 'src/lib.rs', 6, 13, 'util::disk::write = std::fs::write'],
+  // util's #[macro_export] launch! travels with util's export table and expands here ($crate = util)
+  ['std-process-spawn', 'src/lib.rs', 10, 13, 'u::launch!("id") → util::Task::new = std::process::Command::new'],
 ];
 
 describe('resolution through dependencies (link-ws)', () => {
@@ -54,8 +56,9 @@ describe('resolution through dependencies (link-ws)', () => {
     expect(crate(result, 'plain-user')!.phases).toEqual({ runtime: ['env', 'fs', 'process'], build: [] });
     // renamed dependency (u = { package = "util" }): the evidence names the real crate
     expect(rows(crate(result, 'renamed-user'))).toEqual(RENAMED);
-    // the re-exporting crates themselves do nothing
-    expect(crate(result, 'util')!.capabilities).toEqual([]);
+    // the re-exporting crates themselves do nothing, except util's exported macro body, which no
+    // expansion inside util used: still counted (a dependent may expand it), marked macro-body
+    expect(crate(result, 'util')!.findings.map((f) => [f.rule, f.line, f.context])).toEqual([['std-process-spawn', 19, 'macro-body']]);
     expect(crate(result, 'inner')!.capabilities).toEqual([]);
   });
 
@@ -177,7 +180,14 @@ describe('export tables', () => {
     const without = await scanCrate(input, ruleIndex(), localAnalyzer(ruleIndex()));
     expect(rows(without)).toEqual([]);
     const withTable = await scanCrate({ ...input, depExports: async () => new Map([['u', table]]) }, ruleIndex(), localAnalyzer(ruleIndex()));
-    expect(rows(withTable)).toEqual(RENAMED);
+    // (this table carries no macros: launch! is not expanded)
+    expect(rows(withTable)).toEqual(RENAMED.slice(0, 2));
+    const withMacro = await scanCrate(
+      { ...input, depExports: async () => new Map([['u', { ...table, macros: [{ name: 'launch', rules: '{ ($prog:expr) => { $crate::Task::new($prog).status() }; }', file: 'src/lib.rs', line: 16 }] }]]) },
+      ruleIndex(),
+      localAnalyzer(ruleIndex()),
+    );
+    expect(rows(withMacro)).toEqual(RENAMED);
   });
 });
 

@@ -17,9 +17,9 @@ ruleTester('process', {
   ],
   invalid: [
     {
-      name: 'macro_rules! body',
+      name: 'macro_rules! body: expanded, found at the invocation',
       code: 'macro_rules! run {\n    ($c:expr) => { ::std::process::Command::new($c).status() };\n}\npub fn f() { run!("ls").ok(); }',
-      errors: [{ rule: 'std-process-spawn', line: 2, column: 20 }],
+      errors: [{ rule: 'std-process-spawn', line: 4, column: 14 }],
     },
     {
       name: 'macro_rules! body using $crate and a use in the crate root',
@@ -177,9 +177,9 @@ ruleTester('link', {
       ],
     },
     {
-      name: '#[no_mangle] inside a macro_rules! body',
+      name: '#[no_mangle] inside a macro_rules! body: expanded, found at the invocation',
       code: 'macro_rules! export {\n    ($n:ident) => { #[no_mangle] pub extern "C" fn $n() {} };\n}\nexport!(entry);',
-      errors: [{ rule: 'no-mangle', line: 2, column: 21 }],
+      errors: [{ rule: 'no-mangle', line: 4, column: 1 }],
     },
   ],
 });

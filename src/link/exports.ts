@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import type { ModuleNode, Resolution, Resolver, Unit } from '../resolve/resolver.js';
 import { cmp } from '../util/compare.js';
+import type { MacroDef } from '../expand/stage.js';
 
 export const EXPORT_TABLE_FORMAT = 1;
 
@@ -66,6 +67,8 @@ export interface ExportTable {
    * table, found by hash (the session keeps every table of the run).
    */
   deps: [string, string][];
+  /** The crate's `#[macro_export]` macro_rules! (src/expand/), for dependents' expansion; absent when none. */
+  macros?: MacroDef[];
 }
 
 /** Finds a table by its hash (the session's tables). */

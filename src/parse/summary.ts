@@ -33,6 +33,8 @@ export interface Binding {
   line: number;
   /** For kind 'mod': index into FileSummary.mods. */
   mod?: number;
+  /** `#[macro_use] extern crate …`: the crate's exported macros are in scope by name. */
+  macroUse?: true;
 }
 
 export interface ModDecl {
@@ -128,6 +130,41 @@ export interface IncludeDecl {
   line: number;
 }
 
+/**
+ * A `macro_rules!` definition: its rules' token text (the `{ … }` group after the name, delimiters
+ * included), expanded at the crate stage (src/expand/).
+ */
+export interface MacroDefFact {
+  name: string;
+  scope: number;
+  /** `#[macro_export]`. */
+  exported: boolean;
+  /** Position of `macro_rules!`. */
+  line: number;
+  column: number;
+  /** The rules group (`{ (…) => {…}; … }`) as written, and where it starts. */
+  rules: string;
+  rulesLine: number;
+  rulesColumn: number;
+  ctx?: FactContext;
+}
+
+/** A macro invocation with its token tree, for expansion of the crate's (and dependencies') macro_rules. */
+export interface MacroCallFact {
+  scope: number;
+  /** Macro path as written (`$crate` is `crate`). */
+  segs: string[];
+  global: boolean;
+  /** Position of the invocation (its path's first token). */
+  line: number;
+  column: number;
+  /** The token tree (delimiters included) as written, and where it starts; null when over the file's recording budget. */
+  tt: string | null;
+  ttLine: number;
+  ttColumn: number;
+  ctx?: FactContext;
+}
+
 export interface FileSummary {
   scopes: Scope[];
   bindings: Binding[];
@@ -153,6 +190,10 @@ export interface FileSummary {
   includeBytes: { path: string; line: number }[];
   /** Characters of the file when the triage cleared it (structural captures only; parse/triage.ts). */
   triaged?: number;
+  /** `macro_rules!` definitions (absent in summaries made before expansion existed). */
+  macroDefs?: MacroDefFact[];
+  /** Macro invocations with their token text. */
+  macroCalls?: MacroCallFact[];
 }
 
 export function emptySummary(): FileSummary {
@@ -173,5 +214,7 @@ export function emptySummary(): FileSummary {
     indicators: [],
     urls: [],
     includeBytes: [],
+    macroDefs: [],
+    macroCalls: [],
   };
 }

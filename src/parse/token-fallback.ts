@@ -17,7 +17,7 @@ export function tokenNames(cfg: AnalyzerConfig): { attributeNames: Set<string>; 
 }
 
 /** `use` declarations found in a token sequence bind names in `scope`. */
-function bindUses(toks: Token[], scope: number, summary: FileSummary, pos: (o: number) => { line: number }): void {
+export function bindUses(toks: Token[], scope: number, summary: FileSummary, pos: (o: number) => { line: number }): void {
   for (let i = 0; i < toks.length; i++) {
     const t = toks[i]!;
     const prev = toks[i - 1]?.v;

@@ -4,6 +4,7 @@
 
 import { KEYWORDS, Tok, type Token } from './lexer.js';
 import type { FactContext, FileSummary } from './summary.js';
+import { groupCloses, macroExportBefore, recordMacroCall, recordMacroDef } from './macro-facts.js';
 
 export interface UseBinding {
   name: string;
@@ -85,6 +86,8 @@ export interface TokenSink {
   attributeNames: Set<string>;
   /** Method names worth recording (trait-method rules). */
   methodNames: Set<string>;
+  /** Do not record macro definitions and invocations (a macro_rules! body: its `$x` are not code yet). */
+  noMacroFacts?: boolean;
 }
 
 /**
@@ -141,8 +144,25 @@ export function scanTokens(tokens: Token[], sink: TokenSink): void {
     list.push(fact);
   };
   let i = 0;
+  // macro facts (src/expand/): group ends computed once, nothing recorded inside a macro_rules! body
+  let closes: Int32Array | null = null;
+  let quietUntil = sink.noMacroFacts || sink.generated ? tokens.length : -1;
+  const closeOf = (open: number) => (closes ??= groupCloses(tokens))[open]!;
   while (i < tokens.length) {
     const tk = tokens[i]!;
+    if (tk.t === Tok.Ident && tk.v === 'macro_rules' && tokens[i + 1]?.v === '!' && tokens[i + 2]?.t === Tok.Ident && i > quietUntil) {
+      const open = tokens[i + 3];
+      if (open && open.t === Tok.Punct && '([{'.includes(open.v)) {
+        const close = closeOf(i + 3);
+        if (close > 0) {
+          const p = sink.pos(tk.s);
+          const r = sink.pos(open.s);
+          const def = { name: tokens[i + 2]!.v, scope: sink.scope, exported: macroExportBefore(tokens, i), line: p.line, column: p.column, ctx: sink.ctx };
+          recordMacroDef(s, sink.source, def, { start: open.s, end: tokens[close]!.s + 1, line: r.line, column: r.column });
+          quietUntil = close;
+        }
+      }
+    }
     // attributes: #[name …] / #![name …] / #[unsafe(name …)]
     if (tk.t === Tok.Punct && tk.v === '#') {
       let j = i + 1;
@@ -295,6 +315,12 @@ export function scanTokens(tokens: Token[], sink: TokenSink): void {
         const ref = { scope: sink.scope, segs, global, how: 'macro' as const, line: p.line, column: p.column };
         const arg = firstString(tokens, j + 1);
         add(s.refs, arg === undefined ? ref : { ...ref, arg });
+        const close = i > quietUntil ? closeOf(j + 1) : -1;
+        if (close > 0) {
+          const o = tokens[j + 1]!;
+          const tp = sink.pos(o.s);
+          recordMacroCall(s, sink.source, { ...ref, ctx: sink.ctx }, { start: o.s, end: tokens[close]!.s + 1, line: tp.line, column: tp.column });
+        }
         i = j + 1;
         continue;
       }

@@ -4,8 +4,8 @@
 
 import type ParserT from 'tree-sitter';
 import { lex, Tok, type Token } from './lexer.js';
-import { MAX_PATH_SEGS, scanTokens, type TokenSink } from './tokens.js';
-import type { FactContext, FileSummary, SyntaxHit } from './summary.js';
+import { MAX_PATH_SEGS, matchClose, scanTokens, type TokenSink } from './tokens.js';
+import type { Binding, FactContext, FileSummary, SyntaxHit } from './summary.js';
 import type { Cap, Node } from './captures.js';
 import { ITEM_SKIP_BEFORE, type ScopeMap } from './scope-map.js';
 import { bindItems, bindUseAt } from './token-items.js';
@@ -13,6 +13,7 @@ import { ItemLocator } from './item-locator.js';
 import { RangeSet, type LineIndex } from './text-index.js';
 import type { FileOptions } from './analyze.js';
 import { fileIndicators } from '../indicators/file.js';
+import { recordMacroCall, recordMacroDef } from './macro-facts.js';
 import { includeBytesTargets } from '../indicators/package-indicators.js';
 
 const CALLEE_TYPES = new Set(['scoped_identifier', 'identifier']);
@@ -205,8 +206,7 @@ class CaptureFacts {
       case 'macro':
         return this.macro(c, ctx);
       case 'macro_def':
-        // skip `macro_rules! name`
-        return scanTokens(tokensOf(this.source, c.start, c.end).slice(3), this.sink(this.scopeAt(c.start), ctx));
+        return this.macroDef(c, ctx);
       case 'attr':
         // records the attribute itself; paths inside an attribute are not uses
         return scanTokens(tokensOf(this.source, c.start, c.end), this.sink(this.scopeAt(c.start), ctx));
@@ -248,7 +248,11 @@ class CaptureFacts {
     const name = c.node.childForFieldName('name')?.text;
     const alias = c.node.childForFieldName('alias')?.text;
     if (name) {
-      this.summary.bindings.push({ scope, name: alias ?? name, kind: 'extern-crate', target: [name.replace(/^r#/, '')], global: true, line: this.pos(c.start).line });
+      const b: Binding = { scope, name: alias ?? name, kind: 'extern-crate', target: [name.replace(/^r#/, '')], global: true, line: this.pos(c.start).line };
+      for (let s = c.node.previousNamedSibling; s && ITEM_SKIP_BEFORE.has(s.type); s = s.previousNamedSibling) {
+        if (/^#\[\s*macro_use\b/.test(s.text)) b.macroUse = true;
+      }
+      this.summary.bindings.push(b);
     }
   }
 
@@ -331,6 +335,10 @@ class CaptureFacts {
     const arg = toks[1]?.t === Tok.Str ? toks[1]!.v : undefined;
     const ref = withCtx({ scope, segs, global, how: 'macro' as const, line: p0.line, column: p0.column }, ctx);
     summary.refs.push(arg === undefined ? ref : { ...ref, arg });
+    if (tt && tt.type === 'token_tree') {
+      const tp = this.pos(tt.startIndex);
+      recordMacroCall(summary, source, ref, { start: tt.startIndex, end: tt.endIndex, line: tp.line, column: tp.column });
+    }
     const last = segs[segs.length - 1];
     if (last === 'include' && arg !== undefined && segs.length <= 2) {
       summary.includes.push({ scope, path: arg, line: p0.line });
@@ -338,6 +346,25 @@ class CaptureFacts {
     const generated = this.input.opts.procMacro && (last === 'quote' || last === 'quote_spanned' || last === 'parse_quote' || last === 'parse_quote_spanned');
     if (toks.length > 2 && c.itemLevel && !generated && last !== 'macro_rules') bindItems(toks.slice(1, -1), scope, summary, (o) => this.pos(o), ctx === 'test');
     if (toks.length > 2) scanTokens(toks.slice(1, -1), this.sink(scope, ctx, generated));
+  }
+
+  /** A macro_rules! definition: recorded for expansion, and its body scanned as tokens (the fallback). */
+  private macroDef(c: Cap, ctx: FactContext | undefined): void {
+    const toks = tokensOf(this.source, c.start, c.end);
+    const scope = this.scopeAt(c.start);
+    const open = toks[3];
+    if (toks[2]?.t === Tok.Ident && open && open.t === Tok.Punct && '([{'.includes(open.v)) {
+      const close = matchClose(toks, 3);
+      let exported = false;
+      for (let s = c.node.previousNamedSibling; s && ITEM_SKIP_BEFORE.has(s.type); s = s.previousNamedSibling) {
+        if (/^#\[\s*macro_export\b/.test(s.text)) exported = true;
+      }
+      const p0 = this.pos(c.start);
+      const r = this.pos(open.s);
+      recordMacroDef(this.summary, this.source, { name: toks[2]!.v, scope, exported, line: p0.line, column: p0.column, ctx }, { start: open.s, end: toks[close]!.s + 1, line: r.line, column: r.column });
+    }
+    // skip `macro_rules! name`
+    scanTokens(toks.slice(3), { ...this.sink(scope, ctx), noMacroFacts: true });
   }
 
   private fnMods(c: Cap, ctx: FactContext | undefined): void {

@@ -17,6 +17,9 @@ import { listingGaps, unreferencedUnits } from './unreferenced.js';
 import { crateFindings, packageIndicators } from './crate-findings.js';
 import { finishScan, type CollectedScan } from './scan-output.js';
 import { buildExportTable, exportTableHash, MAX_LOOKUP_HOPS, type ExportTable, type TableOf } from '../link/exports.js';
+import { expandCrateMacros, exportedMacros, type ExpansionStats, type ExpansionUnit, type MacroDef } from '../expand/stage.js';
+
+export type { MacroDef } from '../expand/stage.js';
 
 export { listPackage, rustFilesOf, MAX_LISTED_ENTRIES, type PackageListing } from './package-listing.js';
 export { MAX_FILES_PER_CRATE, MAX_TOKEN_FILES_PER_CRATE, MAX_TOKEN_BYTES_PER_CRATE } from './file-budget.js';
@@ -45,6 +48,12 @@ export interface CrateInput {
   exportTableOf?: TableOf;
   /** Called with the crate's own export table as soon as it is built (before its findings are computed). */
   onExports?: (table: ExportTable | null) => void;
+  /**
+   * Dependencies' `#[macro_export]` macros (their CrateScan.macroExports) by the code name this crate uses
+   * for each (renames applied, `-` → `_`): `dep::name!(…)`, `use dep::name` and `#[macro_use] extern
+   * crate dep` invocations expand with `$crate` = the dependency; the findings are this crate's.
+   */
+  depMacros?: Map<string, MacroDef[]> | (() => Map<string, MacroDef[]>);
 }
 
 /** Analyse one file (in-thread, in a worker, or from the cache). */
@@ -64,6 +73,10 @@ export interface CrateScan {
   exports?: ExportTable;
   /** Its hash (exportTableHash), kept with it so a warm run does not serialise the table again. */
   exportsHash?: string;
+  /** The crate's `#[macro_export]` macro_rules! (library code), for its dependents' expansion. */
+  macroExports?: MacroDef[];
+  /** Macro invocations expanded and expansions that could not be done (not serialised in reports). */
+  macroStats?: ExpansionStats;
 }
 
 
@@ -127,26 +140,40 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
   const place = (role: FileRole, buildSide: boolean): UnitPlace => ({ role, buildSide, libPhase: input.libPhase, allTargets: input.allTargets });
 
   // 1. each target's module tree (parsing)
-  const walkedTargets: { role: FileRole; walked: NonNullable<Awaited<ReturnType<typeof walkTarget>>> }[] = [];
+  const walkedTargets: { t: (typeof targets)[number]; walked: NonNullable<Awaited<ReturnType<typeof walkTarget>>> }[] = [];
   for (const t of targets) {
     const walked = await walkTarget(t, crate, resolverOptions);
-    if (walked) walkedTargets.push({ role: t.role, walked });
+    if (walked) walkedTargets.push({ t, walked });
   }
   // link: the dependencies' export tables are needed from here on (names are resolved); then this crate's
   // own table, published before its findings so dependents can start resolving
   const depExports = typeof input.depExports === 'function' ? await input.depExports() : input.depExports;
   if (depExports && depExports.size > 0) resolverOptions.depExports = depExports;
   if (input.exportTableOf) resolverOptions.exportTableOf = input.exportTableOf;
-  const lib = walkedTargets.find((w) => w.role === 'lib');
+  const lib = walkedTargets.find((w) => w.t.role === 'lib');
   const exports = lib ? buildExportTable(input.name.replace(/-/g, '_'), lib.walked.resolver.root, lib.walked.resolver, lib.walked.units.map((u) => u.unit), resolverOptions.edition, depExports) : null;
+  // its #[macro_export] macros travel with the table (dependents expand them; the table's hash keys them)
+  const macros = lib ? exportedMacros(lib.walked.units) : [];
+  if (exports && macros.length > 0) exports.macros = macros;
   input.onExports?.(exports);
   // 2. each unit's findings
-  for (const { role, walked } of walkedTargets) {
-    for (const { unit } of walked.units) collect(out, unitFindings(unit, walked.resolver, index, place(role, role === 'build')));
+  const units: ExpansionUnit[] = [];
+  for (const { t, walked } of walkedTargets) {
+    for (const { unit, role } of walked.units) {
+      const p = place(role, role === 'build');
+      units.push({ unit, resolver: walked.resolver, place: p, target: t.role === 'lib' ? 'lib' : `${t.role}:${t.root}`, out: unitFindings(unit, walked.resolver, index, p) });
+    }
   }
   // 3. files no module reaches are still scanned, marked unreferenced
   const listing: PackageListing = await (input.listing ?? listPackage(dir));
-  for (const s of await unreferencedUnits(listing, targets, crate, resolverOptions)) collect(out, unitFindings(s.unit, s.resolver, index, place(s.role, s.buildSide)));
+  for (const s of await unreferencedUnits(listing, targets, crate, resolverOptions)) {
+    const p = place(s.role, s.buildSide);
+    units.push({ unit: s.unit, resolver: s.resolver, place: p, target: `stray:${s.unit.rel}`, out: unitFindings(s.unit, s.resolver, index, p) });
+  }
+  // 3b. macro_rules! expansion (src/expand/): invocations' findings, macro bodies' marks, exported macros
+  const expansion = macroExpansionStage(input, units, index, depExports);
+  for (const u of units) collect(out, u.out);
+  for (const a of expansion.added) collect(out, a);
   // what the limits left out, never silently
   for (const e of linkLimitEntries(walkedTargets.map((w) => w.walked.resolver))) unanalyzed.push(e);
   const skipped = crate.budget.skippedEntry();
@@ -161,5 +188,20 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
     scan.exports = exports;
     scan.exportsHash = exportTableHash(exports);
   }
+  scan.macroExports = expansion.macroExports;
+  scan.macroStats = expansion.stats;
   return scan;
+}
+
+/** Stage 3b: expansion of the crate's (and its dependencies') macro_rules! invocations. */
+function macroExpansionStage(input: CrateInput, units: ExpansionUnit[], index: RuleIndex, depExports: Map<string, ExportTable> | undefined) {
+  const e: Parameters<typeof expandCrateMacros>[0] = { units, index, cfg: index.analyzerConfig(), allTargets: input.allTargets, externs: input.externs };
+  // the dependencies' exported macros: given, or carried by their export tables
+  let depMacros = typeof input.depMacros === 'function' ? input.depMacros() : input.depMacros;
+  if (!depMacros && depExports) {
+    depMacros = new Map();
+    for (const [code, t] of depExports) if (t.macros && t.macros.length > 0) depMacros.set(code, t.macros);
+  }
+  if (depMacros && depMacros.size > 0) e.depMacros = depMacros;
+  return expandCrateMacros(e);
 }
