@@ -4,11 +4,11 @@
 
 import type ParserT from 'tree-sitter';
 import { lex, Tok, type Token } from './lexer.js';
-import { MAX_PATH_SEGS, scanTokens, type TokenSink } from './tokens.js';
+import { MAX_PATH_SEGS, externEvidence, isWasmBindgenAttr, linkNameOf, scanTokens, type TokenSink } from './tokens.js';
 import type { FactContext, FileSummary } from './summary.js';
 import type { Cap, Node } from './captures.js';
 import { ITEM_SKIP_BEFORE, type ScopeMap } from './scope-map.js';
-import { bindItems, bindUseAt } from './token-items.js';
+import { bindForeignFn, bindItems, bindUseAt } from './token-items.js';
 import { ItemLocator } from './item-locator.js';
 import { RangeSet, type LineIndex } from './text-index.js';
 import type { FileOptions } from './analyze.js';
@@ -357,19 +357,39 @@ class CaptureFacts {
     this.summary.syntax.push(withCtx({ construct, name, evidence: head, line: p0.line, column: p0.column }, ctx));
   }
 
+  /**
+   * An extern block: its functions and statics as syntax facts, and each C function bound as a foreign
+   * function (see bindForeignFn). A `#[wasm_bindgen]` block's items are JS imports (`wasm-import`), not
+   * bound: calling one is not a C call.
+   */
   private externBlock(c: Cap, ctx: FactContext | undefined): void {
     const abiNode = c.node.namedChildren.find((n) => n.type === 'extern_modifier');
     const abiM = abiNode ? /"([^"]*)"/.exec(abiNode.text) : null;
-    const abi = abiM ? ` "${abiM[1]}"` : '';
+    const abi = abiM ? abiM[1]! : '';
+    let wasm = false;
+    for (let s = c.node.previousNamedSibling; s && ITEM_SKIP_BEFORE.has(s.type); s = s.previousNamedSibling) {
+      if (s.type === 'attribute_item' && isWasmBindgenAttr(s.text)) wasm = true;
+    }
+    const scope = this.scopeAt(c.start);
     const body = c.node.childForFieldName('body');
+    let linkName: string | null = null;
     for (const it of body ? body.namedChildren : []) {
+      if (it.type === 'attribute_item') {
+        linkName = linkNameOf(it.text) ?? linkName;
+        continue;
+      }
       const kw = it.type === 'function_signature_item' ? 'fn' : it.type === 'static_item' ? 'static' : null;
+      const symbol0 = linkName;
+      if (!ITEM_SKIP_BEFORE.has(it.type)) linkName = null;
       if (!kw) continue;
       const nameNode = it.childForFieldName('name');
       if (!nameNode) continue;
       const p0 = this.pos(nameNode.startIndex);
       const name = nameNode.text.replace(/^r#/, '');
-      this.summary.syntax.push(withCtx({ construct: kw === 'fn' ? 'extern-fn' : 'extern-static', name, evidence: `extern${abi} ${kw} ${name}`, line: p0.line, column: p0.column }, ctx));
+      const symbol = symbol0 ?? name;
+      const construct = wasm ? 'wasm-import' : kw === 'fn' ? 'extern-fn' : 'extern-static';
+      this.summary.syntax.push(withCtx({ construct, name, evidence: externEvidence(construct, abi, kw, name, symbol), line: p0.line, column: p0.column }, ctx));
+      if (construct === 'extern-fn') bindForeignFn(this.summary, scope, abi, name, symbol, p0.line);
     }
   }
 

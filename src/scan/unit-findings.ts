@@ -1,7 +1,7 @@
 // Stage 2 of the crate scan: the findings of one unit, a pure function of the file's facts, the resolver
 // of its module tree and the rule index (plus where the unit sits: its role and phase).
 
-import type { FactContext } from '../parse/summary.js';
+import { FOREIGN_ROOT, type FactContext } from '../parse/summary.js';
 import type { Resolver, Unit } from '../resolve/resolver.js';
 import type { RuleIndex } from '../rules/engine.js';
 import type { Rule } from '../rules/load.js';
@@ -67,7 +67,7 @@ export function unitFindings(unit: Unit, resolver: Resolver, index: RuleIndex, p
   const emit = (rule: Rule, fact: { line: number; column: number; ctx?: FactContext }, evidence: string) => {
     out.findings.push(findingOf(rule, unit, place, fact, evidence));
   };
-  refFindings(unit, resolver, index, emit, out.hosts);
+  refFindings(unit, resolver, index, place, out);
   for (const m of s.methods) {
     for (const { rule, trait } of index.methodRules(m.name)) {
       if (resolver.traitInScope(unit, m.scope, trait)) emit(rule, m, `${trait}::${m.name}`);
@@ -75,7 +75,6 @@ export function unitFindings(unit: Unit, resolver: Resolver, index: RuleIndex, p
   }
   for (const h of s.syntax) {
     for (const rule of index.syntaxRules(h.construct)) emit(rule, h, h.evidence);
-    if (h.construct === 'extern-fn' && h.name) for (const rule of index.foreignFnRules(h.name)) emit(rule, h, h.evidence);
   }
   for (const a of s.attrs) for (const rule of index.attributeRules(a.name)) emit(rule, a, a.evidence);
   for (const q of s.queries) {
@@ -99,8 +98,42 @@ export function unitFindings(unit: Unit, resolver: Resolver, index: RuleIndex, p
 
 type Emit = (rule: Rule, fact: { line: number; column: number; ctx?: FactContext }, evidence: string) => void;
 
+/** Where a fact is: its position, and its context when not plain compiled code. */
+export interface FactSite {
+  line: number;
+  column: number;
+  ctx?: FactContext;
+}
+
+/**
+ * The findings of a call site that reaches the foreign function `name` (its C symbol): the rules that
+ * map the name (`socket` → net, `system` → process; rule data `foreign_calls`) and the rules matching
+ * every foreign call (`ffi.call`). The one entry point for foreign calls: a call of a function declared
+ * in the crate's own extern blocks, a `[foreign]` path (`libc::socket`, winapi, windows-sys), and a path
+ * resolved to a dependency's foreign function all come here. `covered`: capabilities a path rule
+ * already reported at this site (`libc::fork` by libc-process-spawn): a name map of the same capability
+ * adds nothing there.
+ */
+export function foreignCallFindings(
+  name: string,
+  site: FactSite,
+  index: RuleIndex,
+  unit: Unit,
+  place: UnitPlace,
+  evidence: string,
+  covered: ReadonlySet<string> = new Set(),
+): Finding[] {
+  const out: Finding[] = [];
+  for (const rule of index.foreignCallRules(name)) {
+    if (covered.has(rule.capability) && !rule.foreignCalls.includes('*')) continue;
+    out.push(findingOf(rule, unit, place, site, evidence));
+  }
+  return out;
+}
+
 /** Path and macro references resolved to external paths and matched against the path rules. */
-function refFindings(unit: Unit, resolver: Resolver, index: RuleIndex, emit: Emit, hosts: UnitFindings['hosts']): void {
+function refFindings(unit: Unit, resolver: Resolver, index: RuleIndex, place: UnitPlace, out: UnitFindings): void {
+  const emit: Emit = (rule, fact, evidence) => out.findings.push(findingOf(rule, unit, place, fact, evidence));
   for (const ref of unit.summary.refs) {
     let segs: string[] | null = null;
     if (ref.ctx === 'generated') {
@@ -114,15 +147,28 @@ function refFindings(unit: Unit, resolver: Resolver, index: RuleIndex, emit: Emi
       else if (!r && ref.how === 'macro' && ref.segs.length === 1) segs = ['std', ref.segs[0]!]; // prelude macros
     }
     if (!segs) continue;
+    if (segs[0] === FOREIGN_ROOT) {
+      // the crate's own foreign function ($ffi::<abi>::<symbol>); a longer path is not a call of it
+      if (segs.length === 3 && ref.how !== 'macro') {
+        const evidence = `${ref.segs.join('::')} = extern "${segs[1]}" fn ${segs[2]}`;
+        out.findings.push(...foreignCallFindings(segs[2]!, ref, index, unit, place, evidence));
+      }
+      continue;
+    }
     if (ref.how === 'macro') segs = [...segs.slice(0, -1), segs[segs.length - 1] + '!'];
+    const covered = new Set<string>();
     for (const rule of index.matchPath(segs)) {
       if (rule.unlessArg && ref.arg !== undefined && rule.unlessArg.test(ref.arg)) continue;
       emit(rule, ref, segs.join('::'));
+      covered.add(rule.capability);
       // a host:port literal handed to a network API names a host
       if (rule.capability === 'net' && ref.arg !== undefined && ref.ctx !== 'test') {
         const host = hostPortLiteral(ref.arg);
-        if (host) hosts.push({ host, file: unit.rel, line: ref.line });
+        if (host) out.hosts.push({ host, file: unit.rel, line: ref.line });
       }
     }
+    // rule-data fallback: a function of a thin C binding crate (libc, winapi, windows-sys, *-sys) is a foreign function
+    const foreign = index.foreignName(segs);
+    if (foreign !== null) out.findings.push(...foreignCallFindings(foreign, ref, index, unit, place, segs.join('::'), covered));
   }
 }
