@@ -272,6 +272,45 @@ const cases: { name: string; allTargets?: boolean; findings: Row[]; unanalyzed?:
       { file: 'src/lib.rs', line: 7, reason: 'parse-error' },
     ],
   },
+  // ---- issue 14 item 4: FFI at the call site
+  {
+    // libc's source is not in a `crate <dir>` scan: the [foreign] paths of rules/ffi.toml say its
+    // functions are foreign, and the name map gives each call its capability; constants are not calls
+    name: 'ffi-libc-calls',
+    findings: [
+      ['unsafe-block', 'src/lib.rs', 6, 5, 'runtime'],
+      ['foreign-call', 'src/lib.rs', 6, 14, 'runtime'],
+      ['libc-net', 'src/lib.rs', 6, 14, 'runtime'],
+      ['unsafe-block', 'src/lib.rs', 10, 5, 'runtime'],
+      ['foreign-call', 'src/lib.rs', 11, 19, 'runtime'],
+      ['libc-process-spawn', 'src/lib.rs', 11, 19, 'runtime'],
+      ['foreign-call', 'src/lib.rs', 13, 13, 'runtime'],
+      ['libc-process-exec', 'src/lib.rs', 13, 13, 'runtime'],
+      ['unsafe-block', 'src/lib.rs', 21, 5, 'runtime'],
+      ['foreign-call', 'src/lib.rs', 21, 14, 'runtime'],
+    ],
+  },
+  {
+    // declared: ffi.extern each; called: ffi.call plus the name's capability (unlink is never called,
+    // so no fs; a #[link_name] rename is mapped by its symbol)
+    name: 'ffi-local-extern',
+    findings: [
+      ['extern-block', 'src/lib.rs', 9, 16, 'runtime'],
+      ['extern-block', 'src/lib.rs', 10, 16, 'runtime'],
+      ['extern-block', 'src/lib.rs', 12, 16, 'runtime'],
+      ['extern-block', 'src/lib.rs', 14, 16, 'runtime'],
+      ['unsafe-block', 'src/lib.rs', 21, 5, 'runtime'],
+      ['foreign-call', 'src/lib.rs', 21, 14, 'runtime'],
+      ['unsafe-block', 'src/lib.rs', 25, 5, 'runtime'],
+      ['foreign-call', 'src/lib.rs', 25, 14, 'runtime'],
+      ['libc-process-spawn', 'src/lib.rs', 25, 14, 'runtime'],
+      ['unsafe-block', 'src/lib.rs', 29, 5, 'runtime'],
+      ['foreign-call', 'src/lib.rs', 29, 14, 'runtime'],
+      ['libc-env-read', 'src/lib.rs', 29, 14, 'runtime'],
+    ],
+  },
+  // a #[wasm_bindgen] extern block's `fn system` is a JS import: nothing
+  { name: 'ffi-wasm-bindgen', findings: [] },
   // ---- traps (issue 3): grep flags them, cap-scan does not
   { name: 'trap-clap-command', findings: [] },
   { name: 'trap-local-shadow', findings: [] },

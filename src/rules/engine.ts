@@ -30,9 +30,8 @@ export class RuleIndex {
   /** `CreateProcess*`: every name starting with the stem (ALL_CAPS names never). */
   private foreignStems: { stem: string; rule: Rule }[] = [];
   private foreignMemo = new Map<string, Rule[]>();
-  /** `[foreign] paths`, compiled: by first segment (`libc`), and those whose first segment is a pattern. */
+  /** `[foreign] paths`, compiled, by first segment (`libc`). */
   private foreignByHead = new Map<string, RegExp[]>();
-  private foreignGlobHead: { head: RegExp; path: RegExp }[] = [];
   private attrs = new Map<string, Rule[]>();
   private directives: { rule: Rule; name: string; prefix: boolean }[] = [];
   readonly crateRules: Rule[];
@@ -80,11 +79,9 @@ export class RuleIndex {
     this.crateRules = set.rules.filter((r) => r.crate !== null);
     for (const p of set.foreignPaths ?? []) {
       const segs = p.split('::');
-      const seg = (x: string) => (x === '*' ? '[^:]+' : x.replace(/\*/g, '\\w*'));
       const last = segs[segs.length - 1] === '**' ? segs.pop() : null;
-      const re = new RegExp(`^${segs.map(seg).join('::')}${last ? '(?:::[^:]+)+' : ''}$`);
-      if (segs[0]!.includes('*')) this.foreignGlobHead.push({ head: new RegExp(`^${seg(segs[0]!)}$`), path: re });
-      else this.foreignByHead.set(segs[0]!, [...(this.foreignByHead.get(segs[0]!) ?? []), re]);
+      const re = new RegExp(`^${segs.map((x) => (x === '*' ? '[^:]+' : x)).join('::')}${last ? '(?:::[^:]+)+' : ''}$`);
+      this.foreignByHead.set(segs[0]!, [...(this.foreignByHead.get(segs[0]!) ?? []), re]);
     }
   }
 
@@ -94,14 +91,12 @@ export class RuleIndex {
    */
   foreignName(segs: string[]): string | null {
     if (segs.length < 2) return null;
-    const head = segs[0]!;
-    const direct = this.foreignByHead.get(head);
-    if (!direct && (this.foreignGlobHead.length === 0 || !this.foreignGlobHead.some((g) => g.head.test(head)))) return null;
+    const patterns = this.foreignByHead.get(segs[0]!);
+    if (!patterns) return null;
     const name = segs[segs.length - 1]!;
     if (name.endsWith('!') || /^[A-Z0-9_]+$/.test(name)) return null;
     const path = segs.join('::');
-    const hit = (direct ?? []).some((re) => re.test(path)) || this.foreignGlobHead.some((g) => g.head.test(head) && g.path.test(path));
-    return hit ? name : null;
+    return patterns.some((re) => re.test(path)) ? name : null;
   }
 
   /** Rules matched by a call of the foreign function `name`: those mapping the name, then the `*` ones. */

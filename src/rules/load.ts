@@ -45,9 +45,9 @@ export interface RuleSet {
   /** Exclusions per capability: paths that are not this capability even under a matching prefix. */
   excludes: Map<Capability, string[]>;
   /**
-   * Paths whose functions are foreign functions (`[foreign] paths`): `libc::*`, `*_sys::*`,
-   * `windows_sys::Win32::**`. `*` is one segment (or, inside a segment, any run of name characters),
-   * a final `**` one or more segments. The foreign function is the path's last segment.
+   * Paths whose functions are foreign functions (`[foreign] paths`): `libc::*`, `windows_sys::Win32::**`.
+   * `*` is one segment, a final `**` one or more; the first segment is a crate name. The foreign
+   * function is the path's last segment. None when absent.
    */
   foreignPaths?: string[];
   /** Hash of the rule files' contents (cache key). */
@@ -62,7 +62,7 @@ const RULE_KEYS = new Set([
 const FILE_KEYS = new Set(['capability', 'description', 'rule', 'exclude', 'foreign']);
 /** `wasm-import`: a function or static of a `#[wasm_bindgen] extern` block (a JS import, not a C symbol). */
 export const SYNTAX_CONSTRUCTS = new Set(['unsafe-block', 'unsafe-fn', 'unsafe-impl', 'unsafe-trait', 'extern-fn', 'extern-static', 'wasm-import']);
-const FOREIGN_PATH = /^(?:[A-Za-z_*][\w*]*)(?:::(?:[A-Za-z_*][\w*]*))*(?:::\*\*)?$/;
+const FOREIGN_PATH = /^[A-Za-z_]\w*(?:::(?:[A-Za-z_]\w*|\*))*::(?:[A-Za-z_]\w*|\*|\*\*)$/;
 
 export function builtinRulesDir(): string {
   // dist/rules/load.js or src/rules/load.ts → <package>/rules
@@ -139,7 +139,7 @@ export function parseRuleFile(text: string, file: string): { rules: Rule[]; capa
     const fo = doc.foreign as Record<string, unknown>;
     for (const k of Object.keys(fo)) if (k !== 'paths') throw new UserError(`${file}: [foreign]: unknown key \`${k}\``);
     foreignPaths = strList(fo.paths, `${file}: [foreign]`);
-    for (const p of foreignPaths) if (!FOREIGN_PATH.test(p) || !p.includes('::')) throw new UserError(`${file}: [foreign]: bad path \`${p}\``);
+    for (const p of foreignPaths) if (!FOREIGN_PATH.test(p)) throw new UserError(`${file}: [foreign]: bad path \`${p}\``);
   }
   return { rules, capability, excludes, foreignPaths };
 }
