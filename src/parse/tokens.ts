@@ -107,6 +107,7 @@ function isTypePosition(tokens: Token[], i: number): boolean {
   }
   const p = tokens[k];
   if (!p) return false;
+  if (p.t === Tok.Punct && p.v === '=' && tokens[k - 1]?.t === Tok.Ident && tokens[k - 2]?.v === 'type') return true; // `type X = a::b;`
   return (p.t === Tok.Punct && (p.v === ':' || p.v === '->')) || (p.t === Tok.Ident && (p.v === 'as' || p.v === 'for'));
 }
 
