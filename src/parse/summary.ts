@@ -76,6 +76,8 @@ export interface Ref {
   column: number;
   /** First string literal argument (macro invocations, calls). */
   arg?: string;
+  /** Called: the path is followed by `(` (`libc::socket(…)`, not `libc::socklen_t` or a fn pointer). */
+  call?: true;
   ctx?: FactContext;
 }
 

@@ -285,7 +285,8 @@ export function scanTokens(tokens: Token[], sink: TokenSink): void {
       }
       if ((segs.length > 1 || isCall) && !isTypePosition(tokens, i)) {
         const p = sink.pos(tk.s);
-        add(s.refs, { scope: sink.scope, segs, global, how: 'token', line: p.line, column: p.column });
+        const ref = { scope: sink.scope, segs, global, how: 'token' as const, line: p.line, column: p.column };
+        add(s.refs, isCall ? { ...ref, call: true as const } : ref);
       }
       i = j;
       continue;

@@ -5,7 +5,7 @@
 import type ParserT from 'tree-sitter';
 import { lex, Tok, type Token } from './lexer.js';
 import { MAX_PATH_SEGS, externEvidence, isWasmBindgenAttr, linkNameOf, scanTokens, type TokenSink } from './tokens.js';
-import type { FactContext, FileSummary } from './summary.js';
+import type { FactContext, FileSummary, Ref } from './summary.js';
 import type { Cap, Node } from './captures.js';
 import { ITEM_SKIP_BEFORE, type ScopeMap } from './scope-map.js';
 import { bindForeignFn, bindItems, bindUseAt } from './token-items.js';
@@ -303,20 +303,24 @@ class CaptureFacts {
     this.lastPathEnd = c.end;
     const { segs, global } = segsOf(this.source, c.start, c.end);
     if (segs.length === 0) return;
-    this.addRef(c.start, segs, global, ctx);
+    this.addRef(c.start, c.end, segs, global, ctx);
   }
 
   private ident(c: Cap, ctx: FactContext | undefined): void {
     if (c.start < this.lastPathEnd) return;
-    this.addRef(c.start, [c.node.text.replace(/^r#/, '')], false, ctx);
+    this.addRef(c.start, c.end, [c.node.text.replace(/^r#/, '')], false, ctx);
   }
 
-  /** A value reference at `start`, with the first string argument of its call. */
-  private addRef(start: number, segs: string[], global: boolean, ctx: FactContext | undefined): void {
+  /** A value reference at [start, end), with the first string argument of its call, and whether it is called. */
+  private addRef(start: number, end: number, segs: string[], global: boolean, ctx: FactContext | undefined): void {
     const p0 = this.pos(start);
     const arg = this.callArgs.get(start);
-    const ref = withCtx({ scope: this.scopeAt(start), segs, global, how: 'value' as const, line: p0.line, column: p0.column }, ctx);
-    this.summary.refs.push(arg === undefined ? ref : { ...ref, arg });
+    const ref: Ref = withCtx({ scope: this.scopeAt(start), segs, global, how: 'value' as const, line: p0.line, column: p0.column }, ctx);
+    if (arg !== undefined) ref.arg = arg;
+    let k = end;
+    while (k < this.source.length && (this.source[k] === ' ' || this.source[k] === '\t' || this.source[k] === '\n' || this.source[k] === '\r')) k++;
+    if (this.source[k] === '(') ref.call = true;
+    this.summary.refs.push(ref);
   }
 
   private macro(c: Cap, ctx: FactContext | undefined): void {

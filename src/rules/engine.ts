@@ -99,6 +99,11 @@ export class RuleIndex {
     return patterns.some((re) => re.test(path)) ? name : null;
   }
 
+  /** Whether a rule maps this foreign function name (not only the `*` rules). */
+  mapsForeignName(name: string): boolean {
+    return this.foreignCallRules(name).length > this.foreignAny.length;
+  }
+
   /** Rules matched by a call of the foreign function `name`: those mapping the name, then the `*` ones. */
   foreignCallRules(name: string): Rule[] {
     let out = this.foreignMemo.get(name);

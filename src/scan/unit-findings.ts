@@ -167,8 +167,13 @@ function refFindings(unit: Unit, resolver: Resolver, index: RuleIndex, place: Un
         if (host) out.hosts.push({ host, file: unit.rel, line: ref.line });
       }
     }
-    // rule-data fallback: a function of a thin C binding crate (libc, winapi, windows-sys, *-sys) is a foreign function
+    // rule-data fallback: a function of a binding crate (libc, winapi, windows-sys) is a foreign function.
+    // Called, it is a foreign call; not called (`libc::socklen_t` read as a value from a macro's tokens, a
+    // CamelCase constant, or a function pointer) only a name the rules map counts (`libc::system` as a
+    // pointer is still process).
     const foreign = index.foreignName(segs);
-    if (foreign !== null) out.findings.push(...foreignCallFindings(foreign, ref, index, unit, place, segs.join('::'), covered));
+    if (foreign !== null && (ref.call || index.mapsForeignName(foreign))) {
+      out.findings.push(...foreignCallFindings(foreign, ref, index, unit, place, segs.join('::'), covered));
+    }
   }
 }
