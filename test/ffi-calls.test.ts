@@ -90,3 +90,20 @@ describe('crate capabilities', () => {
     expect(await caps('error-recovery')).toEqual(['ffi', 'process']);
   });
 });
+
+describe('hostile extern blocks (generated)', () => {
+  it('`extern "C" {` nested or unclosed n times, and n blocks after unbalanced `]`: linear, the functions still found', async () => {
+    const { scanCase } = await import('./rule-tester.js');
+    const n = 20_000;
+    const nested = `macro_rules! m { ($($t:tt)*) => {}; }\nm! { ${'extern "C" { fn system(c: *const u8) -> i32; '.repeat(n)} }\npub fn f() { unsafe { system(p); } }\n`;
+    const brackets = `macro_rules! m { ($($t:tt)*) => {}; }\nm! { ${'] extern "C" { fn fork() -> i32; } '.repeat(n)} }\npub fn g() { unsafe { fork(); } }\n`;
+    for (const [code, sym] of [[nested, 'system'], [brackets, 'fork']] as const) {
+      const t0 = Date.now();
+      const { findings } = await scanCase({ code });
+      const ms = Date.now() - t0;
+      const rules = new Set(findings.filter((f) => f.evidence.includes(sym)).map((f) => f.rule));
+      expect([...rules].sort()).toEqual(['extern-block', 'foreign-call', 'libc-process-spawn']);
+      expect(ms).toBeLessThan(20_000);
+    }
+  }, 120_000);
+});

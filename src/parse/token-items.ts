@@ -38,6 +38,7 @@ export function bindItems(toks: Token[], scope0: number, summary: FileSummary, p
   };
   const open: { scope: number; depth: number; test: boolean }[] = [];
   let depth = 0;
+  let externEnd = -1;
   for (let i = 0; i < toks.length; i++) {
     const t = toks[i]!;
     if (t.t === Tok.Punct) {
@@ -55,9 +56,12 @@ export function bindItems(toks: Token[], scope0: number, summary: FileSummary, p
       bindUseAt(toks, i, scope, summary, pos(t.s).line);
       continue;
     }
-    if (t.v === 'extern') {
+    if (t.v === 'extern' && i > externEnd) {
       const block = externBlockAt(toks, i);
-      if (block) for (const it of block.items) if (it.construct === 'extern-fn') bindForeignFn(summary, scope, block.abi, it.name, it.symbol, pos(toks[it.at]!.s).line);
+      if (block) {
+        externEnd = block.end; // a block nested in it (not Rust) is covered by its items: linear
+        for (const it of block.items) if (it.construct === 'extern-fn') bindForeignFn(summary, scope, block.abi, it.name, it.symbol, pos(toks[it.at]!.s).line);
+      }
       continue;
     }
     if (t.v !== 'mod' || toks[i + 1]?.t !== Tok.Ident) continue;

@@ -142,6 +142,8 @@ export function scanTokens(tokens: Token[], sink: TokenSink): void {
     list.push(fact);
   };
   let i = 0;
+  /** End of the extern block being scanned: one nested in it (not Rust) was covered by its items. */
+  let externEnd = -1;
   while (i < tokens.length) {
     const tk = tokens[i]!;
     // attributes: #[name …] / #![name …] / #[unsafe(name …)]
@@ -198,9 +200,11 @@ export function scanTokens(tokens: Token[], sink: TokenSink): void {
       i++;
       continue;
     }
-    if (tk.t === Tok.Ident && tk.v === 'extern') {
+    if (tk.t === Tok.Ident && tk.v === 'extern' && i > externEnd) {
+      // (nested blocks are skipped: each one's scan to its end made `extern {` × n quadratic)
       const block = externBlockAt(tokens, i);
       if (block) {
+        externEnd = block.end;
         for (const it of block.items) {
           const p = sink.pos(tokens[it.at]!.s);
           add(s.syntax, { construct: it.construct, name: it.name, evidence: it.evidence, line: p.line, column: p.column });
@@ -340,14 +344,21 @@ function tokenText(tokens: Token[], from: number, to: number): string {
   return t;
 }
 
-/** Whether attributes right before tokens[i] (an `unsafe` before it skipped) include `#[wasm_bindgen]`. */
+/** Longest attribute looked at before an extern block (`#[wasm_bindgen]` is a handful of tokens). */
+const MAX_ATTR_TOKENS = 256;
+
+/**
+ * Whether attributes right before tokens[i] (an `unsafe` before it skipped) include `#[wasm_bindgen]`.
+ * A longer or unbalanced attribute is not looked into: the block then counts as C (more findings).
+ */
 function wasmBindgenBefore(tokens: Token[], i: number): boolean {
   let k = i - 1;
   if (tokens[k]?.t === Tok.Ident && tokens[k]!.v === 'unsafe') k--;
   while (k > 0 && tokens[k]!.t === Tok.Punct && tokens[k]!.v === ']') {
     let depth = 0;
     let open = -1;
-    for (let j = k; j >= 0; j--) {
+    // bounded: an unbalanced `]` before each of n blocks would scan back to the start n times
+    for (let j = k; j >= 0 && k - j < MAX_ATTR_TOKENS; j--) {
       const t = tokens[j]!;
       if (t.t !== Tok.Punct) continue;
       if (t.v === ']') depth++;
