@@ -94,9 +94,12 @@ const cases: { name: string; allTargets?: boolean; findings: Row[]; unanalyzed?:
       ['link-attribute', 'src/lib.rs', 3, 1, 'runtime'],
       ['extern-block', 'src/lib.rs', 5, 8, 'runtime'],
       ['extern-block', 'src/lib.rs', 9, 8, 'runtime'],
-      ['process-foreign-fn', 'src/lib.rs', 9, 8, 'runtime'],
       ['unsafe-block', 'src/lib.rs', 13, 5, 'runtime'],
+      ['foreign-call', 'src/lib.rs', 13, 14, 'runtime'],
       ['unsafe-block', 'src/lib.rs', 17, 5, 'runtime'],
+      // the declaration of system is ffi.extern only; its call is the foreign call, and process
+      ['foreign-call', 'src/lib.rs', 17, 14, 'runtime'],
+      ['libc-process-spawn', 'src/lib.rs', 17, 14, 'runtime'],
     ],
   },
   {
@@ -214,8 +217,8 @@ const cases: { name: string; allTargets?: boolean; findings: Row[]; unanalyzed?:
   {
     name: 'error-recovery',
     findings: [
+      // system is declared, never called: ffi.extern only
       ['extern-block', 'src/lib.rs', 4, 17, 'runtime'],
-      ['process-foreign-fn', 'src/lib.rs', 4, 17, 'runtime'],
       ['std-process-spawn', 'src/lib.rs', 14, 23, 'runtime'],
     ],
     unanalyzed: [
@@ -252,7 +255,9 @@ const cases: { name: string; allTargets?: boolean; findings: Row[]; unanalyzed?:
     name: 'evasion-unsafe-extern',
     findings: [
       ['extern-block', 'src/lib.rs', 4, 17, 'runtime'],
-      ['process-foreign-fn', 'src/lib.rs', 4, 17, 'runtime'],
+      // a safe fn of an unsafe extern block (the 2024 grammar tree-sitter lacks) is called without unsafe
+      ['foreign-call', 'src/lib.rs', 8, 5, 'runtime'],
+      ['libc-process-spawn', 'src/lib.rs', 8, 5, 'runtime'],
     ],
     unanalyzed: [
       { file: 'src/lib.rs', line: 3, reason: 'parse-error' },
@@ -267,6 +272,45 @@ const cases: { name: string; allTargets?: boolean; findings: Row[]; unanalyzed?:
       { file: 'src/lib.rs', line: 7, reason: 'parse-error' },
     ],
   },
+  // ---- issue 14 item 4: FFI at the call site
+  {
+    // libc's source is not in a `crate <dir>` scan: the [foreign] paths of rules/ffi.toml say its
+    // functions are foreign, and the name map gives each call its capability; constants are not calls
+    name: 'ffi-libc-calls',
+    findings: [
+      ['unsafe-block', 'src/lib.rs', 6, 5, 'runtime'],
+      ['foreign-call', 'src/lib.rs', 6, 14, 'runtime'],
+      ['libc-net', 'src/lib.rs', 6, 14, 'runtime'],
+      ['unsafe-block', 'src/lib.rs', 10, 5, 'runtime'],
+      ['foreign-call', 'src/lib.rs', 11, 19, 'runtime'],
+      ['libc-process-spawn', 'src/lib.rs', 11, 19, 'runtime'],
+      ['foreign-call', 'src/lib.rs', 13, 13, 'runtime'],
+      ['libc-process-exec', 'src/lib.rs', 13, 13, 'runtime'],
+      ['unsafe-block', 'src/lib.rs', 21, 5, 'runtime'],
+      ['foreign-call', 'src/lib.rs', 21, 14, 'runtime'],
+    ],
+  },
+  {
+    // declared: ffi.extern each; called: ffi.call plus the name's capability (unlink is never called,
+    // so no fs; a #[link_name] rename is mapped by its symbol)
+    name: 'ffi-local-extern',
+    findings: [
+      ['extern-block', 'src/lib.rs', 9, 16, 'runtime'],
+      ['extern-block', 'src/lib.rs', 10, 16, 'runtime'],
+      ['extern-block', 'src/lib.rs', 12, 16, 'runtime'],
+      ['extern-block', 'src/lib.rs', 14, 16, 'runtime'],
+      ['unsafe-block', 'src/lib.rs', 21, 5, 'runtime'],
+      ['foreign-call', 'src/lib.rs', 21, 14, 'runtime'],
+      ['unsafe-block', 'src/lib.rs', 25, 5, 'runtime'],
+      ['foreign-call', 'src/lib.rs', 25, 14, 'runtime'],
+      ['libc-process-spawn', 'src/lib.rs', 25, 14, 'runtime'],
+      ['unsafe-block', 'src/lib.rs', 29, 5, 'runtime'],
+      ['foreign-call', 'src/lib.rs', 29, 14, 'runtime'],
+      ['libc-env-read', 'src/lib.rs', 29, 14, 'runtime'],
+    ],
+  },
+  // a #[wasm_bindgen] extern block's `fn system` is a JS import: nothing
+  { name: 'ffi-wasm-bindgen', findings: [] },
   // ---- traps (issue 3): grep flags them, cap-scan does not
   { name: 'trap-clap-command', findings: [] },
   { name: 'trap-local-shadow', findings: [] },

@@ -43,16 +43,24 @@ describe('issue 18: detection depth', () => {
   it('item 3: Windows APIs (winapi) under #[cfg(windows)] count; WinSock constants and a local CreateProcessW do not', async () => {
     const c = await scan('detect-windows-apis');
     expect(rows(c)).toEqual([
+      // every winapi function called is also a foreign call (issue 14: the [foreign] paths of rules/ffi.toml)
       ['unsafe-fn', 'src/lib.rs', 7, 9, 'runtime'],
+      ['foreign-call', 'src/lib.rs', 9, 9, 'runtime'],
       ['windows-process-spawn', 'src/lib.rs', 9, 9, 'runtime'],
       ['unsafe-fn', 'src/lib.rs', 12, 9, 'runtime'],
+      ['foreign-call', 'src/lib.rs', 14, 9, 'runtime'],
       ['windows-registry-write', 'src/lib.rs', 14, 9, 'runtime'],
       ['unsafe-fn', 'src/lib.rs', 17, 9, 'runtime'],
+      ['foreign-call', 'src/lib.rs', 19, 9, 'runtime'],
       ['windows-net-connect', 'src/lib.rs', 19, 9, 'runtime'],
+      ['foreign-call', 'src/lib.rs', 21, 9, 'runtime'],
       ['windows-net-connect', 'src/lib.rs', 21, 9, 'runtime'],
       ['unsafe-fn', 'src/lib.rs', 24, 9, 'runtime'],
+      ['foreign-call', 'src/lib.rs', 25, 19, 'runtime'],
       ['windows-dynamic-loading', 'src/lib.rs', 25, 19, 'runtime'],
+      ['foreign-call', 'src/lib.rs', 26, 9, 'runtime'],
       ['windows-dynamic-loading', 'src/lib.rs', 26, 9, 'runtime'],
+      ['foreign-call', 'src/lib.rs', 27, 9, 'runtime'],
       ['windows-fs-delete', 'src/lib.rs', 27, 9, 'runtime'],
     ]);
     expect(c.capabilities).toEqual(['ffi', 'fs', 'net', 'process', 'unsafe']);

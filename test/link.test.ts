@@ -37,6 +37,10 @@ const PLAIN: Row[] = [
   ['std-fs-read', 'src/lib.rs', 17, 13, 'util::disk::read = std::fs::read'],
   ['std-process-spawn', 'src/lib.rs', 21, 13, 'util::sys::Run::new = inner::Cmd::new = std::process::Command::new'],
   ['std-env-read', 'src/lib.rs', 29, 13, 'util::env::get = inner::env::get = std::env::var'],
+  // a foreign function declared in inner, called here through util's glob: ffi.call plus its name's capability
+  ['unsafe-block', 'src/lib.rs', 34, 5, 'unsafe { … }'],
+  ['foreign-call', 'src/lib.rs', 34, 14, 'util::ffi::system = inner::ffi::system = extern "C" fn system'],
+  ['libc-process-spawn', 'src/lib.rs', 34, 14, 'util::ffi::system = inner::ffi::system = extern "C" fn system'],
 ];
 const RENAMED: Row[] = [
   ['std-process-spawn', 'src/lib.rs', 2, 13, 'util::Task::new = std::process::Command::new'],
@@ -53,13 +57,14 @@ describe('resolution through dependencies (link-ws)', () => {
     // plain dependency: util::Task::new, `use util::Task`, util::disk::…, `use util::*` + disk::…,
     // a chain through util's own dependency (pub mod sys { pub use inner::Cmd as Run }), a glob of inner
     expect(rows(crate(result, 'plain-user'))).toEqual(PLAIN);
-    expect(crate(result, 'plain-user')!.phases).toEqual({ runtime: ['env', 'fs', 'process'], build: [] });
+    expect(crate(result, 'plain-user')!.phases).toEqual({ runtime: ['env', 'ffi', 'fs', 'process', 'unsafe'], build: [] });
     // renamed dependency (u = { package = "util" }): the evidence names the real crate
     expect(rows(crate(result, 'renamed-user'))).toEqual(RENAMED);
     // the re-exporting crates themselves do nothing, except util's exported macro body, which no
     // expansion inside util used: still counted (a dependent may expand it), marked macro-body
     expect(crate(result, 'util')!.findings.map((f) => [f.rule, f.line, f.context])).toEqual([['std-process-spawn', 19, 'macro-body']]);
-    expect(crate(result, 'inner')!.capabilities).toEqual([]);
+    // inner only declares system: ffi.extern, and its name's capability (process) counts where it is called
+    expect(crate(result, 'inner')!.findings.map((f) => [f.rule, f.kind, f.line])).toEqual([['extern-block', 'ffi.extern', 11]]);
   });
 
   it('a changed dependency export table changes the dependent cache key: the warm run is fresh', async () => {
@@ -85,7 +90,8 @@ describe('resolution through dependencies (link-ws)', () => {
     const lock = path.join(ws, 'Cargo.lock');
     writeFileSync(lock, readFileSync(lock, 'utf8').replace(old, sum));
     const after = await scanWorkspace(opts);
-    expect(rows(crate(after.result, 'plain-user'))).toEqual(PLAIN.filter((r) => r[2] !== 21));
+    // (the new inner has no ffi module either: h() keeps only its unsafe block)
+    expect(rows(crate(after.result, 'plain-user'))).toEqual(PLAIN.filter((r) => r[2] !== 21 && !(r[2] === 34 && r[3] === 14)));
     // renamed-user's own findings are the same, but util's table changed: recomputed, not served
     expect(rows(crate(after.result, 'renamed-user'))).toEqual(RENAMED);
     expect(after.stats.cached).toBe(0);
@@ -126,12 +132,14 @@ describe('export tables', () => {
       { path: 'sys::system', abi: 'C', file: 'src/lib.rs', line: 8, wasmBindgen: true },
     ]);
     expect(t.modules).toEqual([
-      ['', { names: [['Task', { ext: ['std', 'process', 'Command'] }], ['call', { foreign: 0 }], ['sys', { mod: 'sys' }]], globs: [] }],
-      ['sys', { names: [['c_call', { foreign: 0 }], ['system', { foreign: 1 }]], globs: [] }],
+      // a C function is bound as an alias of its symbol ($ffi::ABI::SYMBOL, parse/token-items.ts): dependents
+      // resolve to that and make it a foreign call; a wasm_bindgen import stays a table entry (not C)
+      ['', { names: [['Task', { ext: ['std', 'process', 'Command'] }], ['call', { ext: ['$ffi', 'C', 'c_call'] }], ['sys', { mod: 'sys' }]], globs: [] }],
+      ['sys', { names: [['c_call', { ext: ['$ffi', 'C', 'c_call'] }], ['system', { foreign: 1 }]], globs: [] }],
     ]);
     const known = (p: string) => ruleIndex().isKnownPrefix(p);
     expect(lookupExport(t, ['Task', 'new'], known)).toEqual({ ext: ['std', 'process', 'Command', 'new'] });
-    expect(lookupExport(t, ['call'], known)).toEqual({ foreign: t.foreignFns[0] });
+    expect(lookupExport(t, ['call'], known)).toEqual({ ext: ['$ffi', 'C', 'c_call'] });
     // the crate's own items are not listed where no glob could shadow them: a lookup misses, the path stays
     expect(lookupExport(t, ['helper'], known)).toBeNull();
     expect(lookupExport(t, ['nope'], known)).toBeNull();

@@ -115,30 +115,56 @@ ruleTester(['ffi', 'process', 'net', 'fs', 'env'], {
   valid: [{ code: 'pub extern "C" fn callback() {}', name: 'an extern "C" fn definition is not a foreign declaration' }],
   invalid: [
     {
-      name: 'Rust 2024 unsafe extern block with safe fn',
+      name: 'Rust 2024 unsafe extern block with safe fn, called without unsafe',
       edition: '2024',
-      code: 'unsafe extern "C" {\n    pub safe fn system(cmd: *const i8) -> i32;\n}',
-      errors: [{ rule: 'extern-block', line: 2, column: 17 }, { rule: 'process-foreign-fn', line: 2, column: 17 }],
+      code: 'unsafe extern "C" {\n    pub safe fn system(cmd: *const i8) -> i32;\n}\npub fn f() -> i32 { system(c) }',
+      errors: [
+        { rule: 'extern-block', line: 2, column: 17, evidence: 'extern "C" fn system' },
+        { rule: 'foreign-call', line: 4, column: 21, evidence: 'system = extern "C" fn system' },
+        { rule: 'libc-process-spawn', line: 4, column: 21, evidence: 'system = extern "C" fn system' },
+      ],
     },
     {
-      name: 'foreign functions named like libc process/net/fs/env functions',
+      name: 'foreign functions named like libc process/net/fs/env functions, only declared: ffi.extern only',
       code: 'extern "C" {\n    fn system(c: *const i8) -> i32;\n    fn connect(fd: i32) -> i32;\n    fn unlink(p: *const i8) -> i32;\n    fn getenv(n: *const i8) -> *mut i8;\n    fn compress(x: i32) -> i32;\n}',
       errors: [
         { rule: 'extern-block', line: 2, column: 8 },
-        { rule: 'process-foreign-fn', line: 2, column: 8 },
         { rule: 'extern-block', line: 3, column: 8 },
-        { rule: 'net-foreign-fn', line: 3, column: 8 },
         { rule: 'extern-block', line: 4, column: 8 },
-        { rule: 'fs-foreign-fn', line: 4, column: 8 },
-        { rule: 'env-foreign-fn', line: 5, column: 8 },
         { rule: 'extern-block', line: 5, column: 8 },
         { rule: 'extern-block', line: 6, column: 8 },
       ],
     },
     {
+      name: 'the same functions called: ffi.call, plus the capability each name maps to where it is called',
+      code:
+        'mod sys {\n    extern "C" {\n        pub fn system(c: *const i8) -> i32;\n        pub fn connect(fd: i32) -> i32;\n        pub fn unlink(p: *const i8) -> i32;\n        pub fn getenv(n: *const i8) -> *mut i8;\n        pub fn compress(x: i32) -> i32;\n    }\n}\n' +
+        'use sys::*;\npub unsafe fn f() { system(c); sys::connect(1); self::sys::unlink(p); crate::sys::getenv(n); compress(1); }',
+      errors: [
+        { rule: 'extern-block', line: 3, column: 16 },
+        { rule: 'extern-block', line: 4, column: 16 },
+        { rule: 'extern-block', line: 5, column: 16 },
+        { rule: 'extern-block', line: 6, column: 16 },
+        { rule: 'extern-block', line: 7, column: 16 },
+        { rule: 'foreign-call', line: 11, column: 21, evidence: 'system = extern "C" fn system' },
+        { rule: 'libc-process-spawn', line: 11, column: 21, evidence: 'system = extern "C" fn system' },
+        { rule: 'foreign-call', line: 11, column: 32, evidence: 'sys::connect = extern "C" fn connect' },
+        { rule: 'libc-net', line: 11, column: 32, evidence: 'sys::connect = extern "C" fn connect' },
+        { rule: 'foreign-call', line: 11, column: 49, evidence: 'self::sys::unlink = extern "C" fn unlink' },
+        { rule: 'libc-fs-delete', line: 11, column: 49, evidence: 'self::sys::unlink = extern "C" fn unlink' },
+        { rule: 'foreign-call', line: 11, column: 71, evidence: 'crate::sys::getenv = extern "C" fn getenv' },
+        { rule: 'libc-env-read', line: 11, column: 71, evidence: 'crate::sys::getenv = extern "C" fn getenv' },
+        { rule: 'foreign-call', line: 11, column: 94, evidence: 'compress = extern "C" fn compress' },
+      ],
+    },
+    {
       name: 'foreign dlopen/dlsym: dynamic loading',
-      code: 'extern "C" {\n    fn dlopen(f: *const i8, m: i32) -> *mut u8;\n}',
-      errors: [{ rule: 'dynamic-loading-foreign-fn', line: 2, column: 8 }, { rule: 'extern-block', line: 2, column: 8 }],
+      code: 'extern "C" {\n    fn dlopen(f: *const i8, m: i32) -> *mut u8;\n}\npub unsafe fn f() { dlopen(p, 0); }',
+      errors: [
+        { rule: 'extern-block', line: 2, column: 8 },
+        { rule: 'dynamic-loading', line: 4, column: 21, evidence: 'dlopen = extern "C" fn dlopen' },
+        { rule: 'foreign-call', line: 4, column: 21, evidence: 'dlopen = extern "C" fn dlopen' },
+      ],
     },
     {
       name: '#[link] on an empty extern block',

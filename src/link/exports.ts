@@ -106,12 +106,13 @@ export function buildExportTable(crate: string, root: ModuleNode, resolver: Reso
   const foreignFns: ForeignFn[] = [];
   for (const unit of units) {
     for (const h of unit.summary.syntax) {
-      if ((h.construct !== 'extern-fn' && h.construct !== 'extern-static') || !h.name || h.ctx === 'test') continue;
+      if ((h.construct !== 'extern-fn' && h.construct !== 'extern-static' && h.construct !== 'wasm-import') || !h.name || h.ctx === 'test') continue;
       const mod = unit.moduleOf[h.scope ?? 0] ?? unit.moduleOf[0]!;
       const mp = modulePath(mod);
       const abi = /^extern "([^"]*)"/.exec(h.evidence)?.[1] ?? 'C';
       const f: ForeignFn = { path: mp === '' ? h.name : `${mp}::${h.name}`, abi, file: unit.rel, line: h.line };
-      if (h.wasmBindgen) f.wasmBindgen = true;
+      // a #[wasm_bindgen] import is listed, told apart: it is a JS import, not a C symbol (not a foreign call)
+      if (h.wasmBindgen || h.construct === 'wasm-import') f.wasmBindgen = true;
       if (h.construct === 'extern-static') f.static = true;
       let m = foreignByModule.get(mod);
       if (!m) foreignByModule.set(mod, (m = new Map()));

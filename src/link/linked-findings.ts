@@ -4,7 +4,6 @@
 
 import type { Rule } from '../rules/load.js';
 import type { RuleIndex } from '../rules/engine.js';
-import type { ForeignFn } from './exports.js';
 
 /** Rules matched by a resolved path and by each earlier name of it (`via`), with their evidence. */
 export function linkedPathMatches(index: RuleIndex, segs: string[], via: string[][] | undefined, macro: boolean): { rule: Rule; evidence: string }[] {
@@ -24,20 +23,4 @@ export function linkedPathMatches(index: RuleIndex, segs: string[], via: string[
     }
   }
   return out;
-}
-
-/** A call site in a dependent whose path resolved to a dependency's foreign function. */
-export interface DependencyForeignCall {
-  /** The dependency's canonical crate name and the path as resolved (`util::ffi::c_fn`). */
-  path: string[];
-  fn: ForeignFn;
-}
-
-/**
- * HOOK (issue 14, item 4): "a dependent's path resolved to a dependency's foreign fn" happens here. The
- * ffi call-site semantics (ffi.call, name-mapped capability, wasm_bindgen imports are JS) are connected by
- * the lead to the ffi engineer's function; until then no extra finding (rules on the path still apply).
- */
-export function dependencyForeignCallRules(_call: DependencyForeignCall, _index: RuleIndex): { rule: Rule; evidence: string }[] {
-  return [];
 }

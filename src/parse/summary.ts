@@ -14,6 +14,13 @@ export interface Scope {
   name: string | null;
 }
 
+/**
+ * First segment of the path a crate's own foreign function resolves to: an extern-block function `f` is
+ * bound as an alias of `$ffi::<abi>::<symbol>` (the symbol is its `#[link_name]` when it has one), so
+ * every way the resolver reaches a name (`use`, `ffi::f`, globs, `self`/`super`) ends at the declaration.
+ */
+export const FOREIGN_ROOT = '$ffi';
+
 export type BindingKind =
   | 'use' // `use a::b as c;` → c = a::b
   | 'glob' // `use a::b::*;`
@@ -71,6 +78,8 @@ export interface Ref {
   column: number;
   /** First string literal argument (macro invocations, calls). */
   arg?: string;
+  /** Called: the path is followed by `(` (`libc::socket(…)`, not `libc::socklen_t` or a fn pointer). */
+  call?: true;
   ctx?: FactContext;
 }
 

@@ -2,9 +2,9 @@
 // syntax tree. Nothing is dropped; the reason is listed as unanalyzed.
 
 import { lexInto, Tok, type Token } from './lexer.js';
-import { scanTokens, type TokenSink } from './tokens.js';
+import { externBlockAt, scanTokens, type TokenSink } from './tokens.js';
 import { emptySummary, type FileSummary } from './summary.js';
-import { bindUseAt } from './token-items.js';
+import { bindForeignFn, bindUseAt } from './token-items.js';
 import { LineIndex } from './text-index.js';
 import type { AnalyzerConfig } from './analyze.js';
 
@@ -16,13 +16,20 @@ export function tokenNames(cfg: AnalyzerConfig): { attributeNames: Set<string>; 
   return { attributeNames: new Set([...cfg.attributeNames, 'cfg', 'test', 'bench', 'path']), methodNames: new Set(cfg.methodNames) };
 }
 
-/** `use` declarations found in a token sequence bind names in `scope`. */
+/** `use` declarations and extern-block functions (foreign functions) found in a token sequence bind names in `scope`. */
 export function bindUses(toks: Token[], scope: number, summary: FileSummary, pos: (o: number) => { line: number }): void {
+  let externEnd = -1;
   for (let i = 0; i < toks.length; i++) {
     const t = toks[i]!;
     const prev = toks[i - 1]?.v;
     if (t.t === Tok.Ident && t.v === 'use' && (i === 0 || prev === ';' || prev === '}' || prev === '{' || prev === 'pub' || prev === ')')) {
       bindUseAt(toks, i, scope, summary, pos(t.s).line);
+    } else if (t.t === Tok.Ident && t.v === 'extern' && i > externEnd) {
+      const block = externBlockAt(toks, i);
+      if (block) {
+        externEnd = block.end; // nested blocks are covered by the outer one's items: linear
+        for (const it of block.items) if (it.construct === 'extern-fn') bindForeignFn(summary, scope, block.abi, it.name, it.symbol, pos(toks[it.at]!.s).line);
+      }
     }
   }
 }

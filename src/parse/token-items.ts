@@ -2,8 +2,8 @@
 // refused): `use` bindings, `mod` declarations with their `#[path]` and `#[cfg(test)]` attributes.
 
 import { Tok, type Token } from './lexer.js';
-import { parseUseTree } from './tokens.js';
-import type { FileSummary } from './summary.js';
+import { externBlockAt, parseUseTree } from './tokens.js';
+import { FOREIGN_ROOT, type FileSummary } from './summary.js';
 
 export function isCfgTest(args: string): boolean {
   const a = args.replace(/\s+/g, '');
@@ -34,10 +34,11 @@ export function bindItems(toks: Token[], scope0: number, summary: FileSummary, p
   // an item starts after `;`, a brace, an attribute's `]`, a visibility
   const startsItem = (i: number) => {
     const prev = toks[i - 1];
-    return !prev || (prev.t === Tok.Punct && (prev.v === ';' || prev.v === '{' || prev.v === '}' || prev.v === ']' || prev.v === ')')) || (prev.t === Tok.Ident && prev.v === 'pub');
+    return !prev || (prev.t === Tok.Punct && (prev.v === ';' || prev.v === '{' || prev.v === '}' || prev.v === ']' || prev.v === ')')) || (prev.t === Tok.Ident && (prev.v === 'pub' || (prev.v === 'unsafe' && toks[i]!.v === 'extern')));
   };
   const open: { scope: number; depth: number; test: boolean }[] = [];
   let depth = 0;
+  let externEnd = -1;
   for (let i = 0; i < toks.length; i++) {
     const t = toks[i]!;
     if (t.t === Tok.Punct) {
@@ -53,6 +54,14 @@ export function bindItems(toks: Token[], scope0: number, summary: FileSummary, p
     const scope = inner ? inner.scope : scope0;
     if (t.v === 'use') {
       bindUseAt(toks, i, scope, summary, pos(t.s).line);
+      continue;
+    }
+    if (t.v === 'extern' && i > externEnd) {
+      const block = externBlockAt(toks, i);
+      if (block) {
+        externEnd = block.end; // a block nested in it (not Rust) is covered by its items: linear
+        for (const it of block.items) if (it.construct === 'extern-fn') bindForeignFn(summary, scope, block.abi, it.name, it.symbol, pos(toks[it.at]!.s).line);
+      }
       continue;
     }
     if (t.v !== 'mod' || toks[i + 1]?.t !== Tok.Ident) continue;
@@ -74,6 +83,14 @@ export function bindItems(toks: Token[], scope0: number, summary: FileSummary, p
     }
     if (!test) summary.bindings.push({ scope, name, kind: 'mod', target: null, global: false, line, mod: modIndex });
   }
+}
+
+/**
+ * Binds a C foreign function `name` (symbol `symbol`) declared in an extern block of `scope`: it resolves
+ * to `$ffi::<abi>::<symbol>` (see FOREIGN_ROOT), so a call of it is known to be a foreign call.
+ */
+export function bindForeignFn(summary: FileSummary, scope: number, abi: string, name: string, symbol: string, line: number): void {
+  summary.bindings.push({ scope, name, kind: 'alias', target: [FOREIGN_ROOT, abi || 'C', symbol], global: true, line });
 }
 
 /** `#[path = "…"]` and `#[cfg(test)]` among the attributes (and visibility) right before toks[i]. */

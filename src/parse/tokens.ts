@@ -110,6 +110,7 @@ function isTypePosition(tokens: Token[], i: number): boolean {
   }
   const p = tokens[k];
   if (!p) return false;
+  if (p.t === Tok.Punct && p.v === '=' && tokens[k - 1]?.t === Tok.Ident && tokens[k - 2]?.v === 'type') return true; // `type X = a::b;`
   return (p.t === Tok.Punct && (p.v === ':' || p.v === '->')) || (p.t === Tok.Ident && (p.v === 'as' || p.v === 'for'));
 }
 
@@ -148,6 +149,8 @@ export function scanTokens(tokens: Token[], sink: TokenSink): void {
   let closes: Int32Array | null = null;
   let quietUntil = sink.noMacroFacts || sink.generated ? tokens.length : -1;
   const closeOf = (open: number) => (closes ??= groupCloses(tokens))[open]!;
+  /** End of the extern block being scanned: one nested in it (not Rust) was covered by its items. */
+  let externEnd = -1;
   while (i < tokens.length) {
     const tk = tokens[i]!;
     if (tk.t === Tok.Ident && tk.v === 'macro_rules' && tokens[i + 1]?.v === '!' && tokens[i + 2]?.t === Tok.Ident && i > quietUntil) {
@@ -217,35 +220,16 @@ export function scanTokens(tokens: Token[], sink: TokenSink): void {
       i++;
       continue;
     }
-    if (tk.t === Tok.Ident && tk.v === 'extern') {
-      let j = i + 1;
-      let abi = '';
-      if (tokens[j]?.t === Tok.Str) {
-        abi = tokens[j]!.v;
-        j++;
-      }
-      if (tokens[j]?.v === '{') {
-        const end = matchClose(tokens, j);
-        for (let k = j + 1; k < end; k++) {
-          const t = tokens[k]!;
-          if (t.t === Tok.Ident && (t.v === 'fn' || t.v === 'static') && tokens[k + 1]?.t === Tok.Ident) {
-            let n = k + 1;
-            if (tokens[n]!.v === 'mut') n++;
-            const fname = tokens[n]?.v;
-            if (!fname) continue;
-            const p = sink.pos(tokens[n]!.s);
-            const construct = t.v === 'fn' ? 'extern-fn' : 'extern-static';
-            add(s.syntax, {
-              construct,
-              name: fname,
-              evidence: `extern${abi ? ` "${abi}"` : ''} ${t.v} ${fname}`,
-              line: p.line,
-              column: p.column,
-              scope: sink.scope,
-            });
-          }
+    if (tk.t === Tok.Ident && tk.v === 'extern' && i > externEnd) {
+      // (nested blocks are skipped: each one's scan to its end made `extern {` × n quadratic)
+      const block = externBlockAt(tokens, i);
+      if (block) {
+        externEnd = block.end;
+        for (const it of block.items) {
+          const p = sink.pos(tokens[it.at]!.s);
+          add(s.syntax, { construct: it.construct, name: it.name, evidence: it.evidence, line: p.line, column: p.column, scope: sink.scope });
         }
-        i = j + 1; // keep scanning inside for paths/attributes
+        i = block.open + 1; // keep scanning inside for paths/attributes
         continue;
       }
     }
@@ -274,6 +258,11 @@ export function scanTokens(tokens: Token[], sink: TokenSink): void {
         continue;
       }
       if (prev && prev.t === Tok.Punct && prev.v === '$' ) {
+        i++;
+        continue;
+      }
+      if (prev && prev.t === Tok.Ident && prev.v === 'fn') {
+        // a function's own name where it is declared (`fn system(…)`, also in an extern block) is not a use
         i++;
         continue;
       }
@@ -326,13 +315,126 @@ export function scanTokens(tokens: Token[], sink: TokenSink): void {
       }
       if ((segs.length > 1 || isCall) && !isTypePosition(tokens, i)) {
         const p = sink.pos(tk.s);
-        add(s.refs, { scope: sink.scope, segs, global, how: 'token', line: p.line, column: p.column });
+        const ref = { scope: sink.scope, segs, global, how: 'token' as const, line: p.line, column: p.column };
+        add(s.refs, isCall ? { ...ref, call: true as const } : ref);
       }
       i = j;
       continue;
     }
     i++;
   }
+}
+
+/** A function or static of an extern block, as the token pass and the tree pass both describe it. */
+export interface ExternItem {
+  /** `extern-fn`, `extern-static`, or `wasm-import` (an item of a `#[wasm_bindgen]` block: a JS import). */
+  construct: 'extern-fn' | 'extern-static' | 'wasm-import';
+  kw: 'fn' | 'static';
+  /** Rust name. */
+  name: string;
+  /** C symbol: the `#[link_name = "…"]` value, else the name. */
+  symbol: string;
+  evidence: string;
+  /** Token index of the name. */
+  at: number;
+}
+
+const LINK_NAME = /^#\[\s*link_name\s*=\s*"((?:[^"\\]|\\.)*)"\s*\]$/;
+/** `#[wasm_bindgen]`, `#[wasm_bindgen(…)]`, `#[wasm_bindgen::prelude::wasm_bindgen]`; not under cfg_attr (a C block elsewhere). */
+const WASM_BINDGEN = /^#\[\s*(?:::\s*)?(?:wasm_bindgen\s*::\s*(?:prelude\s*::\s*)?)?wasm_bindgen\s*(?:\(|\])/;
+
+/** Whether an attribute's text makes an extern block a `#[wasm_bindgen]` one (JS imports). */
+export function isWasmBindgenAttr(text: string): boolean {
+  return WASM_BINDGEN.test(text);
+}
+
+/** The `#[link_name = "…"]` value of an attribute's text, or null. */
+export function linkNameOf(text: string): string | null {
+  const m = LINK_NAME.exec(text);
+  return m ? m[1]! : null;
+}
+
+/** The evidence of an extern item. */
+export function externEvidence(construct: ExternItem['construct'], abi: string, kw: string, name: string, symbol: string): string {
+  const head = construct === 'wasm-import' ? '#[wasm_bindgen] extern' : `extern${abi ? ` "${abi}"` : ''}`;
+  return `${head} ${kw} ${name}${symbol !== name ? ` (link_name = "${symbol}")` : ''}`;
+}
+
+/** Text of tokens[from..to] joined without spaces (for matching attributes). */
+function tokenText(tokens: Token[], from: number, to: number): string {
+  let t = '';
+  for (let k = from; k <= to; k++) {
+    const x = tokens[k]!;
+    t += x.t === Tok.Str ? `"${x.v}"` : x.t === Tok.PathSep ? '::' : x.v;
+  }
+  return t;
+}
+
+/** Longest attribute looked at before an extern block (`#[wasm_bindgen]` is a handful of tokens). */
+const MAX_ATTR_TOKENS = 256;
+
+/**
+ * Whether attributes right before tokens[i] (an `unsafe` before it skipped) include `#[wasm_bindgen]`.
+ * A longer or unbalanced attribute is not looked into: the block then counts as C (more findings).
+ */
+function wasmBindgenBefore(tokens: Token[], i: number): boolean {
+  let k = i - 1;
+  if (tokens[k]?.t === Tok.Ident && tokens[k]!.v === 'unsafe') k--;
+  while (k > 0 && tokens[k]!.t === Tok.Punct && tokens[k]!.v === ']') {
+    let depth = 0;
+    let open = -1;
+    // bounded: an unbalanced `]` before each of n blocks would scan back to the start n times
+    for (let j = k; j >= 0 && k - j < MAX_ATTR_TOKENS; j--) {
+      const t = tokens[j]!;
+      if (t.t !== Tok.Punct) continue;
+      if (t.v === ']') depth++;
+      else if (t.v === '[' && --depth === 0) {
+        open = j;
+        break;
+      }
+    }
+    if (open < 1 || tokens[open - 1]!.v !== '#') return false;
+    if (isWasmBindgenAttr(tokenText(tokens, open - 1, k))) return true;
+    k = open - 2;
+  }
+  return false;
+}
+
+/** The extern block whose `extern` keyword is tokens[i] (`extern "abi" { … }`), or null for anything else. */
+export function externBlockAt(tokens: Token[], i: number): { abi: string; open: number; end: number; items: ExternItem[] } | null {
+  let j = i + 1;
+  let abi = '';
+  if (tokens[j]?.t === Tok.Str) {
+    abi = tokens[j]!.v;
+    j++;
+  }
+  if (tokens[j]?.v !== '{' || tokens[j]!.t !== Tok.Punct) return null;
+  const end = matchClose(tokens, j);
+  const wasm = wasmBindgenBefore(tokens, i);
+  const items: ExternItem[] = [];
+  let symbol: string | null = null;
+  for (let k = j + 1; k < end; k++) {
+    const t = tokens[k]!;
+    if (t.t === Tok.Punct && t.v === '#' && tokens[k + 1]?.v === '[') {
+      const close = matchClose(tokens, k + 1);
+      symbol = linkNameOf(tokenText(tokens, k, close)) ?? symbol;
+      k = close;
+      continue;
+    }
+    if (t.t === Tok.Punct && (t.v === ';' || t.v === '}')) symbol = null;
+    if (t.t === Tok.Ident && (t.v === 'fn' || t.v === 'static') && tokens[k + 1]?.t === Tok.Ident) {
+      let n = k + 1;
+      if (tokens[n]!.v === 'mut') n++;
+      const name = tokens[n]?.t === Tok.Ident ? tokens[n]!.v : undefined;
+      if (!name) continue;
+      const kw = t.v;
+      const construct = wasm ? 'wasm-import' : kw === 'fn' ? 'extern-fn' : 'extern-static';
+      const sym = symbol ?? name;
+      items.push({ construct, kw, name, symbol: sym, evidence: externEvidence(construct, abi, kw, name, sym), at: n });
+      symbol = null;
+    }
+  }
+  return { abi, open: j, end, items };
 }
 
 /** Index of the token closing the group opened at tokens[open] (or the last index). */

@@ -4,11 +4,11 @@
 
 import type ParserT from 'tree-sitter';
 import { lex, Tok, type Token } from './lexer.js';
-import { MAX_PATH_SEGS, matchClose, scanTokens, type TokenSink } from './tokens.js';
-import type { Binding, FactContext, FileSummary, SyntaxHit } from './summary.js';
+import { MAX_PATH_SEGS, externEvidence, isWasmBindgenAttr, linkNameOf, matchClose, scanTokens, type TokenSink } from './tokens.js';
+import type { Binding, FactContext, FileSummary, Ref, SyntaxHit } from './summary.js';
 import type { Cap, Node } from './captures.js';
 import { ITEM_SKIP_BEFORE, type ScopeMap } from './scope-map.js';
-import { bindItems, bindUseAt } from './token-items.js';
+import { bindForeignFn, bindItems, bindUseAt } from './token-items.js';
 import { ItemLocator } from './item-locator.js';
 import { RangeSet, type LineIndex } from './text-index.js';
 import type { FileOptions } from './analyze.js';
@@ -307,20 +307,24 @@ class CaptureFacts {
     this.lastPathEnd = c.end;
     const { segs, global } = segsOf(this.source, c.start, c.end);
     if (segs.length === 0) return;
-    this.addRef(c.start, segs, global, ctx);
+    this.addRef(c.start, c.end, segs, global, ctx);
   }
 
   private ident(c: Cap, ctx: FactContext | undefined): void {
     if (c.start < this.lastPathEnd) return;
-    this.addRef(c.start, [c.node.text.replace(/^r#/, '')], false, ctx);
+    this.addRef(c.start, c.end, [c.node.text.replace(/^r#/, '')], false, ctx);
   }
 
-  /** A value reference at `start`, with the first string argument of its call. */
-  private addRef(start: number, segs: string[], global: boolean, ctx: FactContext | undefined): void {
+  /** A value reference at [start, end), with the first string argument of its call, and whether it is called. */
+  private addRef(start: number, end: number, segs: string[], global: boolean, ctx: FactContext | undefined): void {
     const p0 = this.pos(start);
     const arg = this.callArgs.get(start);
-    const ref = withCtx({ scope: this.scopeAt(start), segs, global, how: 'value' as const, line: p0.line, column: p0.column }, ctx);
-    this.summary.refs.push(arg === undefined ? ref : { ...ref, arg });
+    const ref: Ref = withCtx({ scope: this.scopeAt(start), segs, global, how: 'value' as const, line: p0.line, column: p0.column }, ctx);
+    if (arg !== undefined) ref.arg = arg;
+    let k = end;
+    while (k < this.source.length && (this.source[k] === ' ' || this.source[k] === '\t' || this.source[k] === '\n' || this.source[k] === '\r')) k++;
+    if (this.source[k] === '(') ref.call = true;
+    this.summary.refs.push(ref);
   }
 
   private macro(c: Cap, ctx: FactContext | undefined): void {
@@ -384,26 +388,40 @@ class CaptureFacts {
     this.summary.syntax.push(withCtx({ construct, name, evidence: head, line: p0.line, column: p0.column }, ctx));
   }
 
+  /**
+   * An extern block: its functions and statics as syntax facts, and each C function bound as a foreign
+   * function (see bindForeignFn). A `#[wasm_bindgen]` block's items are JS imports (`wasm-import`), not
+   * bound: calling one is not a C call.
+   */
   private externBlock(c: Cap, ctx: FactContext | undefined): void {
     const abiNode = c.node.namedChildren.find((n) => n.type === 'extern_modifier');
     const abiM = abiNode ? /"([^"]*)"/.exec(abiNode.text) : null;
-    const abi = abiM ? ` "${abiM[1]}"` : '';
-    const body = c.node.childForFieldName('body');
-    const scope = this.scopeAt(c.start);
+    const abi = abiM ? abiM[1]! : '';
     let wasm = false;
     for (let s = c.node.previousNamedSibling; s && ITEM_SKIP_BEFORE.has(s.type); s = s.previousNamedSibling) {
-      if (s.type === 'attribute_item' && /^#\[\s*(?:[\w:]*::)?wasm_bindgen\b/.test(s.text)) wasm = true;
+      if (s.type === 'attribute_item' && isWasmBindgenAttr(s.text)) wasm = true;
     }
+    const scope = this.scopeAt(c.start);
+    const body = c.node.childForFieldName('body');
+    let linkName: string | null = null;
     for (const it of body ? body.namedChildren : []) {
+      if (it.type === 'attribute_item') {
+        linkName = linkNameOf(it.text) ?? linkName;
+        continue;
+      }
       const kw = it.type === 'function_signature_item' ? 'fn' : it.type === 'static_item' ? 'static' : null;
+      const symbol0 = linkName;
+      if (!ITEM_SKIP_BEFORE.has(it.type)) linkName = null;
       if (!kw) continue;
       const nameNode = it.childForFieldName('name');
       if (!nameNode) continue;
       const p0 = this.pos(nameNode.startIndex);
       const name = nameNode.text.replace(/^r#/, '');
-      const hit: SyntaxHit = { construct: kw === 'fn' ? 'extern-fn' : 'extern-static', name, evidence: `extern${abi} ${kw} ${name}`, line: p0.line, column: p0.column, scope };
-      if (wasm) hit.wasmBindgen = true;
+      const symbol = symbol0 ?? name;
+      const construct = wasm ? 'wasm-import' : kw === 'fn' ? 'extern-fn' : 'extern-static';
+      const hit: SyntaxHit = { construct, name, evidence: externEvidence(construct, abi, kw, name, symbol), line: p0.line, column: p0.column, scope };
       this.summary.syntax.push(withCtx(hit, ctx));
+      if (construct === 'extern-fn') bindForeignFn(this.summary, scope, abi, name, symbol, p0.line);
     }
   }
 

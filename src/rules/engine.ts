@@ -4,6 +4,7 @@
 import type { Capability } from '../types.js';
 import type { AnalyzerConfig } from '../parse/analyze.js';
 import type { Rule, RuleSet } from './load.js';
+import { FOREIGN_ROOT } from '../parse/summary.js';
 
 interface PathEntry {
   capability: Capability;
@@ -23,7 +24,14 @@ export class RuleIndex {
   private stemHits = new Map<string, boolean>();
   private methods = new Map<string, { rule: Rule; trait: string }[]>();
   private syntax = new Map<string, Rule[]>();
+  /** Rules by the foreign function name they map (`socket` → net); `*` rules match every foreign call. */
   private foreign = new Map<string, Rule[]>();
+  private foreignAny: Rule[] = [];
+  /** `CreateProcess*`: every name starting with the stem (ALL_CAPS names never). */
+  private foreignStems: { stem: string; rule: Rule }[] = [];
+  private foreignMemo = new Map<string, Rule[]>();
+  /** `[foreign] paths`, compiled, by first segment (`libc`). */
+  private foreignByHead = new Map<string, RegExp[]>();
   private attrs = new Map<string, Rule[]>();
   private directives: { rule: Rule; name: string; prefix: boolean }[] = [];
   readonly crateRules: Rule[];
@@ -59,12 +67,52 @@ export class RuleIndex {
         this.methods.set(name, [...(this.methods.get(name) ?? []), { rule: r, trait: m.slice(0, i) }]);
       }
       for (const s of r.syntax) push(this.syntax, s, r);
-      for (const f of r.foreignFns) push(this.foreign, f, r);
+      for (const f of r.foreignCalls) {
+        if (f === '*') this.foreignAny.push(r);
+        else if (f.endsWith('*')) this.foreignStems.push({ stem: f.slice(0, -1), rule: r });
+        else push(this.foreign, f, r);
+      }
       for (const a of r.attributes) push(this.attrs, a, r);
       for (const d of r.directives) this.directives.push({ rule: r, name: d.replace(/\*$/, ''), prefix: d.endsWith('*') });
     }
     for (const [cap, list] of set.excludes) for (const p of list) addPath(p, { capability: cap, rule: null });
     this.crateRules = set.rules.filter((r) => r.crate !== null);
+    for (const p of set.foreignPaths ?? []) {
+      const segs = p.split('::');
+      const last = segs[segs.length - 1] === '**' ? segs.pop() : null;
+      const re = new RegExp(`^${segs.map((x) => (x === '*' ? '[^:]+' : x)).join('::')}${last ? '(?:::[^:]+)+' : ''}$`);
+      this.foreignByHead.set(segs[0]!, [...(this.foreignByHead.get(segs[0]!) ?? []), re]);
+    }
+  }
+
+  /**
+   * The foreign function a resolved path names by the `[foreign]` table (`libc::socket` → `socket`), or
+   * null. ALL_CAPS last segments are constants or C types (`libc::AF_INET`, `HANDLE`), not functions.
+   */
+  foreignName(segs: string[]): string | null {
+    if (segs.length < 2) return null;
+    const patterns = this.foreignByHead.get(segs[0]!);
+    if (!patterns) return null;
+    const name = segs[segs.length - 1]!;
+    if (name.endsWith('!') || /^[A-Z0-9_]+$/.test(name)) return null;
+    const path = segs.join('::');
+    return patterns.some((re) => re.test(path)) ? name : null;
+  }
+
+  /** Whether a rule maps this foreign function name (not only the `*` rules). */
+  mapsForeignName(name: string): boolean {
+    return this.foreignCallRules(name).length > this.foreignAny.length;
+  }
+
+  /** Rules matched by a call of the foreign function `name`: those mapping the name, then the `*` ones. */
+  foreignCallRules(name: string): Rule[] {
+    let out = this.foreignMemo.get(name);
+    if (out === undefined) {
+      const stems = /^[A-Z0-9_]+$/.test(name) ? [] : this.foreignStems.filter((x) => name.startsWith(x.stem)).map((x) => x.rule);
+      out = [...new Set([...(this.foreign.get(name) ?? []), ...stems, ...this.foreignAny])];
+      this.foreignMemo.set(name, out);
+    }
+    return out;
   }
 
   /** What the per-file analyzer must collect for these rules. */
@@ -119,7 +167,7 @@ export class RuleIndex {
 
   /** Whether some rule path starts with this path (used to accept glob-import candidates). */
   isKnownPrefix(path: string): boolean {
-    if (this.prefixes.has(path)) return true;
+    if (this.prefixes.has(path) || path.startsWith(FOREIGN_ROOT + '::')) return true;
     const i = path.lastIndexOf('::');
     return i > 0 && this.wild.size > 0 && this.wildHits(path.slice(0, i), path.slice(i + 2)) !== undefined;
   }
@@ -142,9 +190,6 @@ export class RuleIndex {
   }
   syntaxRules(construct: string): Rule[] {
     return this.syntax.get(construct) ?? [];
-  }
-  foreignFnRules(name: string): Rule[] {
-    return this.foreign.get(name) ?? [];
   }
   attributeRules(name: string): Rule[] {
     return this.attrs.get(name) ?? [];

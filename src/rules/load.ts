@@ -21,8 +21,12 @@ export interface Rule {
   methods: string[];
   /** Language constructs found by the parser (unsafe-block, extern-fn, …). */
   syntax: string[];
-  /** Foreign functions (declared in extern blocks) with these names. */
-  foreignFns: string[];
+  /**
+   * Calls of foreign functions with these (C symbol) names: a call of a function declared in an extern
+   * block, or of a path the `[foreign]` table names (`libc::socket`). `"*"` matches every foreign call.
+   * A declaration alone never matches (it is `syntax = ["extern-fn"]`).
+   */
+  foreignCalls: string[];
   /** Attribute names (`no_mangle`, `link_section`). */
   attributes: string[];
   /** Build-script directives (`rustc-link-lib`; a trailing `*` matches a prefix). */
@@ -40,17 +44,25 @@ export interface RuleSet {
   rules: Rule[];
   /** Exclusions per capability: paths that are not this capability even under a matching prefix. */
   excludes: Map<Capability, string[]>;
+  /**
+   * Paths whose functions are foreign functions (`[foreign] paths`): `libc::*`, `windows_sys::Win32::**`.
+   * `*` is one segment, a final `**` one or more; the first segment is a crate name. The foreign
+   * function is the path's last segment. None when absent.
+   */
+  foreignPaths?: string[];
   /** Hash of the rule files' contents (cache key). */
   hash: string;
   files: string[];
 }
 
 const RULE_KEYS = new Set([
-  'id', 'kind', 'description', 'paths', 'methods', 'syntax', 'foreign_fns', 'attributes', 'directives',
+  'id', 'kind', 'description', 'paths', 'methods', 'syntax', 'foreign_calls', 'foreign_fns', 'attributes', 'directives',
   'crate', 'phase', 'unless_arg',
 ]);
-const FILE_KEYS = new Set(['capability', 'description', 'rule', 'exclude']);
-export const SYNTAX_CONSTRUCTS = new Set(['unsafe-block', 'unsafe-fn', 'unsafe-impl', 'unsafe-trait', 'extern-fn', 'extern-static']);
+const FILE_KEYS = new Set(['capability', 'description', 'rule', 'exclude', 'foreign']);
+/** `wasm-import`: a function or static of a `#[wasm_bindgen] extern` block (a JS import, not a C symbol). */
+export const SYNTAX_CONSTRUCTS = new Set(['unsafe-block', 'unsafe-fn', 'unsafe-impl', 'unsafe-trait', 'extern-fn', 'extern-static', 'wasm-import']);
+const FOREIGN_PATH = /^[A-Za-z_]\w*(?:::(?:[A-Za-z_]\w*|\*))*::(?:[A-Za-z_]\w*|\*|\*\*)$/;
 
 export function builtinRulesDir(): string {
   // dist/rules/load.js or src/rules/load.ts → <package>/rules
@@ -63,7 +75,7 @@ function strList(v: unknown, where: string): string[] {
   return v as string[];
 }
 
-export function parseRuleFile(text: string, file: string): { rules: Rule[]; capability: Capability; excludes: string[] } {
+export function parseRuleFile(text: string, file: string): { rules: Rule[]; capability: Capability; excludes: string[]; foreignPaths: string[] } {
   const doc = parseToml(text, file);
   for (const k of Object.keys(doc)) if (!FILE_KEYS.has(k)) throw new UserError(`${file}: unknown key \`${k}\``);
   const capability = doc.capability as Capability;
@@ -106,7 +118,8 @@ export function parseRuleFile(text: string, file: string): { rules: Rule[]; capa
       paths,
       methods: strList(r.methods, where),
       syntax,
-      foreignFns: strList(r.foreign_fns, where),
+      // `foreign_fns` is the key's former name (it matched declarations; now, like `foreign_calls`, calls)
+      foreignCalls: [...strList(r.foreign_calls, where), ...strList(r.foreign_fns, where)],
       attributes: strList(r.attributes, where),
       directives: strList(r.directives, where),
       crate: (r.crate as Rule['crate']) ?? null,
@@ -121,7 +134,14 @@ export function parseRuleFile(text: string, file: string): { rules: Rule[]; capa
     for (const k of Object.keys(ex)) if (k !== 'paths') throw new UserError(`${file}: [exclude]: unknown key \`${k}\``);
     excludes = strList(ex.paths, `${file}: [exclude]`);
   }
-  return { rules, capability, excludes };
+  let foreignPaths: string[] = [];
+  if (doc.foreign !== undefined) {
+    const fo = doc.foreign as Record<string, unknown>;
+    for (const k of Object.keys(fo)) if (k !== 'paths') throw new UserError(`${file}: [foreign]: unknown key \`${k}\``);
+    foreignPaths = strList(fo.paths, `${file}: [foreign]`);
+    for (const p of foreignPaths) if (!FOREIGN_PATH.test(p)) throw new UserError(`${file}: [foreign]: bad path \`${p}\``);
+  }
+  return { rules, capability, excludes, foreignPaths };
 }
 
 /** Load the built-in rules (every `*.toml` of the rules directory, in name order). */
@@ -130,6 +150,7 @@ export function loadRules(): RuleSet {
   const excludes = new Map<Capability, string[]>();
   const hash = createHash('sha256');
   const files: string[] = [];
+  const foreignPaths: string[] = [];
   const dir = builtinRulesDir();
   if (!existsSync(dir)) throw new UserError(`rules directory not found: ${dir}`);
   for (const name of readdirSync(dir).filter((f) => f.endsWith('.toml')).sort()) {
@@ -140,7 +161,8 @@ export function loadRules(): RuleSet {
     const parsed = parseRuleFile(text, basename(dir) === 'rules' ? `rules/${name}` : path);
     for (const r of parsed.rules) byId.set(r.id, r);
     excludes.set(parsed.capability, [...(excludes.get(parsed.capability) ?? []), ...parsed.excludes]);
+    foreignPaths.push(...parsed.foreignPaths);
   }
   const rules = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return { rules, excludes, hash: hash.digest('hex').slice(0, 16), files };
+  return { rules, excludes, foreignPaths, hash: hash.digest('hex').slice(0, 16), files };
 }

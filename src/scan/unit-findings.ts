@@ -1,7 +1,7 @@
 // Stage 2 of the crate scan: the findings of one unit, a pure function of the file's facts, the resolver
 // of its module tree and the rule index (plus where the unit sits: its role and phase).
 
-import type { FactContext } from '../parse/summary.js';
+import { FOREIGN_ROOT, type FactContext } from '../parse/summary.js';
 import type { Resolver, Unit } from '../resolve/resolver.js';
 import type { RuleIndex } from '../rules/engine.js';
 import type { Rule } from '../rules/load.js';
@@ -9,7 +9,7 @@ import type { IncludeBytesRef } from '../indicators/package-indicators.js';
 import { hostPortLiteral } from '../indicators/strings.js';
 import type { Finding, FindingContext, Indicator, Phase, Unanalyzed } from '../types.js';
 import type { FileRole } from './module-walk.js';
-import { dependencyForeignCallRules, linkedPathMatches } from '../link/linked-findings.js';
+import { linkedPathMatches } from '../link/linked-findings.js';
 import type { ForeignFn } from '../link/exports.js';
 
 /** Where a unit sits in its crate. */
@@ -69,7 +69,7 @@ export function unitFindings(unit: Unit, resolver: Resolver, index: RuleIndex, p
   const emit = (rule: Rule, fact: { line: number; column: number; ctx?: FactContext }, evidence: string) => {
     out.findings.push(findingOf(rule, unit, place, fact, evidence));
   };
-  refFindings(unit, resolver, index, emit, out.hosts);
+  refFindings(unit, resolver, index, place, out);
   for (const m of s.methods) {
     for (const { rule, trait } of index.methodRules(m.name)) {
       if (resolver.traitInScope(unit, m.scope, trait)) emit(rule, m, `${trait}::${m.name}`);
@@ -77,7 +77,6 @@ export function unitFindings(unit: Unit, resolver: Resolver, index: RuleIndex, p
   }
   for (const h of s.syntax) {
     for (const rule of index.syntaxRules(h.construct)) emit(rule, h, h.evidence);
-    if (h.construct === 'extern-fn' && h.name) for (const rule of index.foreignFnRules(h.name)) emit(rule, h, h.evidence);
   }
   for (const a of s.attrs) for (const rule of index.attributeRules(a.name)) emit(rule, a, a.evidence);
   for (const q of s.queries) {
@@ -101,8 +100,42 @@ export function unitFindings(unit: Unit, resolver: Resolver, index: RuleIndex, p
 
 type Emit = (rule: Rule, fact: { line: number; column: number; ctx?: FactContext }, evidence: string) => void;
 
+/** Where a fact is: its position, and its context when not plain compiled code. */
+export interface FactSite {
+  line: number;
+  column: number;
+  ctx?: FactContext;
+}
+
+/**
+ * The findings of a call site that reaches the foreign function `name` (its C symbol): the rules that
+ * map the name (`socket` → net, `system` → process; rule data `foreign_calls`) and the rules matching
+ * every foreign call (`ffi.call`). The one entry point for foreign calls: a call of a function declared
+ * in the crate's own extern blocks, a `[foreign]` path (`libc::socket`, winapi, windows-sys), and a path
+ * resolved to a dependency's foreign function all come here. `covered`: capabilities a path rule
+ * already reported at this site (`libc::fork` by libc-process-spawn): a name map of the same capability
+ * adds nothing there.
+ */
+export function foreignCallFindings(
+  name: string,
+  site: FactSite,
+  index: RuleIndex,
+  unit: Unit,
+  place: UnitPlace,
+  evidence: string,
+  covered: ReadonlySet<string> = new Set(),
+): Finding[] {
+  const out: Finding[] = [];
+  for (const rule of index.foreignCallRules(name)) {
+    if (covered.has(rule.capability) && !rule.foreignCalls.includes('*')) continue;
+    out.push(findingOf(rule, unit, place, site, evidence));
+  }
+  return out;
+}
+
 /** Path and macro references resolved to external paths and matched against the path rules. */
-function refFindings(unit: Unit, resolver: Resolver, index: RuleIndex, emit: Emit, hosts: UnitFindings['hosts']): void {
+function refFindings(unit: Unit, resolver: Resolver, index: RuleIndex, place: UnitPlace, out: UnitFindings): void {
+  const emit: Emit = (rule, fact, evidence) => out.findings.push(findingOf(rule, unit, place, fact, evidence));
   for (const ref of unit.summary.refs) {
     let segs: string[] | null = null;
     // link (issue 14): resolved through dependencies' export tables
@@ -119,16 +152,38 @@ function refFindings(unit: Unit, resolver: Resolver, index: RuleIndex, emit: Emi
       else if (!r && ref.how === 'macro' && ref.segs.length === 1) segs = ['std', ref.segs[0]!]; // prelude macros
     }
     if (!segs) continue;
+    if (segs[0] === FOREIGN_ROOT) {
+      // the crate's own foreign function ($ffi::<abi>::<symbol>), or a dependency's reached through its
+      // export table; a longer path is not a call of it
+      if (segs.length === 3 && ref.how !== 'macro') {
+        const written = via && via.length > 0 ? via.map((p) => p.join('::')).join(' = ') : ref.segs.join('::');
+        const evidence = `${written} = extern "${segs[1]}" fn ${segs[2]}`;
+        out.findings.push(...foreignCallFindings(segs[2]!, ref, index, unit, place, evidence));
+      }
+      continue;
+    }
     const matches = linkedPathMatches(index, segs, via, ref.how === 'macro');
-    if (foreign && ref.how === 'value') for (const m of dependencyForeignCallRules({ path: segs, fn: foreign }, index)) matches.push(m);
+    const covered = new Set<string>();
     for (const { rule, evidence } of matches) {
       if (rule.unlessArg && ref.arg !== undefined && rule.unlessArg.test(ref.arg)) continue;
       emit(rule, ref, evidence);
+      covered.add(rule.capability);
       // a host:port literal handed to a network API names a host
       if (rule.capability === 'net' && ref.arg !== undefined && ref.ctx !== 'test') {
         const host = hostPortLiteral(ref.arg);
-        if (host) hosts.push({ host, file: unit.rel, line: ref.line });
+        if (host) out.hosts.push({ host, file: unit.rel, line: ref.line });
       }
+    }
+    // rule-data fallback: a function of a binding crate (libc, winapi, windows-sys) is a foreign function.
+    // Called, it is a foreign call; not called (`libc::socklen_t` read as a value from a macro's tokens, a
+    // CamelCase constant, or a function pointer) only a name the rules map counts (`libc::system` as a
+    // pointer is still process).
+    // A dependency's foreign function reached through its export table is a foreign call the same way;
+    // otherwise the rule-data fallback.
+    const symbol = foreign && !foreign.wasmBindgen && !foreign.static ? foreign.path.split('::').pop()! : index.foreignName(segs);
+    if (symbol != null && ref.how !== 'macro' && (ref.call || index.mapsForeignName(symbol))) {
+      const written = via && via.length > 0 ? [...via.map((p) => p.join('::')), segs.join('::')].join(' = ') : segs.join('::');
+      out.findings.push(...foreignCallFindings(symbol, ref, index, unit, place, foreign ? `${written} = extern "${foreign.abi}" fn ${symbol}` : written, covered));
     }
   }
 }
