@@ -150,7 +150,7 @@ export interface ExcludedPackage {
 // ---------------------------------------------------------------- scan output (JSON contract)
 
 /** Where a finding's code sits, when it is not plain compiled library/build code. */
-export type FindingContext = 'unreferenced' | 'test' | 'example' | 'bench' | 'bin' | 'generated';
+export type FindingContext = 'unreferenced' | 'test' | 'example' | 'bench' | 'bin' | 'generated' | 'disabled';
 
 export interface Finding {
   capability: Capability;

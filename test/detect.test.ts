@@ -15,6 +15,8 @@ import type { CrateReport } from '../src/types.js';
 import { parseRuleFile } from '../src/rules/load.js';
 import { RuleIndex } from '../src/rules/engine.js';
 import { PERSISTENCE_GATE, persistenceTarget } from '../src/indicators/patterns.js';
+import { cfgValue } from '../src/parse/cfg-false.js';
+import { usesOf } from '../src/policy/allowlist.js';
 
 const FIX = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'crates');
 
@@ -136,5 +138,28 @@ describe('issue 18: detection depth', () => {
       { host: '10.13.37.1', line: 15 },
       { host: 'c2.evil.example', line: 27 },
     ]);
+  });
+
+  it('item 6: items under an always-false cfg are findings with context disabled, not capabilities', async () => {
+    const c = await scan('detect-cfg-disabled');
+    expect(rows(c)).toEqual([
+      ['std-process-spawn', 'src/lib.rs', 6, 13, 'runtime', 'disabled'],
+      ['std-net-connect', 'src/lib.rs', 11, 13, 'runtime', 'disabled'],
+      ['std-fs-delete', 'src/lib.rs', 17, 17, 'runtime', 'disabled'],
+      ['std-fs-read', 'src/lib.rs', 23, 13, 'runtime', 'disabled'],
+      ['std-env-read', 'src/lib.rs', 26, 13, 'runtime'],
+      ['std-env-read', 'src/lib.rs', 28, 13, 'runtime'],
+    ]);
+    expect(c.capabilities).toEqual(['env']);
+    expect(c.phases).toEqual({ runtime: ['env'], build: [] });
+    // check: a disabled finding is not a use the policy must allow
+    expect(usesOf(c).map((u) => [u.capability, u.phase, u.findings.length])).toEqual([['env', 'runtime', 2]]);
+  });
+
+  it('always-false cfg predicates: any() is false, all() true, not flips, anything else unknown', () => {
+    for (const t of ['any()', 'all(any())', 'not(all())', 'all(unix, any())', 'any(any(), not(all()))', 'all(feature = "x", any())', 'not(not(any()))'])
+      expect(cfgValue(t), t).toBe(false);
+    for (const t of ['unix', 'any(unix)', 'not(any())', 'all()', 'any(unix, any())', 'not(unix)', 'feature = "a"', 'any(foo(bar), any())', 'any(', 'any() x'])
+      expect(cfgValue(t), t).not.toBe(false);
   });
 });

@@ -55,7 +55,8 @@ export interface ModDecl {
 }
 
 /** Where a fact sits, when not plain compiled code. */
-export type FactContext = 'test' | 'generated';
+/** `disabled`: under an always-false cfg (`#[cfg(any())]`), never compiled. */
+export type FactContext = 'test' | 'generated' | 'disabled';
 
 export type RefHow = 'value' | 'macro' | 'token';
 

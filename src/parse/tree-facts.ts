@@ -14,6 +14,7 @@ import { RangeSet, type LineIndex } from './text-index.js';
 import type { FileOptions } from './analyze.js';
 import { fileIndicators } from '../indicators/file.js';
 import { includeBytesTargets } from '../indicators/package-indicators.js';
+import { disabledRanges } from './cfg-false.js';
 
 const CALLEE_TYPES = new Set(['scoped_identifier', 'identifier']);
 const PATH_ATTR = /^#\[\s*path\s*=\s*"((?:[^"\\]|\\.)*)"\s*\]$/;
@@ -96,7 +97,7 @@ function callArgsOf(caps: Cap[]): Map<number, string> {
 
 /** Adds the facts of a file's placed captures (and of the rule-supplied queries) to summary. */
 export function addTreeFacts(input: TreeInput, caps: Cap[], ruleQueries: { rule: string; q: ParserT.Query }[], summary: FileSummary): void {
-  const facts = new CaptureFacts(input, summary, callArgsOf(caps));
+  const facts = new CaptureFacts(input, summary, callArgsOf(caps), caps);
   for (const c of caps) facts.add(c);
   // rule-supplied queries
   for (const { rule, q } of ruleQueries) {
@@ -150,19 +151,24 @@ class CaptureFacts {
   private locator: ItemLocator | undefined;
   private readonly source: string;
   private readonly scopeAt: (offset: number) => number;
+  /** Items under an always-false cfg (issue 18 item 6). */
+  private readonly disabled: RangeSet;
 
   constructor(
     private readonly input: TreeInput,
     private readonly summary: FileSummary,
     private readonly callArgs: Map<number, string>,
+    caps: Cap[],
   ) {
     this.source = input.source;
     this.scopeAt = input.scopes.scopeAt;
+    this.disabled = disabledRanges(caps, input.source.length);
   }
 
-  /** 'test' for test code kept (--all-targets), null for test code dropped, else undefined. */
+  /** 'test' for test code kept (--all-targets), null for test code dropped, 'disabled' under an always-false cfg, else undefined. */
   ctxAt(offset: number): FactContext | undefined | null {
     if (this.summary.testOnly || this.input.scopes.testRanges.contains(offset)) return this.input.opts.keepTests ? 'test' : null;
+    if (this.disabled.size > 0 && this.disabled.contains(offset)) return 'disabled';
     return undefined;
   }
 

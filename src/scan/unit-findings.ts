@@ -45,7 +45,7 @@ export function findingOf(rule: Rule, unit: Unit, place: UnitPlace, fact: { line
   if (fact.ctx === 'generated') phase = 'runtime';
   if (rule.phase) phase = rule.phase;
   const context: FindingContext | undefined =
-    fact.ctx === 'generated' ? 'generated' : unit.test || fact.ctx === 'test' ? 'test' : ROLE_CONTEXT[place.role];
+    fact.ctx === 'generated' ? 'generated' : unit.test || fact.ctx === 'test' ? 'test' : fact.ctx === 'disabled' ? 'disabled' : ROLE_CONTEXT[place.role];
   const f: Finding = {
     capability: rule.capability,
     kind: rule.kind,
