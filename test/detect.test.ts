@@ -162,4 +162,32 @@ describe('issue 18: detection depth', () => {
     for (const t of ['unix', 'any(unix)', 'not(any())', 'all()', 'any(unix, any())', 'not(unix)', 'feature = "a"', 'any(foo(bar), any())', 'any(', 'any() x'])
       expect(cfgValue(t), t).not.toBe(false);
   });
+
+  it('item 1: Path/PathBuf probes typed from constructors, chains, lets, params, fields, temp_dir; HashSet, a local exists, clap setters are not', async () => {
+    const c = await scan('detect-path-probes');
+    expect(c.findings.map((f) => [f.rule, f.line, f.column, f.evidence])).toEqual([
+      ['path-fs-probe', 12, 46, 'std::path::Path::is_file'],
+      ['path-fs-probe', 18, 39, 'std::path::Path::try_exists'],
+      ['path-fs-probe', 19, 17, 'std::path::Path::metadata'],
+      ['std-env-read', 20, 13, 'std::env::temp_dir'],
+      ['path-fs-list', 20, 29, 'std::path::Path::read_dir'],
+      ['path-fs-probe', 22, 15, 'std::path::Path::symlink_metadata'],
+      ['path-fs-probe', 23, 39, 'std::path::Path::canonicalize'],
+      ['path-fs-probe', 28, 7, 'std::path::Path::is_dir'],
+      ['path-fs-probe', 28, 21, 'std::path::Path::is_symlink'],
+      ['path-fs-probe', 28, 48, 'std::path::Path::exists'],
+      ['path-fs-probe', 32, 16, 'std::path::Path::read_link'],
+      ['path-fs-probe', 37, 19, 'std::path::Path::exists'],
+      // clap::Command::new(..).arg(..).groups(..) (line 68) and c: clap::Command (line 72) are not processes
+      ['std-process-spawn', 78, 9, 'std::process::Command::new'],
+      ['command-ext-setter', 78, 38, 'std::os::unix::process::CommandExt::uid'],
+      ['command-ext-setter', 79, 11, 'std::os::unix::process::CommandExt::gid'],
+      // inside assert!(…) (token pass): a typed parameter and a typed struct field
+      ['path-fs-probe', 85, 17, 'std::path::Path::exists'],
+      ['path-fs-probe', 85, 50, 'std::path::Path::is_dir'],
+    ]);
+    expect(new Set(c.findings.map((f) => `${f.file} ${f.phase} ${f.context ?? ''}`))).toEqual(new Set(['src/lib.rs runtime ']));
+    expect(c.capabilities).toEqual(['env', 'fs', 'process']);
+    expect(c.unanalyzed).toEqual([]);
+  });
 });

@@ -21,6 +21,8 @@ export interface AnalyzerConfig {
   attributeNames: string[];
   /** Method names of trait-method rules. */
   methodNames: string[];
+  /** Method names whose calls get their receiver's origin recorded (typed-method rules, receivers.ts). */
+  receiverMethods?: string[];
   /** Rule-supplied tree-sitter queries (capture `@match`). */
   queries: { rule: string; query: string }[];
 }
@@ -95,7 +97,7 @@ function analyzeTree(source: string, cfg: AnalyzerConfig, opts: FileOptions, pro
   const qs = getQueries(cfg, source);
   const caps = placeCaptures(qs.base, root);
   const scopes = mapScopes(caps, source.length, summary);
-  addTreeFacts({ source, root, opts, lines, scopes, ...tokenNames(cfg) }, caps, qs.rules, summary);
+  addTreeFacts({ source, root, opts, lines, scopes, ...tokenNames(cfg), receiverMethods: cfg.receiverMethods }, caps, qs.rules, summary);
   if (typeof (tree as unknown as { delete?: () => void }).delete === 'function') (tree as unknown as { delete: () => void }).delete();
   return summary;
 }

@@ -53,6 +53,19 @@ const STRING_QUERY = ['(string_literal) @str', '(raw_string_literal) @str'].join
 const methodQuery = (names: string[]) =>
   `(call_expression function: (field_expression field: (field_identifier) @method (#any-of? @method ${names.map((n) => JSON.stringify(n)).join(' ')})))`;
 
+/**
+ * Typed-method rules (receivers.ts): the calls of their methods (`@recv_call`), and what tells a receiver's
+ * type: fn items (parameters, innermost fn of a binding), let declarations, struct fields. Only for a file
+ * whose text names one of those methods.
+ */
+const receiverQuery = (names: string[]) =>
+  [
+    `(call_expression function: (field_expression field: (field_identifier) @recv_name (#any-of? @recv_name ${names.map((n) => JSON.stringify(n)).join(' ')}))) @recv_call`,
+    '(function_item) @recv_fn',
+    '(let_declaration) @recv_let',
+    '(field_declaration) @recv_field',
+  ].join('\n');
+
 /** First string-literal argument of calls: `TcpStream::connect("host:443")`. */
 // (The callee is looked up from the argument: a @callee capture in the pattern came back for every call
 // of the file, matched or not: 80k captures for 3.6k string arguments on 3000 corpus files.)
@@ -69,13 +82,15 @@ export function getQueries(cfg: AnalyzerConfig, source: string) {
   if (cfgKey === undefined) configKeys.set(cfg, (cfgKey = JSON.stringify(cfg)));
   const strings = source.includes('cargo:');
   const methods = cfg.methodNames.some((n) => source.includes(n));
-  const key = `${+strings}${+methods}${cfgKey}`;
+  const receivers = methods && (cfg.receiverMethods ?? []).some((n) => source.includes(n));
+  const key = `${+strings}${+methods}${+receivers}${cfgKey}`;
   let q = queryCache.get(key);
   if (!q) {
     // one query, one pass over the tree: every extra query would walk the whole tree again
     const patterns = [BASE_QUERY, CALL_ARG_QUERY];
     if (strings) patterns.push(STRING_QUERY);
     if (methods) patterns.push(methodQuery(cfg.methodNames));
+    if (receivers) patterns.push(receiverQuery(cfg.receiverMethods!));
     q = {
       base: new Parser.Query(Rust, patterns.join('\n')),
       rules: cfg.queries.map((r) => ({ rule: r.rule, q: new Parser.Query(Rust, r.query) })),

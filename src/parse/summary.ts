@@ -79,6 +79,21 @@ export interface MethodCall {
   line: number;
   column: number;
   ctx?: FactContext;
+  /** Where the receiver comes from, when the file tells (typed-method rules only; see receivers.ts). */
+  recv?: ReceiverOrigin;
+}
+
+/**
+ * The origin of a method call's receiver: a type (`let p: PathBuf`, `fn f(p: &Path)`, a struct field) or a
+ * call (`Path::new(..)`, `env::temp_dir()`), as written in `scope`, and the methods applied to it on the way
+ * (`Path::new(x).join("a")`: via ["join"]).
+ */
+export interface ReceiverOrigin {
+  kind: 'type' | 'call';
+  segs: string[];
+  global: boolean;
+  scope: number;
+  via: string[];
 }
 
 /** A language construct found by syntax: unsafe-block, unsafe-fn, unsafe-impl, unsafe-trait, extern-fn, extern-static. */

@@ -15,6 +15,8 @@ import type { FileOptions } from './analyze.js';
 import { fileIndicators } from '../indicators/file.js';
 import { includeBytesTargets } from '../indicators/package-indicators.js';
 import { disabledRanges } from './cfg-false.js';
+import { Receivers } from './receivers.js';
+import type { MethodCall } from './summary.js';
 
 const CALLEE_TYPES = new Set(['scoped_identifier', 'identifier']);
 const PATH_ATTR = /^#\[\s*path\s*=\s*"((?:[^"\\]|\\.)*)"\s*\]$/;
@@ -82,6 +84,8 @@ export interface TreeInput {
   /** Attribute and trait-method names the token pass records. */
   attributeNames: Set<string>;
   methodNames: Set<string>;
+  /** Method names of typed-method rules (their receivers are recorded). */
+  receiverMethods?: readonly string[];
 }
 
 /** A call's first string argument, by the start of its callee (a path or a name). */
@@ -111,16 +115,48 @@ export function addTreeFacts(input: TreeInput, caps: Cap[], ruleQueries: { rule:
       summary.queries.push(withCtx({ rule, evidence, line: p0.line, column: p0.column }, ctx));
     }
   }
-  // trait-method calls
+  // trait-method calls, and the receivers of typed-method rules' calls
+  const recv = receiverCalls(input, caps);
+  if (recv) {
+    // calls the token pass recorded (macro arguments): the receiver from the text before the method name
+    const names = new Set(input.receiverMethods);
+    for (const m of summary.methods) {
+      if (m.recv || !names.has(m.name)) continue;
+      const origin = recv.table.receiverBefore(input.source, input.lines.lineStart(m.line) + m.column - 1);
+      if (origin) m.recv = origin;
+    }
+  }
   for (const c of caps) {
     if (c.name !== 'method') continue;
     const ctx0 = facts.ctxAt(c.start);
     if (ctx0 === null) continue;
     const p0 = facts.pos(c.start);
-    summary.methods.push(withCtx({ scope: input.scopes.scopeAt(c.start), name: c.node.text, line: p0.line, column: p0.column }, ctx0 ?? undefined));
+    const m: MethodCall = { scope: input.scopes.scopeAt(c.start), name: c.node.text, line: p0.line, column: p0.column };
+    const call = recv?.calls.get(c.start);
+    const origin = call ? recv!.table.receiverOf(call) : undefined;
+    if (origin) m.recv = origin;
+    summary.methods.push(withCtx(m, ctx0 ?? undefined));
   }
   summary.errors = [...new Set(summary.errors)].sort((a, b) => a - b);
   addIndicators(input, summary);
+}
+
+/** The receiver table of a file with typed-method calls, and those calls by the start of their method name. */
+function receiverCalls(input: TreeInput, caps: Cap[]): { table: Receivers; calls: Map<number, Node> } | null {
+  let table: Receivers | null = null;
+  const calls = new Map<number, Node>();
+  for (const c of caps) {
+    if (!c.name.startsWith('recv_')) continue;
+    table ??= new Receivers((a, b) => segsOf(input.source, a, b), input.scopes.scopeAt);
+    if (c.name === 'recv_fn') table.addFn(c.node);
+    else if (c.name === 'recv_let') table.addLet(c.node);
+    else if (c.name === 'recv_field') table.addField(c.node);
+    else if (c.name === 'recv_call') {
+      const field = c.node.childForFieldName('function')?.childForFieldName('field');
+      if (field) calls.set(field.startIndex, c.node);
+    }
+  }
+  return table ? { table, calls } : null;
 }
 
 /** Indicators and URLs of the file's text, include_bytes! targets. */

@@ -17,8 +17,21 @@ export interface Rule {
    * matches every name that starts with it (`winapi::um::winreg::Reg*`): API families as data.
    */
   paths: string[];
-  /** Trait methods `path::Trait::method`: `.method()` counts when the trait is in scope. */
+  /**
+   * Trait methods `path::Trait::method`: `.method()` counts when the trait is in scope. With `receiver`, a
+   * bare `method` name counts only on a receiver of a known type (see receiver).
+   */
   methods: string[];
+  /**
+   * Typed-method rules: the receiver types (`std::path::Path`) and functions returning them
+   * (`std::env::temp_dir`) a method call's receiver must come from, as far as the file's local type
+   * knowledge tells (constructors, `let` bindings and their declared types, typed parameters, struct
+   * fields, method chains through `through`). Bare method names need a receiver known to match; trait
+   * methods (`Trait::m`, trait in scope) are skipped only when the receiver is known to be another type.
+   */
+  receiver: string[];
+  /** Methods that keep the receiver's type along a chain (`join` for Path, `arg` for Command). */
+  through: string[];
   /** Language constructs found by the parser (unsafe-block, extern-fn, …). */
   syntax: string[];
   /** Foreign functions (declared in extern blocks) with these names. */
@@ -47,7 +60,7 @@ export interface RuleSet {
 
 const RULE_KEYS = new Set([
   'id', 'kind', 'description', 'paths', 'methods', 'syntax', 'foreign_fns', 'attributes', 'directives',
-  'crate', 'phase', 'unless_arg',
+  'crate', 'phase', 'unless_arg', 'receiver', 'through',
 ]);
 const FILE_KEYS = new Set(['capability', 'description', 'rule', 'exclude']);
 export const SYNTAX_CONSTRUCTS = new Set(['unsafe-block', 'unsafe-fn', 'unsafe-impl', 'unsafe-trait', 'extern-fn', 'extern-static']);
@@ -96,6 +109,14 @@ export function parseRuleFile(text: string, file: string): { rules: Rule[]; capa
         throw new UserError(`${where}: \`unless_arg\` is not a valid regex`);
       }
     }
+    const receiver = typeof r.receiver === 'string' ? [r.receiver] : strList(r.receiver, where);
+    for (const p of receiver) if (!/^[A-Za-z_][\w]*(::[A-Za-z_][\w]*)*$/.test(p)) throw new UserError(`${where}: bad receiver \`${p}\``);
+    const methods = strList(r.methods, where);
+    for (const m of methods) {
+      if (!/^([A-Za-z_][\w]*::)*[A-Za-z_][\w]*$/.test(m)) throw new UserError(`${where}: bad method \`${m}\``);
+      if (!m.includes('::') && receiver.length === 0) throw new UserError(`${where}: method \`${m}\` without a trait path needs \`receiver\``);
+    }
+    const through = strList(r.through, where);
     const paths = strList(r.paths, where);
     for (const p of paths) if (!/^[A-Za-z_][\w]*(::[A-Za-z_][\w]*)*(?:!|::[A-Za-z_][\w]*\*)?$/.test(p)) throw new UserError(`${where}: bad path \`${p}\``);
     rules.push({
@@ -104,7 +125,9 @@ export function parseRuleFile(text: string, file: string): { rules: Rule[]; capa
       kind: r.kind,
       description: typeof r.description === 'string' ? r.description : '',
       paths,
-      methods: strList(r.methods, where),
+      methods,
+      receiver,
+      through,
       syntax,
       foreignFns: strList(r.foreign_fns, where),
       attributes: strList(r.attributes, where),

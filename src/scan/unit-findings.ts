@@ -7,6 +7,7 @@ import type { RuleIndex } from '../rules/engine.js';
 import type { Rule } from '../rules/load.js';
 import type { IncludeBytesRef } from '../indicators/package-indicators.js';
 import { hostPortLiteral } from '../indicators/strings.js';
+import { methodRuleEvidence } from '../rules/receiver-match.js';
 import type { Finding, FindingContext, Indicator, Phase, Unanalyzed } from '../types.js';
 import type { FileRole } from './module-walk.js';
 
@@ -70,7 +71,8 @@ export function unitFindings(unit: Unit, resolver: Resolver, index: RuleIndex, p
   refFindings(unit, resolver, index, emit, out.hosts);
   for (const m of s.methods) {
     for (const { rule, trait } of index.methodRules(m.name)) {
-      if (resolver.traitInScope(unit, m.scope, trait)) emit(rule, m, `${trait}::${m.name}`);
+      const evidence = methodRuleEvidence(resolver, unit, m, rule, trait);
+      if (evidence !== null) emit(rule, m, evidence);
     }
   }
   for (const h of s.syntax) {
