@@ -17,6 +17,8 @@ import { RuleIndex } from '../src/rules/engine.js';
 import { PERSISTENCE_GATE, persistenceTarget } from '../src/indicators/patterns.js';
 import { cfgValue } from '../src/parse/cfg-false.js';
 import { usesOf } from '../src/policy/allowlist.js';
+import { includeLeavesPackage, includeTarget } from '../src/parse/include-target.js';
+import { lex } from '../src/parse/lexer.js';
 
 const FIX = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'crates');
 
@@ -189,5 +191,35 @@ describe('issue 18: detection depth', () => {
     expect(new Set(c.findings.map((f) => `${f.file} ${f.phase} ${f.context ?? ''}`))).toEqual(new Set(['src/lib.rs runtime ']));
     expect(c.capabilities).toEqual(['env', 'fs', 'process']);
     expect(c.unanalyzed).toEqual([]);
+  });
+
+  it('items 4 and 5: include macros of absolute / outside / build-machine env paths are build fs.read (+ secrets); OUT_DIR code is build-generated', async () => {
+    const c = await scan('detect-include-reads');
+    expect(rows(c).filter((r) => r[1] !== 'build.rs')).toEqual([
+      ['include-outside-package', 'src/stolen.rs', 3, 23, 'build'],
+      ['include-outside-package', 'src/stolen.rs', 5, 23, 'build'],
+      ['compile-time-env', 'src/stolen.rs', 5, 44, 'build'],
+      ['include-outside-package', 'src/stolen.rs', 7, 23, 'build'],
+      ['include-outside-package', 'src/stolen.rs', 9, 1, 'build'],
+    ]);
+    expect(c.findings.filter((f) => f.rule === 'include-outside-package').map((f) => f.evidence)).toEqual([
+      'std::include_str!', 'std::include_str!', 'std::include_bytes!', 'std::include!',
+    ]);
+    expect(c.indicators).toEqual([
+      { id: 'secrets', file: 'src/stolen.rs', line: 3, detail: 'credential store ssh private key: "/home/builder/.ssh/id_rsa"' },
+      { id: 'secrets', file: 'src/stolen.rs', line: 5, detail: 'credential store .aws/credentials: "/.aws/credentials"' },
+    ]);
+    expect(c.unanalyzed).toEqual([
+      { file: 'src/lib.rs', line: 11, reason: 'build-generated: $OUT_DIR/gen.rs' },
+      { file: 'src/stolen.rs', line: 9, reason: 'include not analysed: ../../outside.rs (not found)' },
+    ]);
+  });
+
+  it('include paths: absolute, leaving the package, env-relative', () => {
+    const out = (rel: string, p: string) => includeLeavesPackage(rel, p);
+    expect([out('src/lib.rs', '../README.md'), out('src/a/b.rs', '../../Cargo.toml'), out('build.rs', 'x/../y'), out('src/lib.rs', '$CARGO_MANIFEST_DIR/README.md'), out('src/lib.rs', '$OUT_DIR/x.rs')]).toEqual([false, false, false, false, false]);
+    expect([out('src/lib.rs', '../../x'), out('build.rs', '../x'), out('src/lib.rs', '/etc/passwd'), out('src/lib.rs', 'C:\\\\secret'), out('src/lib.rs', '$HOME/.ssh/id_rsa'), out('src/lib.rs', '$CARGO_MANIFEST_DIR/../x'), out('src/lib.rs', '~/.netrc')]).toEqual([true, true, true, true, true, true, true]);
+    expect(includeTarget(lex('concat!(env!("OUT_DIR"), "/", "x.rs")', 0, 38))).toBe('$OUT_DIR/x.rs');
+    expect(includeTarget(lex('concat!(MY_DIR, "/x.rs")', 0, 24))).toBeNull();
   });
 });

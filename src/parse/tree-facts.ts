@@ -16,6 +16,7 @@ import { fileIndicators } from '../indicators/file.js';
 import { includeBytesTargets } from '../indicators/package-indicators.js';
 import { disabledRanges } from './cfg-false.js';
 import { Receivers } from './receivers.js';
+import { buildGenerated, includeTarget } from './include-target.js';
 import type { MethodCall } from './summary.js';
 
 const CALLEE_TYPES = new Set(['scoped_identifier', 'identifier']);
@@ -370,12 +371,22 @@ class CaptureFacts {
     const tt = c.node.lastNamedChild;
     const toks = tt && tt.type === 'token_tree' ? tokensOf(source, tt.startIndex, tt.endIndex) : [];
     const p0 = this.pos(c.start);
-    const arg = toks[1]?.t === Tok.Str ? toks[1]!.v : undefined;
+    const literal = toks[1]?.t === Tok.Str ? toks[1]!.v : undefined;
+    let arg = literal;
+    const last = segs[segs.length - 1];
+    if (arg === undefined && toks.length > 2 && segs.length <= 2 && (last === 'include' || last === 'include_str' || last === 'include_bytes')) {
+      // include!(concat!(env!("OUT_DIR"), "/x.rs")): the path as `$OUT_DIR/x.rs` (issue 18 items 4, 5)
+      const target = includeTarget(toks.slice(1, -1));
+      if (target !== null) {
+        arg = target;
+        const generated = last === 'include' ? buildGenerated(target) : null;
+        if (generated !== null && ctx !== 'disabled') summary.problems.push({ line: p0.line, reason: `build-generated: ${generated}` });
+      }
+    }
     const ref = withCtx({ scope, segs, global, how: 'macro' as const, line: p0.line, column: p0.column }, ctx);
     summary.refs.push(arg === undefined ? ref : { ...ref, arg });
-    const last = segs[segs.length - 1];
-    if (last === 'include' && arg !== undefined && segs.length <= 2) {
-      summary.includes.push({ scope, path: arg, line: p0.line });
+    if (last === 'include' && literal !== undefined && segs.length <= 2) {
+      summary.includes.push({ scope, path: literal, line: p0.line });
     }
     const generated = this.input.opts.procMacro && (last === 'quote' || last === 'quote_spanned' || last === 'parse_quote' || last === 'parse_quote_spanned');
     if (toks.length > 2 && c.itemLevel && !generated && last !== 'macro_rules') bindItems(toks.slice(1, -1), scope, summary, (o) => this.pos(o), ctx === 'test');

@@ -46,6 +46,11 @@ export interface Rule {
   phase: Phase | null;
   /** For macro paths: skip when the first string argument matches this regex. */
   unlessArg: RegExp | null;
+  /**
+   * For the include macros: match only when the included path is absolute or leaves the package
+   * (`include_str!("/etc/passwd")`, `include_bytes!("../../x")`, `concat!(env!("HOME"), …)`).
+   */
+  argOutsidePackage: boolean;
   file: string;
 }
 
@@ -60,7 +65,7 @@ export interface RuleSet {
 
 const RULE_KEYS = new Set([
   'id', 'kind', 'description', 'paths', 'methods', 'syntax', 'foreign_fns', 'attributes', 'directives',
-  'crate', 'phase', 'unless_arg', 'receiver', 'through',
+  'crate', 'phase', 'unless_arg', 'receiver', 'through', 'arg_outside_package',
 ]);
 const FILE_KEYS = new Set(['capability', 'description', 'rule', 'exclude']);
 export const SYNTAX_CONSTRUCTS = new Set(['unsafe-block', 'unsafe-fn', 'unsafe-impl', 'unsafe-trait', 'extern-fn', 'extern-static']);
@@ -109,6 +114,7 @@ export function parseRuleFile(text: string, file: string): { rules: Rule[]; capa
         throw new UserError(`${where}: \`unless_arg\` is not a valid regex`);
       }
     }
+    if (r.arg_outside_package !== undefined && typeof r.arg_outside_package !== 'boolean') throw new UserError(`${where}: \`arg_outside_package\` must be a boolean`);
     const receiver = typeof r.receiver === 'string' ? [r.receiver] : strList(r.receiver, where);
     for (const p of receiver) if (!/^[A-Za-z_][\w]*(::[A-Za-z_][\w]*)*$/.test(p)) throw new UserError(`${where}: bad receiver \`${p}\``);
     const methods = strList(r.methods, where);
@@ -135,6 +141,7 @@ export function parseRuleFile(text: string, file: string): { rules: Rule[]; capa
       crate: (r.crate as Rule['crate']) ?? null,
       phase: (r.phase as Phase | undefined) ?? null,
       unlessArg,
+      argOutsidePackage: r.arg_outside_package === true,
       file,
     });
   }

@@ -8,6 +8,7 @@ import type { Rule } from '../rules/load.js';
 import type { IncludeBytesRef } from '../indicators/package-indicators.js';
 import { hostPortLiteral } from '../indicators/strings.js';
 import { methodRuleEvidence } from '../rules/receiver-match.js';
+import { includeLeavesPackage } from '../parse/include-target.js';
 import type { Finding, FindingContext, Indicator, Phase, Unanalyzed } from '../types.js';
 import type { FileRole } from './module-walk.js';
 
@@ -119,6 +120,7 @@ function refFindings(unit: Unit, resolver: Resolver, index: RuleIndex, emit: Emi
     if (ref.how === 'macro') segs = [...segs.slice(0, -1), segs[segs.length - 1] + '!'];
     for (const rule of index.matchPath(segs)) {
       if (rule.unlessArg && ref.arg !== undefined && rule.unlessArg.test(ref.arg)) continue;
+      if (rule.argOutsidePackage && (ref.arg === undefined || !includeLeavesPackage(unit.rel, ref.arg))) continue;
       emit(rule, ref, segs.join('::'));
       // a host:port literal handed to a network API names a host
       if (rule.capability === 'net' && ref.arg !== undefined && ref.ctx !== 'test') {
