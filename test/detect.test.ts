@@ -11,12 +11,12 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { defaultScanOptions } from '../src/options.js';
 import { scanCrateDir } from '../src/scan/session.js';
-import type { CrateReport } from '../src/types.js';
+import type { CrateReport, ScanResult } from '../src/types.js';
 import { parseRuleFile } from '../src/rules/load.js';
 import { RuleIndex } from '../src/rules/engine.js';
 import { PERSISTENCE_GATE, persistenceTarget } from '../src/indicators/patterns.js';
 import { cfgValue } from '../src/parse/cfg-false.js';
-import { usesOf } from '../src/policy/allowlist.js';
+import { evaluatePolicy, parsePolicy, usesOf } from '../src/policy/allowlist.js';
 import { includeLeavesPackage, includeTarget } from '../src/parse/include-target.js';
 import { lex } from '../src/parse/lexer.js';
 
@@ -131,6 +131,14 @@ describe('issue 18: detection depth', () => {
       o(27, 'base64 literal decodes to host: "c2.evil.example:4444"'),
     ]);
     expect(c.urls).toEqual(['http://c2.evil.example/p', 'https://dl.evil.example/x', 'https://evil.example.com']);
+    // decoded hosts, host:port and IPs go into hosts too (check's URL allowlist runs over crate.hosts)
+    expect(c.hosts).toEqual(['10.13.37.1', 'c2.evil.example', 'dl.evil.example', 'evil.example', 'evil.example.com']);
+    const policy = parsePolicy(
+      `[workspace]\nmembers = []\n[workspace.metadata.cap-scan.allow]\ndetect-encodings = { runtime = [], urls = ["c2.evil.example", "dl.evil.example", "evil.example.com"] }\n`,
+      'Cargo.toml',
+    );
+    const v = evaluatePolicy(policy, { schemaVersion: 1, tool: { name: 'cap-scan', version: '0' }, crates: [c], unscanned: [] } as unknown as ScanResult, null);
+    expect(v.crates.map((x) => x.urls)).toEqual([[{ type: 'host', value: '10.13.37.1' }, { type: 'host', value: 'evil.example' }]]);
     // decoded text that is a host as a whole: the file pass reports it for `hosts`
     const parser = new Parser();
     parser.setLanguage(Rust as unknown as Parser.Language);

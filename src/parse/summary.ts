@@ -163,6 +163,8 @@ export interface FileSummary {
   urls: { url: string; line: number; test?: true }[];
   /** `include_bytes!` literal targets. */
   includeBytes: { path: string; line: number }[];
+  /** Hosts (host, host:port, IP) that decoded text is as a whole; `test` when inside test code. */
+  hosts?: { host: string; line: number; test?: true }[];
 }
 
 export function emptySummary(): FileSummary {

@@ -175,6 +175,7 @@ function addIndicators({ source, root, opts, lines, scopes: { testRanges } }: Tr
   };
   summary.indicators = opts.keepTests ? ind.indicators : ind.indicators.filter((i) => !lineInTest(i.line));
   summary.urls = ind.urls;
+  if (ind.hosts.length > 0) summary.hosts = ind.hosts;
   if (source.includes('include_bytes')) summary.includeBytes = includeBytesTargets(root, source);
 }
 

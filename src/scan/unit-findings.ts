@@ -93,6 +93,8 @@ export function unitFindings(unit: Unit, resolver: Resolver, index: RuleIndex, p
     }
   }
   for (const u of s.urls) if ((!u.test && !unit.test) || place.allTargets) out.urls.push({ url: u.url, file: unit.rel, line: u.line });
+  // hosts decoded from obfuscated text go to the report's hosts (the policy's URL allowlist applies)
+  for (const h of s.hosts ?? []) if ((!h.test && !unit.test) || place.allTargets) out.hosts.push({ host: h.host, file: unit.rel, line: h.line });
   for (const i of s.indicators) out.indicators.push({ ...i, file: unit.rel });
   for (const b of s.includeBytes) out.includeBytes.push({ file: unit.rel, path: b.path, line: b.line });
   for (const line of s.errors) out.unanalyzed.push({ file: unit.rel, line, reason: 'parse-error' });
