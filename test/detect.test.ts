@@ -17,7 +17,7 @@ import { RuleIndex } from '../src/rules/engine.js';
 import { PERSISTENCE_GATE, persistenceTarget } from '../src/indicators/patterns.js';
 import { cfgValue } from '../src/parse/cfg-false.js';
 import { evaluatePolicy, parsePolicy, usesOf } from '../src/policy/allowlist.js';
-import { includeLeavesPackage, includeTarget } from '../src/parse/include-target.js';
+import { includeLeavesPackage, includePlace, includeTarget } from '../src/parse/include-target.js';
 import { lex } from '../src/parse/lexer.js';
 
 const FIX = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'crates');
@@ -195,6 +195,7 @@ describe('issue 18: detection depth', () => {
       // inside assert!(…) (token pass): a typed parameter and a typed struct field
       ['path-fs-probe', 85, 17, 'std::path::Path::exists'],
       ['path-fs-probe', 85, 50, 'std::path::Path::is_dir'],
+      // Header::uid through self and h: &Header (lines 100, 104) is the crate's own method
     ]);
     expect(new Set(c.findings.map((f) => `${f.file} ${f.phase} ${f.context ?? ''}`))).toEqual(new Set(['src/lib.rs runtime ']));
     expect(c.capabilities).toEqual(['env', 'fs', 'process']);
@@ -204,6 +205,7 @@ describe('issue 18: detection depth', () => {
   it('items 4 and 5: include macros of absolute / outside / build-machine env paths are build fs.read (+ secrets); OUT_DIR code is build-generated', async () => {
     const c = await scan('detect-include-reads');
     expect(rows(c).filter((r) => r[1] !== 'build.rs')).toEqual([
+      ['compile-time-env', 'src/lib.rs', 13, 10, 'build'],
       ['include-outside-package', 'src/stolen.rs', 3, 23, 'build'],
       ['include-outside-package', 'src/stolen.rs', 5, 23, 'build'],
       ['compile-time-env', 'src/stolen.rs', 5, 44, 'build'],
@@ -219,6 +221,7 @@ describe('issue 18: detection depth', () => {
     ]);
     expect(c.unanalyzed).toEqual([
       { file: 'src/lib.rs', line: 11, reason: 'build-generated: $OUT_DIR/gen.rs' },
+      { file: 'src/lib.rs', line: 13, reason: 'build-generated: $DETECT_GEN' },
       { file: 'src/stolen.rs', line: 9, reason: 'include not analysed: ../../outside.rs (not found)' },
     ]);
   });
@@ -227,7 +230,13 @@ describe('issue 18: detection depth', () => {
     const out = (rel: string, p: string) => includeLeavesPackage(rel, p);
     expect([out('src/lib.rs', '../README.md'), out('src/a/b.rs', '../../Cargo.toml'), out('build.rs', 'x/../y'), out('src/lib.rs', '$CARGO_MANIFEST_DIR/README.md'), out('src/lib.rs', '$OUT_DIR/x.rs')]).toEqual([false, false, false, false, false]);
     expect([out('src/lib.rs', '../../x'), out('build.rs', '../x'), out('src/lib.rs', '/etc/passwd'), out('src/lib.rs', 'C:\\\\secret'), out('src/lib.rs', '$HOME/.ssh/id_rsa'), out('src/lib.rs', '$CARGO_MANIFEST_DIR/../x'), out('src/lib.rs', '~/.netrc')]).toEqual([true, true, true, true, true, true, true]);
+    // code through a variable a build script sets (typenum's include!(env!("TYPENUM_BUILD_OP"))) or cargo's
+    // artifact variables is build output; data through a variable cargo does not set is a machine read
+    expect([includePlace('src/lib.rs', '$TYPENUM_BUILD_OP', 'include'), includePlace('src/lib.rs', '$CARGO_BIN_FILE_BAR', 'include_bytes'), includePlace('src/lib.rs', '$SECRET_FILE', 'include_str'), includePlace('src/lib.rs', '$HOME/x.rs', 'include')]).toEqual(['generated', 'generated', 'outside', 'outside']);
     expect(includeTarget(lex('concat!(env!("OUT_DIR"), "/", "x.rs")', 0, 38))).toBe('$OUT_DIR/x.rs');
+    // code through a variable a build script sets (typenum's include!(env!("TYPENUM_BUILD_OP"))) or cargo's
+    // artifact variables is build output; data through a variable cargo does not set is a machine read
+    expect([includePlace('src/lib.rs', '$TYPENUM_BUILD_OP', 'include'), includePlace('src/lib.rs', '$CARGO_BIN_FILE_BAR', 'include_bytes'), includePlace('src/lib.rs', '$SECRET_FILE', 'include_str'), includePlace('src/lib.rs', '$HOME/x.rs', 'include')]).toEqual(['generated', 'generated', 'outside', 'outside']);
     expect(includeTarget(lex('concat!(MY_DIR, "/x.rs")', 0, 24))).toBeNull();
   });
 });

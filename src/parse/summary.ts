@@ -94,6 +94,8 @@ export interface ReceiverOrigin {
   global: boolean;
   scope: number;
   via: string[];
+  /** The file gives this (local) type an inherent method of the call's name, which wins over trait methods. */
+  inherent?: true;
 }
 
 /** A language construct found by syntax: unsafe-block, unsafe-fn, unsafe-impl, unsafe-trait, extern-fn, extern-static. */

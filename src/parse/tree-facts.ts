@@ -16,7 +16,7 @@ import { fileIndicators } from '../indicators/file.js';
 import { includeBytesTargets } from '../indicators/package-indicators.js';
 import { disabledRanges } from './cfg-false.js';
 import { Receivers } from './receivers.js';
-import { buildGenerated, includeTarget } from './include-target.js';
+import { includePlace, includeTarget } from './include-target.js';
 import type { MethodCall } from './summary.js';
 
 const CALLEE_TYPES = new Set(['scoped_identifier', 'identifier']);
@@ -117,13 +117,14 @@ export function addTreeFacts(input: TreeInput, caps: Cap[], ruleQueries: { rule:
     }
   }
   // trait-method calls, and the receivers of typed-method rules' calls
-  const recv = receiverCalls(input, caps);
+  const recv = receiverTable(input, caps);
+  const names = new Set(recv ? input.receiverMethods : []);
+  let treeReceivers = 0;
   if (recv) {
     // calls the token pass recorded (macro arguments): the receiver from the text before the method name
-    const names = new Set(input.receiverMethods);
     for (const m of summary.methods) {
       if (m.recv || !names.has(m.name)) continue;
-      const origin = recv.table.receiverBefore(input.source, input.lines.lineStart(m.line) + m.column - 1);
+      const origin = recv.receiverBefore(input.source, input.lines.lineStart(m.line) + m.column - 1, m.name);
       if (origin) m.recv = origin;
     }
   }
@@ -133,31 +134,38 @@ export function addTreeFacts(input: TreeInput, caps: Cap[], ruleQueries: { rule:
     if (ctx0 === null) continue;
     const p0 = facts.pos(c.start);
     const m: MethodCall = { scope: input.scopes.scopeAt(c.start), name: c.node.text, line: p0.line, column: p0.column };
-    const call = recv?.calls.get(c.start);
-    const origin = call ? recv!.table.receiverOf(call) : undefined;
-    if (origin) m.recv = origin;
+    if (recv && names.has(m.name)) {
+      // node.parent costs the node's depth: past MAX_TREE_RECEIVERS calls (a hostile 2,800-call chain of
+      // .exists(): +5 s) the receiver is read from the text before the call (names and fields only)
+      const origin = ++treeReceivers <= MAX_TREE_RECEIVERS ? recv.receiverOfMethod(c.node) : recv.receiverBefore(input.source, c.start, m.name);
+      if (origin) m.recv = origin;
+    }
     summary.methods.push(withCtx(m, ctx0 ?? undefined));
+  }
+  if (treeReceivers > MAX_TREE_RECEIVERS) {
+    summary.problems.push({ line: 1, reason: `typed-receivers-limit: ${treeReceivers - MAX_TREE_RECEIVERS} calls of typed methods past ${MAX_TREE_RECEIVERS} typed from a name or field before them only` });
   }
   summary.errors = [...new Set(summary.errors)].sort((a, b) => a - b);
   addIndicators(input, summary);
 }
 
-/** The receiver table of a file with typed-method calls, and those calls by the start of their method name. */
-function receiverCalls(input: TreeInput, caps: Cap[]): { table: Receivers; calls: Map<number, Node> } | null {
+/** Typed-method calls per file whose receiver is read from the syntax tree (see addTreeFacts). */
+export const MAX_TREE_RECEIVERS = 200;
+
+/** The receiver table of a file with typed-method calls (null when the file has none). */
+function receiverTable(input: TreeInput, caps: Cap[]): Receivers | null {
   let table: Receivers | null = null;
-  const calls = new Map<number, Node>();
+  if (!caps.some((c) => c.name.startsWith('recv_'))) return null;
   for (const c of caps) {
-    if (!c.name.startsWith('recv_')) continue;
-    table ??= new Receivers((a, b) => segsOf(input.source, a, b), input.scopes.scopeAt);
-    if (c.name === 'recv_fn') table.addFn(c.node);
+    if (!c.name.startsWith('recv_') && c.name !== 'impl') continue;
+    table ??= new Receivers(input.source, (a, b) => segsOf(input.source, a, b), input.scopes.scopeAt);
+    if (c.name === 'impl') table.addImpl(c.node);
+    else if (c.name === 'recv_fn') table.addFn(c.node);
+    else if (c.name === 'recv_param') table.addParam(c.node);
     else if (c.name === 'recv_let') table.addLet(c.node);
     else if (c.name === 'recv_field') table.addField(c.node);
-    else if (c.name === 'recv_call') {
-      const field = c.node.childForFieldName('function')?.childForFieldName('field');
-      if (field) calls.set(field.startIndex, c.node);
-    }
   }
-  return table ? { table, calls } : null;
+  return table;
 }
 
 /** Indicators and URLs of the file's text, include_bytes! targets. */
@@ -380,8 +388,10 @@ class CaptureFacts {
       const target = includeTarget(toks.slice(1, -1));
       if (target !== null) {
         arg = target;
-        const generated = last === 'include' ? buildGenerated(target) : null;
-        if (generated !== null && ctx !== 'disabled') summary.problems.push({ line: p0.line, reason: `build-generated: ${generated}` });
+        // code from the build's output (the file's place in the package does not matter for a $VAR path)
+        if (last === 'include' && target.startsWith('$') && includePlace('', target, last) === 'generated' && ctx !== 'disabled') {
+          summary.problems.push({ line: p0.line, reason: `build-generated: ${target}` });
+        }
       }
     }
     const ref = withCtx({ scope, segs, global, how: 'macro' as const, line: p0.line, column: p0.column }, ctx);

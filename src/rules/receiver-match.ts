@@ -4,8 +4,9 @@
 //   match:   the origin resolves to one of the rule's `receiver` entries (a type, a function returning it, or
 //            an associated function of such a type: `std::path::Path::new`), through methods that keep the
 //            type (the rule's `through`, plus unwrap/expect/clone/as_ref/… which never change what a value is);
-//   other:   the origin is known to be another type: a declared type (parameter, let, field) that resolves to
-//            anything else (a dependency's type, a type the crate defines), or a constructor call
+//   other:   the origin is known to be another type: a declared type (parameter, let, field, `self` in an
+//            impl) that resolves to a dependency's type, a type of the crate the file gives an inherent method of
+//            that name (`impl Header { fn uid(..) }`: inherent methods win), or a constructor call
 //            (`Type::new`, `::default`, `::from`, `::builder`) of another external type (`clap::Command::new`);
 //   unknown: anything else (a field of an unknown struct, a local function's result, a method the rule does
 //            not list along the chain).
@@ -29,7 +30,9 @@ export function receiverKind(resolver: Resolver, unit: Unit, recv: ReceiverOrigi
   if (recv.via.some((v) => !KEEPS.has(v) && !rule.through.includes(v))) return { kind: 'unknown' };
   const r = resolver.resolve(unit, recv.scope, recv.segs, recv.global);
   if (!r) return { kind: 'unknown' };
-  if ('local' in r) return recv.kind === 'type' ? { kind: 'other' } : { kind: 'unknown' };
+  // a type the crate defines: another type only when the file gives it an inherent method of this name
+  // (which wins over the trait's); a local wrapper that derefs to a Command keeps the finding
+  if ('local' in r) return recv.kind === 'type' && recv.inherent ? { kind: 'other' } : { kind: 'unknown' };
   const p = r.ext.join('::');
   for (const e of rule.receiver) if (p === e || (recv.kind === 'call' && p.startsWith(`${e}::`))) return { kind: 'match', entry: e };
   if (recv.kind === 'type') return { kind: 'other' };

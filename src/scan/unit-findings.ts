@@ -122,7 +122,7 @@ function refFindings(unit: Unit, resolver: Resolver, index: RuleIndex, emit: Emi
     if (ref.how === 'macro') segs = [...segs.slice(0, -1), segs[segs.length - 1] + '!'];
     for (const rule of index.matchPath(segs)) {
       if (rule.unlessArg && ref.arg !== undefined && rule.unlessArg.test(ref.arg)) continue;
-      if (rule.argOutsidePackage && (ref.arg === undefined || !includeLeavesPackage(unit.rel, ref.arg))) continue;
+      if (rule.argOutsidePackage && (ref.arg === undefined || !includeLeavesPackage(unit.rel, ref.arg, ref.segs[ref.segs.length - 1]!))) continue;
       emit(rule, ref, segs.join('::'));
       // a host:port literal handed to a network API names a host
       if (rule.capability === 'net' && ref.arg !== undefined && ref.ctx !== 'test') {
