@@ -115,7 +115,7 @@ describe('issue 18: detection depth', () => {
       PERSISTENCE_GATE.lastIndex = 0;
       expect(PERSISTENCE_GATE.test(v), v).toBe(true);
     }
-    for (const v of ['bashrc', '.profile.json', 'profile', 'cron', 'systemd', '.cargo/config.json', 'hooks/custom', '.git/HEAD', 'crontab', 'README.md']) expect(persistenceTarget(v), v).toBeNull();
+    for (const v of ['bashrc', '.profile.json', 'profile', 'cron', 'systemd', '.cargo/config.json', 'hooks/custom', '.git/HEAD', 'crontab', 'README.md', '/run/systemd/system']) expect(persistenceTarget(v), v).toBeNull();
   });
 
   it('item 7: hex, reversed, xor, byte vectors, one-by-one base64 fragments; a hash, a reversed word and plain bytes are not', async () => {
