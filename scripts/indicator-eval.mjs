@@ -45,6 +45,9 @@ const out = opt('--out', '/tmp/wide-corpus/eval.json');
 const jobs = Number(opt('--jobs', '2'));
 const workspace = opt('--workspace', '/tmp/cap-scan-realworld/Cargo.toml');
 const hitsOnly = flag('--hits-only');
+// --rules a,b: also count and list the findings of these rules (new finding kinds), the findings with
+// context `disabled` and the `build-generated` unanalyzed entries
+const findingRules = (opt('--rules', '') || '').split(',').filter(Boolean);
 const allTargets = flag('--all-targets');
 const typosquatOnly = flag('--typosquat-only');
 const registry = args[0] ?? '/tmp/wide-corpus/root/usr/share/cargo/registry';
@@ -81,15 +84,32 @@ for (const c of crates) {
   }
 }
 log('\nindicator        crates  hits');
-for (const id of ['typosquat', 'secrets', 'obfuscation', 'native-code', 'bidi']) {
+for (const id of ['typosquat', 'secrets', 'obfuscation', 'persistence', 'native-code', 'bidi']) {
   const e = byId.get(id);
   log(`${id.padEnd(16)} ${String(e?.crates.size ?? 0).padStart(6)}  ${String(e?.hits.length ?? 0).padStart(4)}`);
 }
-for (const id of ['obfuscation', 'secrets', 'typosquat', 'bidi', 'native-code']) {
+for (const id of ['obfuscation', 'secrets', 'persistence', 'typosquat', 'bidi', 'native-code']) {
   const e = byId.get(id);
   if (!e) continue;
   log(`\n== ${id}`);
   for (const h of e.hits) log(`${h.crate}  ${h.file}:${h.line}  ${h.detail}`);
+}
+
+// ---- finding kinds (--rules)
+if (findingRules.length > 0) {
+  log('\nfinding kind                      crates  hits');
+  const kinds = [
+    ...findingRules.map((r) => [r, (c) => c.findings.filter((f) => f.rule === r).map((f) => `${f.file}:${f.line}  ${f.evidence}`)]),
+    ['context disabled', (c) => c.findings.filter((f) => f.context === 'disabled').map((f) => `${f.file}:${f.line}  ${f.rule} ${f.evidence}`)],
+    ['unanalyzed build-generated', (c) => c.unanalyzed.filter((u) => u.reason.startsWith('build-generated')).map((u) => `${u.file}:${u.line}  ${u.reason}`)],
+  ];
+  const lists = kinds.map(([name, get]) => [name, crates.map((c) => [`${c.name}-${c.version}`, get(c)]).filter(([, l]) => l.length > 0)]);
+  for (const [name, l] of lists) log(`${name.padEnd(32)} ${String(l.length).padStart(6)}  ${String(l.reduce((n, [, x]) => n + x.length, 0)).padStart(4)}`);
+  for (const [name, l] of lists) {
+    if (l.length === 0) continue;
+    log(`\n== ${name}`);
+    for (const [crate, hits] of l) for (const h of hits) log(`${crate}  ${h}`);
+  }
 }
 
 // ---- hosts

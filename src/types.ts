@@ -150,7 +150,7 @@ export interface ExcludedPackage {
 // ---------------------------------------------------------------- scan output (JSON contract)
 
 /** Where a finding's code sits, when it is not plain compiled library/build code. */
-export type FindingContext = 'unreferenced' | 'test' | 'example' | 'bench' | 'bin' | 'generated' | 'macro-body';
+export type FindingContext = 'unreferenced' | 'test' | 'example' | 'bench' | 'bin' | 'generated' | 'macro-body' | 'disabled';
 
 export interface Finding {
   capability: Capability;

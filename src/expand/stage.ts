@@ -13,7 +13,7 @@ import { bindUses, tokenNames } from '../parse/token-fallback.js';
 import { scanTokens } from '../parse/tokens.js';
 import { emptySummary } from '../parse/summary.js';
 import { Tok, type Token } from '../parse/lexer.js';
-import type { Binding, FileSummary, MacroCallFact, Scope } from '../parse/summary.js';
+import type { Binding, FactContext, FileSummary, MacroCallFact, Scope } from '../parse/summary.js';
 import type { Resolver, Unit } from '../resolve/resolver.js';
 import type { RuleIndex } from '../rules/engine.js';
 import { compileRules, expand, invocationTree, type Budget, type Compiled, type CompiledRule } from './macro-rules.js';
@@ -122,7 +122,7 @@ interface Call {
   toks?: OTok[];
   line: number;
   column: number;
-  ctx?: 'test' | 'generated';
+  ctx?: FactContext;
 }
 
 export function expandCrateMacros(input: ExpansionInput): ExpansionOutput {
@@ -451,7 +451,7 @@ function isExported(d: Def): boolean {
  * A unit for a snippet analysed in `scope` of `parent`: the snippet's scopes become blocks nested in a copy
  * of the scope's chain up to its module, so its names resolve there (its own bindings first).
  */
-function graft(parent: Unit, scope: number, snip: FileSummary, ctx: 'test' | 'generated' | undefined): { unit: Unit; scopeOf: (id: number) => number } {
+function graft(parent: Unit, scope: number, snip: FileSummary, ctx: FactContext | undefined): { unit: Unit; scopeOf: (id: number) => number } {
   const ps = parent.summary.scopes;
   const chain: number[] = [];
   for (let s = scope; s >= 0 && chain.length < 256; s = ps[s]!.parent) {
@@ -488,7 +488,7 @@ function graft(parent: Unit, scope: number, snip: FileSummary, ctx: 'test' | 'ge
       if (!m.has(b.name)) m.set(b.name, b);
     }
   }
-  const withCtx = <T extends { ctx?: 'test' | 'generated' }>(x: T): T => (ctx && !x.ctx ? { ...x, ctx } : x);
+  const withCtx = <T extends { ctx?: FactContext }>(x: T): T => (ctx && !x.ctx ? { ...x, ctx } : x);
   const summary: FileSummary = {
     ...snip,
     scopes,

@@ -70,7 +70,9 @@ export function credentialStore(value: string): string | null {
 const PERSISTENCE_RULES: { label: string; re: RegExp }[] = [
   { label: 'shell start-up file', re: new RegExp(String.raw`(?:^|${SEP}|~)\.(?:bashrc|bash_profile|bash_login|profile|zshrc|zprofile|zshenv|zlogin)$|\.config${SEP}+fish${SEP}+config\.fish$|^${SEP}etc${SEP}+(?:profile(?:\.d(?:${SEP}|$).*)?|bash\.bashrc|zsh${SEP}+zshrc)$`) },
   { label: 'crontab', re: new RegExp(String.raw`^${SEP}etc${SEP}+(?:crontab$|cron\.(?:d|hourly|daily|weekly|monthly)(?:${SEP}|$))|${SEP}var${SEP}+spool${SEP}+cron(?:${SEP}|$)`) },
-  { label: 'systemd unit', re: new RegExp(String.raw`(?:^|${SEP})systemd${SEP}+(?:system|user)(?:${SEP}|$)`) },
+  // not /run/systemd/system: units there do not survive a reboot, and it is sd_booted()'s probe
+  // (corpus: libsystemd, sd-notify only test it)
+  { label: 'systemd unit', re: new RegExp(String.raw`(?<!run)(?:^|${SEP})systemd${SEP}+(?:system|user)(?:${SEP}|$)`) },
   { label: 'launchd job', re: new RegExp(String.raw`(?:^|${SEP})Library${SEP}+Launch(?:Agents|Daemons)(?:${SEP}|$)`) },
   { label: 'git hook', re: new RegExp(String.raw`(?:^|${SEP})\.git${SEP}+hooks(?:${SEP}|$)|(?:^|${SEP})hooks${SEP}+(?:pre-commit|post-commit|pre-push|post-checkout|post-merge|pre-rebase|commit-msg|prepare-commit-msg|pre-receive|post-receive)$`) },
   { label: 'cargo config', re: new RegExp(String.raw`(?:^|${SEP}|~)\.cargo${SEP}+config(?:\.toml)?$`) },

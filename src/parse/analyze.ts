@@ -22,6 +22,8 @@ export interface AnalyzerConfig {
   attributeNames: string[];
   /** Method names of trait-method rules. */
   methodNames: string[];
+  /** Method names whose calls get their receiver's origin recorded (typed-method rules, receivers.ts). */
+  receiverMethods?: string[];
   /** Rule-supplied tree-sitter queries (capture `@match`). */
   queries: { rule: string; query: string }[];
   /** The names rules match, for the parse triage (triage.ts); absent: every file gets the full analysis. */
@@ -101,7 +103,7 @@ function analyzeTree(source: string, cfg: AnalyzerConfig, opts: FileOptions, pro
   const qs = getQueries(cfg, source, cleared);
   const caps = placeCaptures(qs.base, root);
   const scopes = mapScopes(caps, source.length, summary);
-  addTreeFacts({ source, root, opts, lines, scopes, ...tokenNames(cfg) }, caps, qs.rules, summary);
+  addTreeFacts({ source, root, opts, lines, scopes, ...tokenNames(cfg), receiverMethods: cfg.receiverMethods }, caps, qs.rules, summary);
   if (typeof (tree as unknown as { delete?: () => void }).delete === 'function') (tree as unknown as { delete: () => void }).delete();
   return summary;
 }

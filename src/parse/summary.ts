@@ -64,7 +64,8 @@ export interface ModDecl {
 }
 
 /** Where a fact sits, when not plain compiled code. */
-export type FactContext = 'test' | 'generated';
+/** `disabled`: under an always-false cfg (`#[cfg(any())]`), never compiled. */
+export type FactContext = 'test' | 'generated' | 'disabled';
 
 export type RefHow = 'value' | 'macro' | 'token';
 
@@ -89,6 +90,23 @@ export interface MethodCall {
   line: number;
   column: number;
   ctx?: FactContext;
+  /** Where the receiver comes from, when the file tells (typed-method rules only; see receivers.ts). */
+  recv?: ReceiverOrigin;
+}
+
+/**
+ * The origin of a method call's receiver: a type (`let p: PathBuf`, `fn f(p: &Path)`, a struct field) or a
+ * call (`Path::new(..)`, `env::temp_dir()`), as written in `scope`, and the methods applied to it on the way
+ * (`Path::new(x).join("a")`: via ["join"]).
+ */
+export interface ReceiverOrigin {
+  kind: 'type' | 'call';
+  segs: string[];
+  global: boolean;
+  scope: number;
+  via: string[];
+  /** The file gives this (local) type an inherent method of the call's name, which wins over trait methods. */
+  inherent?: true;
 }
 
 /** A language construct found by syntax: unsafe-block, unsafe-fn, unsafe-impl, unsafe-trait, extern-fn, extern-static. */
@@ -203,6 +221,8 @@ export interface FileSummary {
   macroDefs?: MacroDefFact[];
   /** Macro invocations with their token text. */
   macroCalls?: MacroCallFact[];
+  /** Hosts (host, host:port, IP) that decoded text is as a whole; `test` when inside test code. */
+  hosts?: { host: string; line: number; test?: true }[];
 }
 
 export function emptySummary(): FileSummary {

@@ -15,6 +15,10 @@ import type { FileOptions } from './analyze.js';
 import { fileIndicators } from '../indicators/file.js';
 import { recordMacroCall, recordMacroDef } from './macro-facts.js';
 import { includeBytesTargets } from '../indicators/package-indicators.js';
+import { disabledRanges } from './cfg-false.js';
+import { Receivers } from './receivers.js';
+import { includePlace, includeTarget } from './include-target.js';
+import type { MethodCall } from './summary.js';
 
 const CALLEE_TYPES = new Set(['scoped_identifier', 'identifier']);
 const PATH_ATTR = /^#\[\s*path\s*=\s*"((?:[^"\\]|\\.)*)"\s*\]$/;
@@ -82,6 +86,8 @@ export interface TreeInput {
   /** Attribute and trait-method names the token pass records. */
   attributeNames: Set<string>;
   methodNames: Set<string>;
+  /** Method names of typed-method rules (their receivers are recorded). */
+  receiverMethods?: readonly string[];
 }
 
 /** A call's first string argument, by the start of its callee (a path or a name). */
@@ -97,7 +103,7 @@ function callArgsOf(caps: Cap[]): Map<number, string> {
 
 /** Adds the facts of a file's placed captures (and of the rule-supplied queries) to summary. */
 export function addTreeFacts(input: TreeInput, caps: Cap[], ruleQueries: { rule: string; q: ParserT.Query }[], summary: FileSummary): void {
-  const facts = new CaptureFacts(input, summary, callArgsOf(caps));
+  const facts = new CaptureFacts(input, summary, callArgsOf(caps), caps);
   for (const c of caps) facts.add(c);
   // rule-supplied queries
   for (const { rule, q } of ruleQueries) {
@@ -111,16 +117,56 @@ export function addTreeFacts(input: TreeInput, caps: Cap[], ruleQueries: { rule:
       summary.queries.push(withCtx({ rule, evidence, line: p0.line, column: p0.column }, ctx));
     }
   }
-  // trait-method calls
+  // trait-method calls, and the receivers of typed-method rules' calls
+  const recv = receiverTable(input, caps);
+  const names = new Set(recv ? input.receiverMethods : []);
+  let treeReceivers = 0;
+  if (recv) {
+    // calls the token pass recorded (macro arguments): the receiver from the text before the method name
+    for (const m of summary.methods) {
+      if (m.recv || !names.has(m.name)) continue;
+      const origin = recv.receiverBefore(input.source, input.lines.lineStart(m.line) + m.column - 1, m.name);
+      if (origin) m.recv = origin;
+    }
+  }
   for (const c of caps) {
     if (c.name !== 'method') continue;
     const ctx0 = facts.ctxAt(c.start);
     if (ctx0 === null) continue;
     const p0 = facts.pos(c.start);
-    summary.methods.push(withCtx({ scope: input.scopes.scopeAt(c.start), name: c.node.text, line: p0.line, column: p0.column }, ctx0 ?? undefined));
+    const m: MethodCall = { scope: input.scopes.scopeAt(c.start), name: c.node.text, line: p0.line, column: p0.column };
+    if (recv && names.has(m.name)) {
+      // node.parent costs the node's depth: past MAX_TREE_RECEIVERS calls (a hostile 2,800-call chain of
+      // .exists(): +5 s) the receiver is read from the text before the call (names and fields only)
+      const origin = ++treeReceivers <= MAX_TREE_RECEIVERS ? recv.receiverOfMethod(c.node) : recv.receiverBefore(input.source, c.start, m.name);
+      if (origin) m.recv = origin;
+    }
+    summary.methods.push(withCtx(m, ctx0 ?? undefined));
+  }
+  if (treeReceivers > MAX_TREE_RECEIVERS) {
+    summary.problems.push({ line: 1, reason: `typed-receivers-limit: ${treeReceivers - MAX_TREE_RECEIVERS} calls of typed methods past ${MAX_TREE_RECEIVERS} typed from a name or field before them only` });
   }
   summary.errors = [...new Set(summary.errors)].sort((a, b) => a - b);
   addIndicators(input, summary);
+}
+
+/** Typed-method calls per file whose receiver is read from the syntax tree (see addTreeFacts). */
+export const MAX_TREE_RECEIVERS = 200;
+
+/** The receiver table of a file with typed-method calls (null when the file has none). */
+function receiverTable(input: TreeInput, caps: Cap[]): Receivers | null {
+  let table: Receivers | null = null;
+  if (!caps.some((c) => c.name.startsWith('recv_'))) return null;
+  for (const c of caps) {
+    if (!c.name.startsWith('recv_') && c.name !== 'impl') continue;
+    table ??= new Receivers(input.source, (a, b) => segsOf(input.source, a, b), input.scopes.scopeAt);
+    if (c.name === 'impl') table.addImpl(c.node);
+    else if (c.name === 'recv_fn') table.addFn(c.node);
+    else if (c.name === 'recv_param') table.addParam(c.node);
+    else if (c.name === 'recv_let') table.addLet(c.node);
+    else if (c.name === 'recv_field') table.addField(c.node);
+  }
+  return table;
 }
 
 /** Indicators and URLs of the file's text, include_bytes! targets. */
@@ -138,6 +184,7 @@ function addIndicators({ source, root, opts, lines, scopes: { testRanges } }: Tr
   };
   summary.indicators = opts.keepTests ? ind.indicators : ind.indicators.filter((i) => !lineInTest(i.line));
   summary.urls = ind.urls;
+  if (ind.hosts.length > 0) summary.hosts = ind.hosts;
   if (source.includes('include_bytes')) summary.includeBytes = includeBytesTargets(root, source);
 }
 
@@ -151,19 +198,24 @@ class CaptureFacts {
   private locator: ItemLocator | undefined;
   private readonly source: string;
   private readonly scopeAt: (offset: number) => number;
+  /** Items under an always-false cfg (issue 18 item 6). */
+  private readonly disabled: RangeSet;
 
   constructor(
     private readonly input: TreeInput,
     private readonly summary: FileSummary,
     private readonly callArgs: Map<number, string>,
+    caps: Cap[],
   ) {
     this.source = input.source;
     this.scopeAt = input.scopes.scopeAt;
+    this.disabled = disabledRanges(caps, input.source.length);
   }
 
-  /** 'test' for test code kept (--all-targets), null for test code dropped, else undefined. */
+  /** 'test' for test code kept (--all-targets), null for test code dropped, 'disabled' under an always-false cfg, else undefined. */
   ctxAt(offset: number): FactContext | undefined | null {
     if (this.summary.testOnly || this.input.scopes.testRanges.contains(offset)) return this.input.opts.keepTests ? 'test' : null;
+    if (this.disabled.size > 0 && this.disabled.contains(offset)) return 'disabled';
     return undefined;
   }
 
@@ -336,16 +388,28 @@ class CaptureFacts {
     const tt = c.node.lastNamedChild;
     const toks = tt && tt.type === 'token_tree' ? tokensOf(source, tt.startIndex, tt.endIndex) : [];
     const p0 = this.pos(c.start);
-    const arg = toks[1]?.t === Tok.Str ? toks[1]!.v : undefined;
+    const literal = toks[1]?.t === Tok.Str ? toks[1]!.v : undefined;
+    let arg = literal;
+    const last = segs[segs.length - 1];
+    if (arg === undefined && toks.length > 2 && segs.length <= 2 && (last === 'include' || last === 'include_str' || last === 'include_bytes')) {
+      // include!(concat!(env!("OUT_DIR"), "/x.rs")): the path as `$OUT_DIR/x.rs` (issue 18 items 4, 5)
+      const target = includeTarget(toks.slice(1, -1));
+      if (target !== null) {
+        arg = target;
+        // code from the build's output (the file's place in the package does not matter for a $VAR path)
+        if (last === 'include' && target.startsWith('$') && includePlace('', target, last) === 'generated' && ctx !== 'disabled') {
+          summary.problems.push({ line: p0.line, reason: `build-generated: ${target}` });
+        }
+      }
+    }
     const ref = withCtx({ scope, segs, global, how: 'macro' as const, line: p0.line, column: p0.column }, ctx);
     summary.refs.push(arg === undefined ? ref : { ...ref, arg });
     if (tt && tt.type === 'token_tree') {
       const tp = this.pos(tt.startIndex);
       recordMacroCall(summary, source, ref, { start: tt.startIndex, end: tt.endIndex, line: tp.line, column: tp.column });
     }
-    const last = segs[segs.length - 1];
-    if (last === 'include' && arg !== undefined && segs.length <= 2) {
-      summary.includes.push({ scope, path: arg, line: p0.line });
+    if (last === 'include' && literal !== undefined && segs.length <= 2) {
+      summary.includes.push({ scope, path: literal, line: p0.line });
     }
     const generated = this.input.opts.procMacro && (last === 'quote' || last === 'quote_spanned' || last === 'parse_quote' || last === 'parse_quote_spanned');
     if (toks.length > 2 && c.itemLevel && !generated && last !== 'macro_rules') bindItems(toks.slice(1, -1), scope, summary, (o) => this.pos(o), ctx === 'test');

@@ -356,6 +356,7 @@ function memberKeys(project: Project | null): Set<string> {
 export function usesOf(crate: CrateReport): DisallowedUse[] {
   const map = new Map<string, DisallowedUse>();
   for (const f of crate.findings) {
+    if (f.context === 'disabled') continue; // never compiled: listed in the report, not a use
     const k = `${f.phase}\0${f.kind}`;
     let u = map.get(k);
     if (!u) map.set(k, (u = { capability: f.capability, kind: f.kind, phase: f.phase, findings: [], allowedInOtherPhase: false }));

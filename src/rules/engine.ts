@@ -23,6 +23,8 @@ export class RuleIndex {
   private stems = new Set<string>();
   private stemHits = new Map<string, boolean>();
   private methods = new Map<string, { rule: Rule; trait: string }[]>();
+  /** Method names of typed-method rules: the analyzer records their receivers. */
+  private receiverMethods = new Set<string>();
   private syntax = new Map<string, Rule[]>();
   /** Rules by the foreign function name they map (`socket` → net); `*` rules match every foreign call. */
   private foreign = new Map<string, Rule[]>();
@@ -62,9 +64,17 @@ export class RuleIndex {
     for (const r of set.rules) {
       for (const p of r.paths) addPath(p, { capability: r.capability, rule: r });
       for (const m of r.methods) {
+        // `Trait::method`, or a bare method name of a typed-method rule (trait '')
         const i = m.lastIndexOf('::');
-        const name = m.slice(i + 2);
-        this.methods.set(name, [...(this.methods.get(name) ?? []), { rule: r, trait: m.slice(0, i) }]);
+        const name = i < 0 ? m : m.slice(i + 2);
+        this.methods.set(name, [...(this.methods.get(name) ?? []), { rule: r, trait: i < 0 ? '' : m.slice(0, i) }]);
+        if (r.receiver.length > 0) this.receiverMethods.add(name);
+      }
+      // receiver types are known prefixes too: `use std::path::*` then `PathBuf` resolves through the glob
+      for (const p of r.receiver) {
+        const segs = p.split('::');
+        for (let i = 1; i <= segs.length; i++) this.prefixes.add(segs.slice(0, i).join('::'));
+        for (const seg of segs) this.segments.add(seg);
       }
       for (const s of r.syntax) push(this.syntax, s, r);
       for (const f of r.foreignCalls) {
@@ -120,6 +130,7 @@ export class RuleIndex {
     return {
       attributeNames: [...this.attrs.keys()].sort(),
       methodNames: [...this.methods.keys()].sort(),
+      receiverMethods: [...this.receiverMethods].sort(),
       queries: [], // rules supply no tree-sitter queries (the rule-side query matcher is gone)
       triage: { segments: [...this.segments].sort(), stems: [...this.stems].sort(), methodNames: [...this.methods.keys()].sort(), attributeNames: [...this.attrs.keys()].sort() },
     };

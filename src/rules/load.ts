@@ -17,8 +17,21 @@ export interface Rule {
    * matches every name that starts with it (`winapi::um::winreg::Reg*`): API families as data.
    */
   paths: string[];
-  /** Trait methods `path::Trait::method`: `.method()` counts when the trait is in scope. */
+  /**
+   * Trait methods `path::Trait::method`: `.method()` counts when the trait is in scope. With `receiver`, a
+   * bare `method` name counts only on a receiver of a known type (see receiver).
+   */
   methods: string[];
+  /**
+   * Typed-method rules: the receiver types (`std::path::Path`) and functions returning them
+   * (`std::env::temp_dir`) a method call's receiver must come from, as far as the file's local type
+   * knowledge tells (constructors, `let` bindings and their declared types, typed parameters, struct
+   * fields, method chains through `through`). Bare method names need a receiver known to match; trait
+   * methods (`Trait::m`, trait in scope) are skipped only when the receiver is known to be another type.
+   */
+  receiver: string[];
+  /** Methods that keep the receiver's type along a chain (`join` for Path, `arg` for Command). */
+  through: string[];
   /** Language constructs found by the parser (unsafe-block, extern-fn, …). */
   syntax: string[];
   /**
@@ -37,6 +50,11 @@ export interface Rule {
   phase: Phase | null;
   /** For macro paths: skip when the first string argument matches this regex. */
   unlessArg: RegExp | null;
+  /**
+   * For the include macros: match only when the included path is absolute or leaves the package
+   * (`include_str!("/etc/passwd")`, `include_bytes!("../../x")`, `concat!(env!("HOME"), …)`).
+   */
+  argOutsidePackage: boolean;
   file: string;
 }
 
@@ -57,7 +75,7 @@ export interface RuleSet {
 
 const RULE_KEYS = new Set([
   'id', 'kind', 'description', 'paths', 'methods', 'syntax', 'foreign_calls', 'foreign_fns', 'attributes', 'directives',
-  'crate', 'phase', 'unless_arg',
+  'crate', 'phase', 'unless_arg', 'receiver', 'through', 'arg_outside_package',
 ]);
 const FILE_KEYS = new Set(['capability', 'description', 'rule', 'exclude', 'foreign']);
 /** `wasm-import`: a function or static of a `#[wasm_bindgen] extern` block (a JS import, not a C symbol). */
@@ -108,6 +126,15 @@ export function parseRuleFile(text: string, file: string): { rules: Rule[]; capa
         throw new UserError(`${where}: \`unless_arg\` is not a valid regex`);
       }
     }
+    if (r.arg_outside_package !== undefined && typeof r.arg_outside_package !== 'boolean') throw new UserError(`${where}: \`arg_outside_package\` must be a boolean`);
+    const receiver = typeof r.receiver === 'string' ? [r.receiver] : strList(r.receiver, where);
+    for (const p of receiver) if (!/^[A-Za-z_][\w]*(::[A-Za-z_][\w]*)*$/.test(p)) throw new UserError(`${where}: bad receiver \`${p}\``);
+    const methods = strList(r.methods, where);
+    for (const m of methods) {
+      if (!/^([A-Za-z_][\w]*::)*[A-Za-z_][\w]*$/.test(m)) throw new UserError(`${where}: bad method \`${m}\``);
+      if (!m.includes('::') && receiver.length === 0) throw new UserError(`${where}: method \`${m}\` without a trait path needs \`receiver\``);
+    }
+    const through = strList(r.through, where);
     const paths = strList(r.paths, where);
     for (const p of paths) if (!/^[A-Za-z_][\w]*(::[A-Za-z_][\w]*)*(?:!|::[A-Za-z_][\w]*\*)?$/.test(p)) throw new UserError(`${where}: bad path \`${p}\``);
     rules.push({
@@ -116,7 +143,9 @@ export function parseRuleFile(text: string, file: string): { rules: Rule[]; capa
       kind: r.kind,
       description: typeof r.description === 'string' ? r.description : '',
       paths,
-      methods: strList(r.methods, where),
+      methods,
+      receiver,
+      through,
       syntax,
       // `foreign_fns` is the key's former name (it matched declarations; now, like `foreign_calls`, calls)
       foreignCalls: [...strList(r.foreign_calls, where), ...strList(r.foreign_fns, where)],
@@ -125,6 +154,7 @@ export function parseRuleFile(text: string, file: string): { rules: Rule[]; capa
       crate: (r.crate as Rule['crate']) ?? null,
       phase: (r.phase as Phase | undefined) ?? null,
       unlessArg,
+      argOutsidePackage: r.arg_outside_package === true,
       file,
     });
   }

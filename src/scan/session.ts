@@ -90,7 +90,8 @@ export function crateReport(
   scan: CrateScan,
 ): CrateReport {
   const byPhase: Record<Phase, Set<Capability>> = { runtime: new Set(), build: new Set() };
-  for (const f of scan.findings) byPhase[f.phase].add(f.capability);
+  // findings under an always-false cfg (context disabled) are listed, not counted
+  for (const f of scan.findings) if (f.context !== 'disabled') byPhase[f.phase].add(f.capability);
   const order = (s: Set<Capability>) => CAPABILITIES.filter((c) => s.has(c)).sort(cmp);
   const all = new Set([...byPhase.runtime, ...byPhase.build]);
   const urls = sortedUnique(scan.urls.map((u) => u.url));

@@ -7,6 +7,8 @@ import type { RuleIndex } from '../rules/engine.js';
 import type { Rule } from '../rules/load.js';
 import type { IncludeBytesRef } from '../indicators/package-indicators.js';
 import { hostPortLiteral } from '../indicators/strings.js';
+import { methodRuleEvidence } from '../rules/receiver-match.js';
+import { includeLeavesPackage } from '../parse/include-target.js';
 import type { Finding, FindingContext, Indicator, Phase, Unanalyzed } from '../types.js';
 import type { FileRole } from './module-walk.js';
 import { linkedPathMatches } from '../link/linked-findings.js';
@@ -47,7 +49,7 @@ export function findingOf(rule: Rule, unit: Unit, place: UnitPlace, fact: { line
   if (fact.ctx === 'generated') phase = 'runtime';
   if (rule.phase) phase = rule.phase;
   const context: FindingContext | undefined =
-    fact.ctx === 'generated' ? 'generated' : unit.test || fact.ctx === 'test' ? 'test' : ROLE_CONTEXT[place.role];
+    fact.ctx === 'generated' ? 'generated' : unit.test || fact.ctx === 'test' ? 'test' : fact.ctx === 'disabled' ? 'disabled' : ROLE_CONTEXT[place.role];
   const f: Finding = {
     capability: rule.capability,
     kind: rule.kind,
@@ -72,7 +74,8 @@ export function unitFindings(unit: Unit, resolver: Resolver, index: RuleIndex, p
   refFindings(unit, resolver, index, place, out);
   for (const m of s.methods) {
     for (const { rule, trait } of index.methodRules(m.name)) {
-      if (resolver.traitInScope(unit, m.scope, trait)) emit(rule, m, `${trait}::${m.name}`);
+      const evidence = methodRuleEvidence(resolver, unit, m, rule, trait);
+      if (evidence !== null) emit(rule, m, evidence);
     }
   }
   for (const h of s.syntax) {
@@ -91,6 +94,8 @@ export function unitFindings(unit: Unit, resolver: Resolver, index: RuleIndex, p
     }
   }
   for (const u of s.urls) if ((!u.test && !unit.test) || place.allTargets) out.urls.push({ url: u.url, file: unit.rel, line: u.line });
+  // hosts decoded from obfuscated text go to the report's hosts (the policy's URL allowlist applies)
+  for (const h of s.hosts ?? []) if ((!h.test && !unit.test) || place.allTargets) out.hosts.push({ host: h.host, file: unit.rel, line: h.line });
   for (const i of s.indicators) out.indicators.push({ ...i, file: unit.rel });
   for (const b of s.includeBytes) out.includeBytes.push({ file: unit.rel, path: b.path, line: b.line });
   for (const line of s.errors) out.unanalyzed.push({ file: unit.rel, line, reason: 'parse-error' });
@@ -166,6 +171,7 @@ function refFindings(unit: Unit, resolver: Resolver, index: RuleIndex, place: Un
     const covered = new Set<string>();
     for (const { rule, evidence } of matches) {
       if (rule.unlessArg && ref.arg !== undefined && rule.unlessArg.test(ref.arg)) continue;
+      if (rule.argOutsidePackage && (ref.arg === undefined || !includeLeavesPackage(unit.rel, ref.arg, ref.segs[ref.segs.length - 1]!))) continue;
       emit(rule, ref, evidence);
       covered.add(rule.capability);
       // a host:port literal handed to a network API names a host
