@@ -18,7 +18,7 @@ describe('command and reporter contracts', () => {
   });
 
   it('the CLI registers every command once, in --help order', () => {
-    expect(commands.map((c) => c.name)).toEqual(['scan', 'crate <spec>', 'rules', 'check', 'allow', 'diff', 'why <crate> [capability]']);
+    expect(commands.map((c) => c.name)).toEqual(['scan', 'crate <spec>', 'rules', 'check', 'allow', 'diff', 'why <crate> [capability]', 'batch <action> [names...]']);
     expect(commands.filter((c) => c.isDefault).map((c) => c.name)).toEqual(['scan']);
     expect(commands).toContain(checkCommand);
   });

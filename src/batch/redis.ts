@@ -6,8 +6,7 @@ import type { RedisOptions } from 'bullmq';
 import { Redis, type RedisOptions as IoRedisOptions } from 'ioredis';
 import { UserError } from '../types.js';
 
-export const DEFAULT_QUEUE_URL = 'redis://127.0.0.1:6379';
-export const DEFAULT_QUEUE_NAME = 'cap-scan';
+export { DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_URL } from './defaults.js';
 /** How long the reachability check waits for a connection and a PING reply (ms). */
 export const CONNECT_TIMEOUT_MS = 5_000;
 

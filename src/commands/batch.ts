@@ -3,16 +3,22 @@
 // does (the same function) and stores the result; the report assembles the stored results.
 
 import type { Command } from 'commander';
-import { jobsFromDir, jobsFromIndex, jobsFromLockfile, type Skipped } from '../batch/jobs.js';
-import { buildReport, enqueue, queueCounts, runWorker, storeClient } from '../batch/queue.js';
-import { DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_URL, openQueueTarget, type QueueTarget } from '../batch/redis.js';
-import { dirStore, redisStore, type ResultStore } from '../batch/store.js';
+import type { Skipped } from '../batch/jobs.js';
+import { DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_URL } from '../batch/defaults.js';
+import type { QueueTarget } from '../batch/redis.js';
+import type { ResultStore } from '../batch/store.js';
 import type { CommandOutput, CommonOptions } from '../options.js';
 import { scanJson } from '../report/common.js';
 import { filterScan } from '../report/filter.js';
 import { render } from '../report/index.js';
 import { UserError } from '../types.js';
 import { defineCommand, stringFlag } from './command.js';
+
+// BullMQ and ioredis (and msgpackr's native addon) load only when a batch action runs, not at start-up
+const jobsModule = () => import('../batch/jobs.js');
+const queueModule = () => import('../batch/queue.js');
+const redisModule = () => import('../batch/redis.js');
+const storeModule = () => import('../batch/store.js');
 
 export const BATCH_ACTIONS = ['enqueue', 'worker', 'status', 'report'] as const;
 type Action = (typeof BATCH_ACTIONS)[number];
@@ -101,8 +107,9 @@ function checkFormat(o: BatchOptions): void {
 async function runEnqueue(o: BatchOptions, t: QueueTarget): Promise<CommandOutput> {
   const sources = [o.lockfile, o.dir, o.index].filter((s) => s !== null).length;
   if (sources !== 1) throw new UserError('batch enqueue needs exactly one of --lockfile PATH, --dir PATH, --index URL NAME...');
+  const { jobsFromDir, jobsFromIndex, jobsFromLockfile } = await jobsModule();
   const { jobs, skipped } = o.lockfile !== null ? await jobsFromLockfile(o.lockfile) : o.dir !== null ? await jobsFromDir(o.dir) : await jobsFromIndex(o.index!, o.names, { latest: o.latest });
-  const r = await enqueue(t, jobs, skipped, { attempts: o.attempts, backoffMs: 2_000 });
+  const r = await (await queueModule()).enqueue(t, jobs, skipped, { attempts: o.attempts, backoffMs: 2_000 });
   const skippedLines = (s: Skipped[]): string => s.map((x) => `  skipped ${x.what}: ${x.reason}\n`).join('');
   return textOut(
     o,
@@ -111,9 +118,10 @@ async function runEnqueue(o: BatchOptions, t: QueueTarget): Promise<CommandOutpu
   );
 }
 
-function resultStore(o: BatchOptions, t: QueueTarget): { store: ResultStore; close: () => Promise<void> } {
+async function resultStore(o: BatchOptions, t: QueueTarget): Promise<{ store: ResultStore; close: () => Promise<void> }> {
+  const { dirStore, redisStore } = await storeModule();
   if (o.results !== null) return { store: dirStore(o.results), close: async () => {} };
-  const client = storeClient(t);
+  const client = (await queueModule()).storeClient(t);
   return {
     store: redisStore(client, t.name),
     close: async () => {
@@ -123,13 +131,13 @@ function resultStore(o: BatchOptions, t: QueueTarget): { store: ResultStore; clo
 }
 
 async function runBatchWorker(o: BatchOptions, t: QueueTarget): Promise<CommandOutput> {
-  const { store, close } = resultStore(o, t);
+  const { store, close } = await resultStore(o, t);
   try {
     const log = o.quiet ? undefined : (line: string): void => void process.stderr.write(`cap-scan: ${line}\n`);
     // one crate per job: a thread pool per crate costs more than it saves (parallelism comes from
     // --concurrency and from running more worker processes); --jobs N still picks a pool. Same output.
     const scan = { ...o, jobs: o.jobs === 0 ? 1 : o.jobs };
-    const r = await runWorker(t, { scan, concurrency: o.concurrency, store, untilEmpty: o.untilEmpty, ...(log ? { log } : {}) });
+    const r = await (await queueModule()).runWorker(t, { scan, concurrency: o.concurrency, store, untilEmpty: o.untilEmpty, ...(log ? { log } : {}) });
     return textOut(o, `batch worker: ${r.completed} crate${r.completed === 1 ? '' : 's'} scanned, ${r.failedAttempts} failed attempt${r.failedAttempts === 1 ? '' : 's'}\n`, {
       queue: t.name,
       completed: r.completed,
@@ -141,7 +149,7 @@ async function runBatchWorker(o: BatchOptions, t: QueueTarget): Promise<CommandO
 }
 
 async function runStatus(o: BatchOptions, t: QueueTarget): Promise<CommandOutput> {
-  const c = await queueCounts(t);
+  const c = await (await queueModule()).queueCounts(t);
   const line = Object.entries(c)
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
@@ -149,9 +157,9 @@ async function runStatus(o: BatchOptions, t: QueueTarget): Promise<CommandOutput
 }
 
 async function runReport(o: BatchOptions, t: QueueTarget): Promise<CommandOutput> {
-  const { store, close } = resultStore(o, t);
+  const { store, close } = await resultStore(o, t);
   try {
-    const r = await buildReport(t, store);
+    const r = await (await queueModule()).buildReport(t, store);
     const result = filterScan(r.result, o.filter);
     const batch = { queue: r.queue, counts: r.counts, failed: r.failed, pending: r.pending, link: r.link };
     if (o.format === 'json') return { text: `${JSON.stringify({ ...scanJson(result), batch }, null, 2)}\n`, exitCode: 0 };
@@ -169,7 +177,7 @@ async function runReport(o: BatchOptions, t: QueueTarget): Promise<CommandOutput
 
 export async function runBatch(o: BatchOptions): Promise<CommandOutput> {
   checkFormat(o);
-  const t = await openQueueTarget(o.queueUrl, o.queueName);
+  const t = await (await redisModule()).openQueueTarget(o.queueUrl, o.queueName);
   switch (o.action) {
     case 'enqueue':
       return runEnqueue(o, t);
