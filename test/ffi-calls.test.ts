@@ -89,6 +89,16 @@ describe('crate capabilities', () => {
     expect(await caps('ffi-wasm-bindgen')).toEqual([]);
     expect(await caps('error-recovery')).toEqual(['ffi', 'process']);
   });
+
+  it('an attribute merely named wasm_bindgen (the crate has no wasm-bindgen dependency) hides nothing: C declaration, foreign call, process', async () => {
+    const crate = (await scanCrateDir(path.join(FIX, 'ffi-wasm-spoof'), defaultScanOptions({}))).crates[0]!;
+    expect(crate.findings.map((f) => [f.rule, f.kind, f.file, f.line, f.column, f.evidence])).toEqual([
+      ['extern-block', 'ffi.extern', 'src/lib.rs', 6, 12, '#[wasm_bindgen] extern fn system'],
+      ['unsafe-block', 'unsafe.block', 'src/lib.rs', 10, 5, 'unsafe { … }'],
+      ['foreign-call', 'ffi.call', 'src/lib.rs', 10, 14, 'system = extern "C" fn system'],
+      ['libc-process-spawn', 'process.spawn', 'src/lib.rs', 10, 14, 'system = extern "C" fn system'],
+    ]);
+  });
 });
 
 describe('hostile extern blocks (generated)', () => {

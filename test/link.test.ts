@@ -121,7 +121,8 @@ describe('export tables', () => {
       ].join('\n'),
     );
     const scan = await scanCrate(
-      { name: 'ffi-table', dir, manifest: null, libPhase: 'runtime', externs: new Map(), allTargets: false },
+      // (a #[wasm_bindgen] block is a JS import only with a wasm-bindgen dependency)
+      { name: 'ffi-table', dir, manifest: null, libPhase: 'runtime', externs: new Map([['wasm_bindgen', 'wasm_bindgen']]), allTargets: false },
       ruleIndex(),
       localAnalyzer(ruleIndex()),
     );
@@ -133,9 +134,9 @@ describe('export tables', () => {
     ]);
     expect(t.modules).toEqual([
       // a C function is bound as an alias of its symbol ($ffi::ABI::SYMBOL, parse/token-items.ts): dependents
-      // resolve to that and make it a foreign call; a wasm_bindgen import stays a table entry (not C)
+      // resolve to that and make it a foreign call; a wasm_bindgen import keeps its marker ABI (a JS import)
       ['', { names: [['Task', { ext: ['std', 'process', 'Command'] }], ['call', { ext: ['$ffi', 'C', 'c_call'] }], ['sys', { mod: 'sys' }]], globs: [] }],
-      ['sys', { names: [['c_call', { ext: ['$ffi', 'C', 'c_call'] }], ['system', { foreign: 1 }]], globs: [] }],
+      ['sys', { names: [['c_call', { ext: ['$ffi', 'C', 'c_call'] }], ['system', { ext: ['$ffi', '#[wasm_bindgen]', 'system'] }]], globs: [] }],
     ]);
     const known = (p: string) => ruleIndex().isKnownPrefix(p);
     expect(lookupExport(t, ['Task', 'new'], known)).toEqual({ ext: ['std', 'process', 'Command', 'new'] });

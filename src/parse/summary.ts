@@ -20,6 +20,12 @@ export interface Scope {
  * every way the resolver reaches a name (`use`, `ffi::f`, globs, `self`/`super`) ends at the declaration.
  */
 export const FOREIGN_ROOT = '$ffi';
+/**
+ * The ABI segment of a `#[wasm_bindgen]` import's binding (`$ffi::#[wasm_bindgen]::name`): a JS import when the
+ * crate really depends on wasm-bindgen; the resolver turns it into `C` otherwise, so an attribute merely
+ * named `wasm_bindgen` cannot hide a C declaration (resolve/resolver.ts).
+ */
+export const WASM_IMPORT_ABI = '#[wasm_bindgen]';
 
 export type BindingKind =
   | 'use' // `use a::b as c;` → c = a::b

@@ -3,7 +3,7 @@
 
 import { lexInto, Tok, type Token } from './lexer.js';
 import { externBlockAt, scanTokens, type TokenSink } from './tokens.js';
-import { emptySummary, type FileSummary } from './summary.js';
+import { emptySummary, WASM_IMPORT_ABI, type FileSummary } from './summary.js';
 import { bindForeignFn, bindUseAt } from './token-items.js';
 import { LineIndex } from './text-index.js';
 import type { AnalyzerConfig } from './analyze.js';
@@ -28,7 +28,7 @@ export function bindUses(toks: Token[], scope: number, summary: FileSummary, pos
       const block = externBlockAt(toks, i);
       if (block) {
         externEnd = block.end; // nested blocks are covered by the outer one's items: linear
-        for (const it of block.items) if (it.construct === 'extern-fn') bindForeignFn(summary, scope, block.abi, it.name, it.symbol, pos(toks[it.at]!.s).line);
+        for (const it of block.items) if (it.construct !== 'extern-static') bindForeignFn(summary, scope, it.construct === 'wasm-import' ? WASM_IMPORT_ABI : block.abi, it.name, it.symbol, pos(toks[it.at]!.s).line);
       }
     }
   }

@@ -3,7 +3,7 @@
 
 import { Tok, type Token } from './lexer.js';
 import { externBlockAt, parseUseTree } from './tokens.js';
-import { FOREIGN_ROOT, type FileSummary } from './summary.js';
+import { FOREIGN_ROOT, WASM_IMPORT_ABI, type FileSummary } from './summary.js';
 
 export function isCfgTest(args: string): boolean {
   const a = args.replace(/\s+/g, '');
@@ -60,7 +60,7 @@ export function bindItems(toks: Token[], scope0: number, summary: FileSummary, p
       const block = externBlockAt(toks, i);
       if (block) {
         externEnd = block.end; // a block nested in it (not Rust) is covered by its items: linear
-        for (const it of block.items) if (it.construct === 'extern-fn') bindForeignFn(summary, scope, block.abi, it.name, it.symbol, pos(toks[it.at]!.s).line);
+        for (const it of block.items) if (it.construct !== 'extern-static') bindForeignFn(summary, scope, it.construct === 'wasm-import' ? WASM_IMPORT_ABI : block.abi, it.name, it.symbol, pos(toks[it.at]!.s).line);
       }
       continue;
     }

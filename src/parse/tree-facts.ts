@@ -5,7 +5,7 @@
 import type ParserT from 'tree-sitter';
 import { lex, Tok, type Token } from './lexer.js';
 import { MAX_PATH_SEGS, externEvidence, isWasmBindgenAttr, linkNameOf, matchClose, scanTokens, type TokenSink } from './tokens.js';
-import type { Binding, FactContext, FileSummary, Ref, SyntaxHit } from './summary.js';
+import { WASM_IMPORT_ABI, type Binding, type FactContext, type FileSummary, type Ref, type SyntaxHit } from './summary.js';
 import type { Cap, Node } from './captures.js';
 import { ITEM_SKIP_BEFORE, type ScopeMap } from './scope-map.js';
 import { bindForeignFn, bindItems, bindUseAt } from './token-items.js';
@@ -485,7 +485,7 @@ class CaptureFacts {
       const construct = wasm ? 'wasm-import' : kw === 'fn' ? 'extern-fn' : 'extern-static';
       const hit: SyntaxHit = { construct, name, evidence: externEvidence(construct, abi, kw, name, symbol), line: p0.line, column: p0.column, scope };
       this.summary.syntax.push(withCtx(hit, ctx));
-      if (construct === 'extern-fn') bindForeignFn(this.summary, scope, abi, name, symbol, p0.line);
+      if (construct === 'extern-fn' || (construct === 'wasm-import' && kw === 'fn')) bindForeignFn(this.summary, scope, construct === 'wasm-import' ? WASM_IMPORT_ABI : abi, name, symbol, p0.line);
     }
   }
 

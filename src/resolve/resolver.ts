@@ -3,7 +3,7 @@
 // renames, and shadowing by local items. The result is a canonical external path (`std::fs::read`) or
 // "local" (the crate's own item, never a capability by itself).
 
-import type { Binding, FileSummary } from '../parse/summary.js';
+import { FOREIGN_ROOT, WASM_IMPORT_ABI, type Binding, type FileSummary } from '../parse/summary.js';
 import { boundVia, exportedNames, lookupExport, type ExportTable, type ForeignFn, type TableOf } from '../link/exports.js';
 
 let nextModuleId = 0;
@@ -169,8 +169,17 @@ export class Resolver {
   /** Per dependency code name: paths whose lookup in its export table stopped at the bound. */
   readonly linkLimited = new Map<string, number>();
 
+  /** Whether the crate depends on this crate (canonical name, `-` → `_`). */
+  dependsOn(crate: string): boolean {
+    for (const c of this.opts.externs.values()) if (c === crate) return true;
+    return false;
+  }
+
   private ext(segs: string[]): Resolution {
     const head = segs[0]!;
+    // a #[wasm_bindgen] import is a JS import only in a crate that depends on wasm-bindgen: elsewhere an
+    // attribute of that name is someone else's macro, and the block declares C functions
+    if (head === FOREIGN_ROOT && segs[1] === WASM_IMPORT_ABI && !this.dependsOn('wasm_bindgen')) return { ext: [FOREIGN_ROOT, 'C', ...segs.slice(2)] };
     const canon = STD_ALIASES.get(head) ?? this.opts.externs.get(head) ?? head;
     const plain = [canon, ...segs.slice(1)];
     const table = segs.length > 1 && !STD_ALIASES.has(head) ? this.opts.depExports?.get(head) : undefined;

@@ -1,7 +1,7 @@
 // Stage 2 of the crate scan: the findings of one unit, a pure function of the file's facts, the resolver
 // of its module tree and the rule index (plus where the unit sits: its role and phase).
 
-import { FOREIGN_ROOT, type FactContext } from '../parse/summary.js';
+import { FOREIGN_ROOT, WASM_IMPORT_ABI, type FactContext } from '../parse/summary.js';
 import type { Resolver, Unit } from '../resolve/resolver.js';
 import type { RuleIndex } from '../rules/engine.js';
 import type { Rule } from '../rules/load.js';
@@ -79,7 +79,9 @@ export function unitFindings(unit: Unit, resolver: Resolver, index: RuleIndex, p
     }
   }
   for (const h of s.syntax) {
-    for (const rule of index.syntaxRules(h.construct)) emit(rule, h, h.evidence);
+    // a #[wasm_bindgen] block in a crate without wasm-bindgen is a C declaration like any other
+    const construct = h.construct === 'wasm-import' && !resolver.dependsOn('wasm_bindgen') ? 'extern-fn' : h.construct;
+    for (const rule of index.syntaxRules(construct)) emit(rule, h, h.evidence);
   }
   for (const a of s.attrs) for (const rule of index.attributeRules(a.name)) emit(rule, a, a.evidence);
   for (const q of s.queries) {
@@ -160,7 +162,8 @@ function refFindings(unit: Unit, resolver: Resolver, index: RuleIndex, place: Un
     if (segs[0] === FOREIGN_ROOT) {
       // the crate's own foreign function ($ffi::<abi>::<symbol>), or a dependency's reached through its
       // export table; a longer path is not a call of it
-      if (segs.length === 3 && ref.how !== 'macro') {
+      // (a #[wasm_bindgen] import the resolver left as such: the crate depends on wasm-bindgen, a JS import)
+      if (segs.length === 3 && ref.how !== 'macro' && segs[1] !== WASM_IMPORT_ABI) {
         const written = via && via.length > 0 ? via.map((p) => p.join('::')).join(' = ') : ref.segs.join('::');
         const evidence = `${written} = extern "${segs[1]}" fn ${segs[2]}`;
         out.findings.push(...foreignCallFindings(segs[2]!, ref, index, unit, place, evidence));
