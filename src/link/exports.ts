@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import type { ModuleNode, Resolution, Resolver, Unit } from '../resolve/resolver.js';
 import { cmp } from '../util/compare.js';
 import type { MacroDef } from '../expand/stage.js';
+import type { ReachStep } from './reach.js';
 
 export const EXPORT_TABLE_FORMAT = 1;
 
@@ -69,6 +70,11 @@ export interface ExportTable {
   deps: [string, string][];
   /** The crate's `#[macro_export]` macro_rules! (src/expand/), for dependents' expansion; absent when none. */
   macros?: MacroDef[];
+  /**
+   * What the crate's functions reach (src/link/reach.ts), by path inside the crate (`fetch`, `net::Client::new`),
+   * sorted, each with one shortest chain; absent when none reaches anything.
+   */
+  reach?: [string, ReachStep[]][];
 }
 
 /** Finds a table by its hash (the session's tables). */
@@ -79,7 +85,8 @@ export const MAX_VIA = 8;
 /** Bound on the work of one lookup: modules entered, globs tried, tables followed. */
 export const MAX_LOOKUP_HOPS = 1024;
 
-function modulePath(m: ModuleNode): string {
+/** A module's path inside its crate (`` for the root). */
+export function modulePath(m: ModuleNode): string {
   const parts: string[] = [];
   for (let n: ModuleNode | null = m; n && n.parent; n = n.parent) parts.push(n.name);
   return parts.reverse().join('::');
