@@ -3,7 +3,7 @@
 // which binds a socket; plain-user and renamed-user (`u = { package = "util" }`) call them. The callers'
 // own capabilities stay what their code does directly; what they get through the calls is `reaches`.
 
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,6 +54,28 @@ describe('reaches (link-ws)', () => {
     const json = scanJson(result) as { crates: Record<string, unknown>[] };
     const keys = Object.keys(json.crates.find((c) => c['name'] === 'plain-user')!);
     expect(keys.slice(keys.indexOf('findings'), keys.indexOf('findings') + 2)).toEqual(['findings', 'reaches']);
+  });
+
+  it("a dependency whose function no longer reaches anything: its dependents' cache entries are not served", async () => {
+    const ws = path.join(tmpDir(), 'link-ws');
+    cpSync(WS, ws, { recursive: true });
+    const opts = defaultScanOptions({ manifestPath: path.join(ws, 'Cargo.toml'), offline: true, cacheDir: tmpDir() });
+    const cold = await scanWorkspace(opts);
+    expect(crate(cold.result, 'renamed-user').reaches?.map((r) => r.via[0])).toEqual(['util::fetch']);
+    // a new util (new checksum): fetch() is now empty; renamed-user's own code did not change
+    const util = path.join(ws, 'vendor', 'util-0.1.0');
+    const lib = path.join(util, 'src', 'lib.rs');
+    writeFileSync(lib, readFileSync(lib, 'utf8').replace('pub fn fetch() {\n    let _ = std::net::TcpStream::connect("example.com:80");\n}', 'pub fn fetch() {}'));
+    const sum = 'e'.repeat(64);
+    const old = (JSON.parse(readFileSync(path.join(util, '.cargo-checksum.json'), 'utf8')) as { package: string }).package;
+    writeFileSync(path.join(util, '.cargo-checksum.json'), JSON.stringify({ files: {}, package: sum }));
+    const lock = path.join(ws, 'Cargo.lock');
+    writeFileSync(lock, readFileSync(lock, 'utf8').replace(old, sum));
+    const after = await scanWorkspace(opts);
+    expect(crate(after.result, 'renamed-user').reaches).toBeUndefined();
+    expect(crate(after.result, 'plain-user').reaches?.map((r) => r.via[0])).toEqual(['util::fetch_via', 'util::Client::ping']);
+    // inner alone is served from the cache
+    expect(after.stats.cached).toBe(1);
   });
 
   it("the crate's reach summary travels in its export table: pub functions, names given by use, sorted", async () => {

@@ -168,7 +168,8 @@ export function computeReach(
 ): { summary: [string, ReachStep[]][]; reaches: Reach[]; aliasesOver: number } {
   let aliases = 0;
   let aliasesOver = 0;
-  const libUnits = units.filter((u) => u.lib);
+  // the library's compiled code (a cfg(test) module's file, kept with --all-targets, is no node)
+  const libUnits = units.filter((u) => u.lib && !u.unit.test);
   const fnIndexes = new Map<Unit, FnIndex>();
   const byRel = new Map<string, { unit: Unit; ix: FnIndex }>();
   const keys = new Map<FnFact, string>();
