@@ -104,11 +104,22 @@ describe('reaches (link-ws)', () => {
         '        let _ = std::fs::remove_file("y");',
         '    }',
         '}',
+        'pub struct S;',
+        'impl S {',
+        '    fn inner() {',
+        '        let _ = std::env::var("X");',
+        '    }',
+        '    pub fn outer() {',
+        '        Self::inner();',
+        '    }',
+        '}',
         '',
       ].join('\n'),
     );
     const scan = await scanCrate({ name: 'summary', dir, manifest: null, libPhase: 'runtime', externs: new Map(), allTargets: false }, ruleIndex(), localAnalyzer(ruleIndex()));
     expect(scan.exports!.reach).toEqual([
+      // `Self::inner()` in a method: the impl's type's function
+      ['S::outer', [{ capability: 'env', kind: 'env.read', via: ['summary::S::inner', 'std::env::var'] }]],
       ['imp::chain', [{ capability: 'fs', kind: 'fs.delete', via: ['summary::imp::private', 'std::fs::remove_file'] }]],
       ['imp::spawn', [{ capability: 'process', kind: 'process.spawn', via: ['std::process::Command::new'] }]],
       ['run', [{ capability: 'process', kind: 'process.spawn', via: ['std::process::Command::new'] }]],

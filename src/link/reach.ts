@@ -221,17 +221,24 @@ export function computeReach(
       if (ref.ctx || ref.how === 'macro') continue;
       const fn = ix.at(ref.line, ref.column);
       if (!fn || (!anyDep && best.size === 0)) continue;
-      const r = u.resolver.resolve(u.unit, ref.scope, ref.segs, ref.global);
-      if (!r) continue;
       const from = keys.get(fn)!;
-      if ('local' in r) {
-        if (!r.item) continue;
-        const mp = modulePath(r.item.module);
-        const to = [...(mp === '' ? [] : [mp]), r.item.name, ...r.item.rest].join('::');
-        if (to === from || !known.has(to)) continue;
+      const edge = (to: string) => {
+        if (to === from || !known.has(to)) return;
         let s = callers.get(to);
         if (!s) callers.set(to, (s = new Set()));
         s.add(from);
+      };
+      // `Self::other()` in a method of `impl Type`: Type's function (the resolver does not name Self)
+      if (ref.segs[0] === 'Self' && !ref.global && fn.path.length === 2 && ref.segs.length > 1) {
+        edge(fnKey(fnModule(u.unit, fn), { ...fn, path: [fn.path[0]!, ...ref.segs.slice(1)] }));
+        continue;
+      }
+      const r = u.resolver.resolve(u.unit, ref.scope, ref.segs, ref.global);
+      if (!r) continue;
+      if ('local' in r) {
+        if (!r.item) continue;
+        const mp = modulePath(r.item.module);
+        edge([...(mp === '' ? [] : [mp]), r.item.name, ...r.item.rest].join('::'));
         continue;
       }
       for (const st of dep.steps(r.ext) ?? []) {
