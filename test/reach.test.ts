@@ -165,4 +165,23 @@ describe('reaches (link-ws)', () => {
       ],
     ]);
   });
+
+  it('a chain of 20,000 functions: linear, the chain bounded to 8 names with its last step kept', async () => {
+    const dir = path.join(tmpDir(), 'chain');
+    cpSync(path.join(WS, 'vendor', 'util-0.1.0'), dir, { recursive: true });
+    const n = 20_000;
+    const lines: string[] = [];
+    for (let i = 0; i < n; i++) lines.push(`pub fn f${i}() { f${i + 1}(); }`);
+    lines.push(`pub fn f${n}() { let _ = std::net::TcpStream::connect("a:1"); }`, '');
+    writeFileSync(path.join(dir, 'src', 'lib.rs'), lines.join('\n'));
+    const t0 = Date.now();
+    const scan = await scanCrate({ name: 'chain', dir, manifest: null, libPhase: 'runtime', externs: new Map(), allTargets: false }, ruleIndex(), localAnalyzer(ruleIndex()));
+    const ms = Date.now() - t0;
+    const reach = new Map(scan.exports!.reach);
+    expect(reach.size).toBe(n + 1);
+    expect(reach.get('f0')).toEqual([{ capability: 'net', kind: 'net.connect', via: ['chain::f1', 'chain::f2', 'chain::f3', 'chain::f4', 'chain::f5', 'chain::f6', '…', 'std::net::TcpStream::connect'] }]);
+    expect(reach.get(`f${n - 1}`)).toEqual([{ capability: 'net', kind: 'net.connect', via: [`chain::f${n}`, 'std::net::TcpStream::connect'] }]);
+    // (the whole crate scan, parse included, on a shared 2-core machine)
+    expect(ms).toBeLessThan(20_000);
+  }, 60_000);
 });
