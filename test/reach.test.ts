@@ -37,6 +37,8 @@ describe('reaches (link-ws)', () => {
       { capability: 'net', kind: 'net.connect', phase: 'runtime', via: ['util::fetch_via', 'util::dial', 'std::net::TcpStream::connect'], file: 'src/lib.rs', line: 39, column: 5 },
       // a method of an inherent impl, and util's own dependency (its summary folded into util's)
       { capability: 'net', kind: 'net.listen', phase: 'runtime', via: ['util::Client::ping', 'inner::ping', 'std::net::UdpSocket::bind'], file: 'src/lib.rs', line: 40, column: 5 },
+      // inner's function through util's `pub use inner::*` (a name util's table learns from inner's summary)
+      { capability: 'net', kind: 'net.listen', phase: 'runtime', via: ['util::ping', 'inner::ping', 'std::net::UdpSocket::bind'], file: 'src/lib.rs', line: 42, column: 5 },
     ]);
     // the renamed dependency: the chain names the real crate
     expect(crate(result, 'renamed-user').reaches).toEqual([
@@ -73,7 +75,7 @@ describe('reaches (link-ws)', () => {
     writeFileSync(lock, readFileSync(lock, 'utf8').replace(old, sum));
     const after = await scanWorkspace(opts);
     expect(crate(after.result, 'renamed-user').reaches).toBeUndefined();
-    expect(crate(after.result, 'plain-user').reaches?.map((r) => r.via[0])).toEqual(['util::fetch_via', 'util::Client::ping']);
+    expect(crate(after.result, 'plain-user').reaches?.map((r) => r.via[0])).toEqual(['util::fetch_via', 'util::Client::ping', 'util::ping']);
     // inner alone is served from the cache
     expect(after.stats.cached).toBe(1);
   });

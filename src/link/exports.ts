@@ -313,11 +313,21 @@ export function lookupExport(t0: ExportTable, segs0: string[], isKnownPrefix: (p
         const r = follow(cand);
         if (r && r !== cand) return r;
         if (lookupIn(depTable(cand.ext)!, cand.ext.slice(1))) return cand;
+        // a function of the dependency that its reach summary names (its own items are not in its table)
+        if (hasReach(depTable(cand.ext)!, cand.ext.slice(1))) return cand;
       }
       if (isKnownPrefix([...g.ext, name].join('::'))) return cand;
     }
     return null;
   }
+}
+
+const reachNames = new WeakMap<ExportTable, Set<string>>();
+function hasReach(t: ExportTable, segs: string[]): boolean {
+  if (!t.reach) return false;
+  let names = reachNames.get(t);
+  if (!names) reachNames.set(t, (names = new Set(t.reach.map((r) => r[0]))));
+  return names.has(segs.join('::'));
 }
 
 function extend(e: { ext: string[]; via?: string[][] }, rest: string[]): { ext: string[]; via?: string[][] } {

@@ -61,6 +61,14 @@ function evidencePath(evidence: string): string {
   return last.startsWith('extern ') && parts.length > 1 ? parts[parts.length - 2]! : last;
 }
 
+/**
+ * The chain of a reference into a dependency function: the names of its re-export chain (`util::ping`,
+ * written through util's `pub use inner::*`), the function as resolved (`inner::ping`), then its own chain.
+ */
+function depChain(r: { ext: string[]; via?: string[][] }, st: ReachStep): string[] {
+  return [...(r.via ?? []).map((p) => p.join('::')), r.ext.join('::'), ...st.via];
+}
+
 /** Functions of a unit by position (they never nest: block-scope functions are not listed). */
 class FnIndex {
   readonly fns: FnFact[];
@@ -242,8 +250,8 @@ export function computeReach(
         continue;
       }
       for (const st of dep.steps(r.ext) ?? []) {
-        const head = r.ext.join('::');
-        offer(from, st.capability, st.kind, { len: 1 + st.via.length, head, next: null, tail: st.via, last: st.via[st.via.length - 1] ?? head });
+        const [head, ...tail] = depChain(r, st);
+        offer(from, st.capability, st.kind, { len: 1 + tail.length, head: head!, next: null, tail, last: tail[tail.length - 1] ?? head! });
       }
     }
   }
@@ -330,12 +338,11 @@ export function computeReach(
         if (!r || !('ext' in r)) continue;
         const steps = dep.steps(r.ext);
         if (!steps) continue;
-        const head = r.ext.join('::');
         for (const st of steps) {
           const site = `${u.unit.rel}\0${ref.line}\0${ref.column}\0${st.capability}\0${st.kind}`;
           if (direct.has(site) || out.has(site)) continue;
           const f = findingOf({ capability: st.capability, kind: st.kind, id: 'reach' } as Rule, u.unit, u.place, ref, '');
-          const via = [head, ...st.via];
+          const via = depChain(r, st);
           const e: Reach = { capability: st.capability, kind: st.kind, phase: f.phase, via: via.length <= MAX_REACH_VIA ? via : [...via.slice(0, MAX_REACH_VIA - 2), '…', via[via.length - 1]!], file: u.unit.rel, line: ref.line, column: ref.column };
           if (f.context) e.context = f.context;
           out.set(site, e);
