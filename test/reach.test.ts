@@ -186,4 +186,28 @@ describe('reaches (link-ws)', () => {
     // (the whole crate scan, parse included, on a shared 2-core machine)
     expect(ms).toBeLessThan(20_000);
   }, 60_000);
+
+  it('two versions of one dependency: a path names the crate, so what either version reaches counts', async () => {
+    const v = (kind: string, path: string): ExportTable => ({ format: 1, crate: 'dep', modules: [], foreignFns: [], deps: [], reach: [['go', [{ capability: 'fs', kind, via: [path] }]]] });
+    const dir = path.join(tmpDir(), 'two');
+    cpSync(path.join(WS, 'vendor', 'util-0.1.0'), dir, { recursive: true });
+    writeFileSync(path.join(dir, 'src', 'lib.rs'), 'pub fn a() {\n    d1::go();\n}\n');
+    const scan = await scanCrate(
+      {
+        name: 'two',
+        dir,
+        manifest: null,
+        libPhase: 'runtime',
+        externs: new Map([['d1', 'dep'], ['d2', 'dep']]),
+        allTargets: false,
+        depExports: new Map([['d1', v('fs.read', 'std::fs::read')], ['d2', v('fs.delete', 'std::fs::remove_file')]]),
+      },
+      ruleIndex(),
+      localAnalyzer(ruleIndex()),
+    );
+    expect(scan.reaches?.map((r) => [r.kind, r.via])).toEqual([
+      ['fs.delete', ['dep::go', 'std::fs::remove_file']],
+      ['fs.read', ['dep::go', 'std::fs::read']],
+    ]);
+  });
 });

@@ -102,55 +102,72 @@ function fnKey(mp: string, f: FnFact): string {
 /** Bound on the names globs give a crate's functions in its summary (past it, the crate says so). */
 export const MAX_REACH_ALIASES = 20_000;
 
+const capKey = (capability: string, kind: string) => `${capability}\0${kind}`;
+
 const reachIndexes = new WeakMap<ExportTable, Map<string, ReachStep[]>>();
 
 /** The reach summaries of the dependencies (and of their dependencies, through the tables' hashes). */
 export class DepReach {
-  private byCrate: Map<string, ExportTable> | null = null;
+  private byCrate: Map<string, ExportTable[]> | null = null;
+  private memo = new Map<string, ReachStep[] | undefined>();
   constructor(
     private readonly depExports: Map<string, ExportTable> | undefined,
     private readonly tableOf?: TableOf,
   ) {}
 
-  private tables(): Map<string, ExportTable> {
+  /** Every table reachable from the dependencies, by crate name (several versions of one name: all, by hash). */
+  private tables(): Map<string, ExportTable[]> {
     if (this.byCrate) return this.byCrate;
-    const m = new Map<string, ExportTable>();
-    const hashOf = new Map<string, string>();
-    const queue: ExportTable[] = [...(this.depExports?.values() ?? [])].sort((a, b) => cmp(a.crate, b.crate) || cmp(exportTableHash(a), exportTableHash(b)));
+    const m = new Map<string, ExportTable[]>();
+    const queue: ExportTable[] = [...(this.depExports?.values() ?? [])];
     const seen = new Set<string>();
-    // breadth-first: a crate's nearest table (two versions of one name: the smaller hash) wins
     while (queue.length) {
-      const t = queue.shift()!;
+      const t = queue.pop()!;
       const h = exportTableHash(t);
       if (seen.has(h)) continue;
       seen.add(h);
-      const prev = hashOf.get(t.crate);
-      if (prev === undefined) {
-        m.set(t.crate, t);
-        hashOf.set(t.crate, h);
-      }
+      let l = m.get(t.crate);
+      if (!l) m.set(t.crate, (l = []));
+      l.push(t);
       for (const [, dh] of t.deps) {
         const dt = seen.has(dh) ? undefined : this.tableOf?.(dh);
         if (dt) queue.push(dt);
       }
     }
+    for (const l of m.values()) l.sort((a, b) => cmp(exportTableHash(a), exportTableHash(b)));
     return (this.byCrate = m);
   }
 
   /** Whether any dependency's table has a reach summary. */
   any(): boolean {
-    for (const t of this.tables().values()) if (t.reach && t.reach.length > 0) return true;
+    for (const l of this.tables().values()) for (const t of l) if (t.reach && t.reach.length > 0) return true;
     return false;
   }
 
-  /** What the dependency function at `ext` (`[crate, …path]`) reaches, when its crate's table says. */
+  /**
+   * What the dependency function at `ext` (`[crate, …path]`) reaches, when its crate's table says. A path
+   * names a crate, not a version: with two versions of it in the graph, what either reaches (never less).
+   */
   steps(ext: string[]): ReachStep[] | undefined {
     if (ext.length < 2 || ext[0] === 'std') return undefined;
-    const t = this.tables().get(ext[0]!);
-    if (!t || !t.reach) return undefined;
-    let ix = reachIndexes.get(t);
-    if (!ix) reachIndexes.set(t, (ix = new Map(t.reach)));
-    return ix.get(ext.slice(1).join('::'));
+    const key = ext.join('::');
+    if (this.memo.has(key)) return this.memo.get(key);
+    let out: ReachStep[] | undefined;
+    const path = ext.slice(1).join('::');
+    for (const t of this.tables().get(ext[0]!) ?? []) {
+      if (!t.reach) continue;
+      let ix = reachIndexes.get(t);
+      if (!ix) reachIndexes.set(t, (ix = new Map(t.reach)));
+      const st = ix.get(path);
+      if (!st) continue;
+      if (!out) out = st;
+      else {
+        const have = new Set(out.map((x) => capKey(x.capability, x.kind)));
+        out = [...out, ...st.filter((x) => !have.has(capKey(x.capability, x.kind)))].sort((a, b) => cmp(a.capability, b.capability) || cmp(a.kind, b.kind));
+      }
+    }
+    this.memo.set(key, out);
+    return out;
   }
 }
 
@@ -161,8 +178,6 @@ export interface ReachUnit {
   place: UnitPlace;
   lib: boolean;
 }
-
-const capKey = (capability: string, kind: string) => `${capability}\0${kind}`;
 
 /**
  * The crate's reach summary (for its export table) and its `reaches` entries. `findings`: the crate's
