@@ -164,6 +164,23 @@ export interface Finding {
   context?: FindingContext;
 }
 
+/**
+ * A capability a crate gets through a call into a dependency (src/link/reach.ts): the reference in this
+ * crate (file, line, column), the dependency function as resolved, its callees, then the path that has it.
+ */
+export interface Reach {
+  capability: Capability;
+  kind: string;
+  /** By the caller's place (library code: the crate's phase; build script: build). */
+  phase: Phase;
+  /** `["util::fetch", "util::helper", "std::net::TcpStream::connect"]` (at most 8, a longer chain shows `…`). */
+  via: string[];
+  file: string;
+  line: number;
+  column: number;
+  context?: FindingContext;
+}
+
 export interface Indicator {
   id: string;
   file: string;
@@ -188,6 +205,8 @@ export interface CrateReport {
   capabilities: Capability[];
   phases: { runtime: Capability[]; build: Capability[] };
   findings: Finding[];
+  /** Capabilities reached through calls into dependencies (absent when none). */
+  reaches?: Reach[];
   urls: string[];
   hosts: string[];
   indicators: Indicator[];

@@ -60,11 +60,20 @@ describe('resolution through dependencies (link-ws)', () => {
     expect(crate(result, 'plain-user')!.phases).toEqual({ runtime: ['env', 'ffi', 'fs', 'process', 'unsafe'], build: [] });
     // renamed dependency (u = { package = "util" }): the evidence names the real crate
     expect(rows(crate(result, 'renamed-user'))).toEqual(RENAMED);
-    // the re-exporting crates themselves do nothing, except util's exported macro body, which no
-    // expansion inside util used: still counted (a dependent may expand it), marked macro-body
-    expect(crate(result, 'util')!.findings.map((f) => [f.rule, f.line, f.context])).toEqual([['std-process-spawn', 19, 'macro-body']]);
-    // inner only declares system: ffi.extern, and its name's capability (process) counts where it is called
-    expect(crate(result, 'inner')!.findings.map((f) => [f.rule, f.kind, f.line])).toEqual([['extern-block', 'ffi.extern', 11]]);
+    // the re-exports themselves do nothing; util's exported macro body, which no expansion inside util
+    // used, is still counted (a dependent may expand it), marked macro-body; fetch and dial connect
+    // (the reach fixture, test/reach.test.ts)
+    expect(crate(result, 'util')!.findings.map((f) => [f.rule, f.line, f.context])).toEqual([
+      ['std-process-spawn', 19, 'macro-body'],
+      ['std-net-connect', 25, undefined],
+      ['std-net-connect', 34, undefined],
+    ]);
+    // inner only declares system: ffi.extern, and its name's capability (process) counts where it is
+    // called; its ping binds a socket (reached by util's Client::ping)
+    expect(crate(result, 'inner')!.findings.map((f) => [f.rule, f.kind, f.line])).toEqual([
+      ['extern-block', 'ffi.extern', 11],
+      ['std-net-listen', 'net.listen', 17],
+    ]);
   });
 
   it('a changed dependency export table changes the dependent cache key: the warm run is fresh', async () => {

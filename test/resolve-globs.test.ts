@@ -2,6 +2,7 @@
 // that glob each other; its resolution was quadratic).
 import { describe, expect, it } from 'vitest';
 import { ModuleNode, Resolver, placeUnit, type Unit } from '../src/resolve/resolver.js';
+import { modulePath } from '../src/link/exports.js';
 import { emptySummary, type Binding, type FileSummary } from '../src/parse/summary.js';
 
 const RULE_PATHS = ['std::process::Command', 'std::fs::read'];
@@ -46,7 +47,9 @@ describe('resolver on glob-heavy crates', () => {
     const { resolver, gens } = webSysLike(50, true);
     const g = gens[7]!;
     expect(resolver.resolve(g, 0, ['Command', 'new'], false)).toEqual({ ext: ['std', 'process', 'Command', 'new'] });
-    expect(resolver.resolve(g, 0, ['Type3'], false)).toEqual({ local: true });
+    // a local item says which (module path, name): the call graph's edges (src/link/reach.ts)
+    const local = resolver.resolve(g, 0, ['Type3'], false);
+    expect(local && 'local' in local && local.item ? [modulePath(local.item.module), local.item.name, local.item.rest] : local).toEqual(['features::gen_3', 'Type3', []]);
     expect(resolver.resolve(g, 0, ['some_local_variable'], false)).toBeNull();
   });
 

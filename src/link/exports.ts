@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import type { ModuleNode, Resolution, Resolver, Unit } from '../resolve/resolver.js';
 import { cmp } from '../util/compare.js';
 import type { MacroDef } from '../expand/stage.js';
+import type { ReachStep } from './reach.js';
 
 export const EXPORT_TABLE_FORMAT = 1;
 
@@ -69,6 +70,11 @@ export interface ExportTable {
   deps: [string, string][];
   /** The crate's `#[macro_export]` macro_rules! (src/expand/), for dependents' expansion; absent when none. */
   macros?: MacroDef[];
+  /**
+   * What the crate's functions reach (src/link/reach.ts), by path inside the crate (`fetch`, `net::Client::new`),
+   * sorted, each with one shortest chain; absent when none reaches anything.
+   */
+  reach?: [string, ReachStep[]][];
 }
 
 /** Finds a table by its hash (the session's tables). */
@@ -79,7 +85,8 @@ export const MAX_VIA = 8;
 /** Bound on the work of one lookup: modules entered, globs tried, tables followed. */
 export const MAX_LOOKUP_HOPS = 1024;
 
-function modulePath(m: ModuleNode): string {
+/** A module's path inside its crate (`` for the root). */
+export function modulePath(m: ModuleNode): string {
   const parts: string[] = [];
   for (let n: ModuleNode | null = m; n && n.parent; n = n.parent) parts.push(n.name);
   return parts.reverse().join('::');
@@ -306,11 +313,21 @@ export function lookupExport(t0: ExportTable, segs0: string[], isKnownPrefix: (p
         const r = follow(cand);
         if (r && r !== cand) return r;
         if (lookupIn(depTable(cand.ext)!, cand.ext.slice(1))) return cand;
+        // a function of the dependency that its reach summary names (its own items are not in its table)
+        if (hasReach(depTable(cand.ext)!, cand.ext.slice(1))) return cand;
       }
       if (isKnownPrefix([...g.ext, name].join('::'))) return cand;
     }
     return null;
   }
+}
+
+const reachNames = new WeakMap<ExportTable, Set<string>>();
+function hasReach(t: ExportTable, segs: string[]): boolean {
+  if (!t.reach) return false;
+  let names = reachNames.get(t);
+  if (!names) reachNames.set(t, (names = new Set(t.reach.map((r) => r[0]))));
+  return names.has(segs.join('::'));
 }
 
 function extend(e: { ext: string[]; via?: string[][] }, rest: string[]): { ext: string[]; via?: string[][] } {

@@ -198,6 +198,22 @@ export interface MacroCallFact {
   ctx?: FactContext;
 }
 
+/**
+ * A function with a body, for the call graph (src/link/reach.ts): a free function of a file or module
+ * scope (`path` ['fetch']) or a method of an inherent `impl Type` block (['Type', 'method']). `scope`: where
+ * it is declared (its module). Its range is [line:column, endLine:endColumn) (1-based).
+ */
+export interface FnFact {
+  path: string[];
+  scope: number;
+  /** Written `pub` (dependents can name it). */
+  pub?: true;
+  line: number;
+  column: number;
+  endLine: number;
+  endColumn: number;
+}
+
 export interface FileSummary {
   scopes: Scope[];
   bindings: Binding[];
@@ -229,6 +245,8 @@ export interface FileSummary {
   macroCalls?: MacroCallFact[];
   /** Hosts (host, host:port, IP) that decoded text is as a whole; `test` when inside test code. */
   hosts?: { host: string; line: number; test?: true }[];
+  /** Functions with bodies, in document order (absent when none). */
+  fns?: FnFact[];
 }
 
 export function emptySummary(): FileSummary {

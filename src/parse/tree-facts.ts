@@ -5,7 +5,7 @@
 import type ParserT from 'tree-sitter';
 import { lex, Tok, type Token } from './lexer.js';
 import { MAX_PATH_SEGS, externEvidence, isWasmBindgenAttr, linkNameOf, matchClose, scanTokens, type TokenSink } from './tokens.js';
-import { WASM_IMPORT_ABI, type Binding, type FactContext, type FileSummary, type Ref, type SyntaxHit } from './summary.js';
+import { WASM_IMPORT_ABI, type Binding, type FactContext, type FileSummary, type FnFact, type Ref, type SyntaxHit } from './summary.js';
 import type { Cap, Node } from './captures.js';
 import { ITEM_SKIP_BEFORE, type ScopeMap } from './scope-map.js';
 import { bindForeignFn, bindItems, bindUseAt } from './token-items.js';
@@ -248,7 +248,9 @@ class CaptureFacts {
       case 'alias':
         return this.alias(c);
       case 'item':
-        return this.item(c);
+        return this.item(c, ctx);
+      case 'impl':
+        return this.impl(c, ctx);
       case 'mod':
         return this.mod(c, ctx0);
       case 'path':
@@ -320,10 +322,39 @@ class CaptureFacts {
     }
   }
 
-  private item(c: Cap): void {
+  private item(c: Cap, ctx: FactContext | undefined): void {
     const name = c.node.childForFieldName('name')?.text;
     if (name) {
-      this.summary.bindings.push({ scope: this.scopeAt(c.start), name: name.replace(/^r#/, ''), kind: 'item', target: null, global: false, line: this.pos(c.start).line });
+      const scope = this.scopeAt(c.start);
+      this.summary.bindings.push({ scope, name: name.replace(/^r#/, ''), kind: 'item', target: null, global: false, line: this.pos(c.start).line });
+      if (c.node.type === 'function_item' && !ctx) this.fnFact(c.node, [name.replace(/^r#/, '')], scope);
+    }
+  }
+
+  /** A function with a body in a file or module scope (the call graph's nodes, src/link/reach.ts). */
+  private fnFact(node: Node, path: string[], scope: number): void {
+    if (this.summary.scopes[scope]?.kind === 'block' || !node.childForFieldName('body')) return;
+    const p0 = this.pos(node.startIndex);
+    const p1 = this.pos(node.endIndex);
+    const f: FnFact = { path, scope, line: p0.line, column: p0.column, endLine: p1.line, endColumn: p1.column };
+    if (node.firstChild?.type === 'visibility_modifier' && node.firstChild.text === 'pub') f.pub = true;
+    (this.summary.fns ??= []).push(f);
+  }
+
+  /** An inherent `impl Type { … }`: its methods are functions `Type::method` (trait impls are not named so). */
+  private impl(c: Cap, ctx: FactContext | undefined): void {
+    if (ctx || c.node.childForFieldName('trait')) return;
+    const ty = c.node.childForFieldName('type');
+    const body = c.node.childForFieldName('body');
+    if (!ty || !body) return;
+    const segs = segsOf(this.source, ty.startIndex, ty.endIndex).segs;
+    const tyName = segs[segs.length - 1];
+    if (!tyName) return;
+    const scope = this.scopeAt(c.start);
+    for (const it of body.namedChildren) {
+      if (it.type !== 'function_item') continue;
+      const name = it.childForFieldName('name')?.text;
+      if (name) this.fnFact(it, [tyName.replace(/^r#/, ''), name.replace(/^r#/, '')], scope);
     }
   }
 

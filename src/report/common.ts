@@ -5,7 +5,7 @@ import { dirname, isAbsolute, join, relative, resolve as resolvePath } from 'nod
 import type { DiffResult, PackageChange } from '../diff/scan-diff.js';
 import type { CrateViolation, DisallowedUse, UnusedEntry, Violations } from '../policy/allowlist.js';
 import { viaFor } from '../project/provenance.js';
-import type { CrateReport, DependencyPath, Finding, Indicator, MemberReport, Phase, Project, ResolvedPackage, ScanResult } from '../types.js';
+import type { CrateReport, DependencyPath, Finding, Indicator, MemberReport, Phase, Project, Reach, ResolvedPackage, ScanResult } from '../types.js';
 
 /** What every report is about: a scan (of a workspace, or of one crate with `project` null). */
 export interface ReportBase {
@@ -105,6 +105,13 @@ export function findingJson(f: Finding): Record<string, unknown> {
   return o;
 }
 
+/** A `reaches` entry (src/link/reach.ts), keys in the contract's order. */
+export function reachJson(r: Reach): Record<string, unknown> {
+  const o: Record<string, unknown> = { capability: r.capability, kind: r.kind, phase: r.phase, via: [...r.via], file: r.file, line: r.line, column: r.column };
+  if (r.context !== undefined) o['context'] = r.context;
+  return o;
+}
+
 export function indicatorJson(i: Indicator): Record<string, unknown> {
   return { id: i.id, file: i.file, line: i.line, detail: i.detail };
 }
@@ -121,6 +128,7 @@ export function crateJson(c: CrateReport): Record<string, unknown> {
     capabilities: [...c.capabilities],
     phases: { runtime: [...c.phases.runtime], build: [...c.phases.build] },
     findings: c.findings.map(findingJson),
+    ...(c.reaches && c.reaches.length > 0 ? { reaches: c.reaches.map(reachJson) } : {}),
     urls: [...c.urls],
     hosts: [...c.hosts],
     indicators: c.indicators.map(indicatorJson),

@@ -47,7 +47,17 @@ export interface Unit {
  * step); `foreign`: the path names a dependency's foreign function. `local`: the crate's own item, or
  * `module` when it is one of its modules.
  */
-export type Resolution = { ext: string[]; via?: string[][]; foreign?: ForeignFn } | { local: true; module?: ModuleNode } | null;
+export type Resolution = { ext: string[]; via?: string[][]; foreign?: ForeignFn } | { local: true; module?: ModuleNode; item?: LocalItem } | null;
+
+/**
+ * Which of the crate's own module-level items a local resolution is (for the call graph, src/link/reach.ts):
+ * the item `name` of `module`, and the rest of the path after it (`Type::method`: name Type, rest [method]).
+ */
+export interface LocalItem {
+  module: ModuleNode;
+  name: string;
+  rest: string[];
+}
 
 export interface ResolverOptions {
   edition: string;
@@ -351,7 +361,8 @@ export class Resolver {
         return child ? this.resolveIn(child, rest, depth + 1) : { local: true };
       }
       case 'item':
-        return { local: true };
+        // a module-level item says which (an item of a block scope is not named by module paths)
+        return unit.summary.scopes[b.scope]?.kind === 'block' ? { local: true } : { local: true, item: { module: unit.moduleOf[b.scope]!, name: b.name, rest } };
       default:
         return null;
     }

@@ -9,7 +9,8 @@ import type { FileOptions } from '../parse/analyze.js';
 import type { FileSummary } from '../parse/summary.js';
 import type { Resolver, ResolverOptions } from '../resolve/resolver.js';
 import type { RuleIndex } from '../rules/engine.js';
-import type { Finding, Indicator, Manifest, Phase, Unanalyzed } from '../types.js';
+import type { Finding, Indicator, Manifest, Phase, Reach, Unanalyzed } from '../types.js';
+import { computeReach, DepReach, MAX_REACH_ALIASES } from '../link/reach.js';
 import { listPackage, type PackageListing } from './package-listing.js';
 import { CrateFiles, targetsOf, walkTarget, type FileRole, type UnitAnalyzer } from './module-walk.js';
 import { unitFindings, type UnitFindings, type UnitPlace } from './unit-findings.js';
@@ -69,6 +70,8 @@ export interface CrateScan {
   unanalyzed: Unanalyzed[];
   /** Every analysed file (relative path) with its role. */
   files: { rel: string; role: FileRole }[];
+  /** Capabilities reached through calls into dependencies (sorted; absent when none). */
+  reaches?: Reach[];
   /** The library's export table (what dependents resolve through); absent without a library target. */
   exports?: ExportTable;
   /** Its hash (exportTableHash), kept with it so a warm run does not serialise the table again. */
@@ -155,7 +158,6 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
   // its #[macro_export] macros travel with the table (dependents expand them; the table's hash keys them)
   const macros = lib ? exportedMacros(lib.walked.units) : [];
   if (exports && macros.length > 0) exports.macros = macros;
-  input.onExports?.(exports);
   // 2. each unit's findings
   const units: ExpansionUnit[] = [];
   for (const { t, walked } of walkedTargets) {
@@ -174,6 +176,18 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
   const expansion = macroExpansionStage(input, units, index, depExports);
   for (const u of units) collect(out, u.out);
   for (const a of expansion.added) collect(out, a);
+  // 3c. reach through calls (src/link/reach.ts): the summary goes into the table, published only now
+  const reach = computeReach(
+    input.name.replace(/-/g, '_'),
+    units.map((u) => ({ unit: u.unit, resolver: u.resolver, place: u.place, lib: u.target === 'lib' })),
+    out.findings,
+    new DepReach(depExports, input.exportTableOf),
+  );
+  if (exports && reach.summary.length > 0) exports.reach = reach.summary;
+  if (reach.aliasesOver > 0) {
+    unanalyzed.push({ file: 'Cargo.toml', line: 1, reason: `reach-limit: ${reach.aliasesOver} name(s) that globs give the crate's functions past ${MAX_REACH_ALIASES} not in its reach summary: calls of them from dependents are not followed` });
+  }
+  input.onExports?.(exports);
   // what the limits left out, never silently
   for (const e of linkLimitEntries(walkedTargets.map((w) => w.walked.resolver))) unanalyzed.push(e);
   const skipped = crate.budget.skippedEntry();
@@ -188,6 +202,7 @@ export async function scanCrate(input: CrateInput, index: RuleIndex, analyze: Fi
     scan.exports = exports;
     scan.exportsHash = exportTableHash(exports);
   }
+  if (reach.reaches.length > 0) scan.reaches = reach.reaches;
   scan.macroExports = expansion.macroExports;
   scan.macroStats = expansion.stats;
   return scan;

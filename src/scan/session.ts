@@ -107,6 +107,7 @@ export function crateReport(
     capabilities: order(all),
     phases: { runtime: order(byPhase.runtime), build: order(byPhase.build) },
     findings: scan.findings,
+    ...(scan.reaches && scan.reaches.length > 0 ? { reaches: scan.reaches } : {}),
     urls,
     hosts,
     indicators: scan.indicators,
