@@ -12,6 +12,7 @@ import { FORMAT_NAMES } from './report/formats.js';
 import { defaultScanOptions, type CommandOutput, type CommonOptions, type ScanOptions } from './options.js';
 import { UserError } from './types.js';
 import { checkTargets, KNOWN_TARGETS } from './project/targets.js';
+import { editDistance } from './util/edit-distance.js';
 
 interface RawOptions {
   manifestPath?: string;
@@ -215,17 +216,6 @@ async function userMessage(err: unknown): Promise<string | null> {
 /** Entry point. Sets process.exitCode (once, here); never exits mid-output. */
 export async function main(argv: string[], env: { cargoSubcommand?: boolean } = {}): Promise<void> {
   process.exitCode = await run(env.cargoSubcommand && argv[0] === 'cap-scan' ? argv.slice(1) : argv);
-}
-
-/** Levenshtein distance (small strings: command names). */
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur.push(Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
-    prev = cur;
-  }
-  return prev[b.length]!;
 }
 
 /**

@@ -14,21 +14,11 @@ import { scanWorkspace } from '../scan/session.js';
 import { CAPABILITIES, CAPABILITY_KINDS, UserError } from '../types.js';
 import { cmp } from '../util/compare.js';
 import { defineCommand } from './command.js';
+import { editDistance } from '../util/edit-distance.js';
 
 export interface WhyOptions extends CommonOptions {
   crate: string;
   capability: string | null;
-}
-
-/** Levenshtein distance, bounded inputs (crate names are at most 64 characters). */
-function distance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur.push(Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
-    prev = cur;
-  }
-  return prev[b.length]!;
 }
 
 /** Up to five names of the lockfile close to `name` (`-`/`_` and case ignored, or two edits away, or containing it). */
@@ -38,7 +28,7 @@ export function closeNames(name: string, names: Iterable<string>): string[] {
   const scored: Array<[string, number]> = [];
   for (const x of new Set(names)) {
     const m = norm(x);
-    const d = m === n ? 0 : distance(n, m.slice(0, 64));
+    const d = m === n ? 0 : editDistance(n, m.slice(0, 64));
     if (d <= 2 || (n.length >= 3 && m.includes(n))) scored.push([x, d]);
   }
   return scored.sort((a, b) => a[1] - b[1] || cmp(a[0], b[0])).slice(0, 5).map(([x]) => x);
