@@ -10,6 +10,11 @@ import { foreignCallFindings, type UnitPlace } from '../src/scan/unit-findings.j
 import { defaultScanOptions } from '../src/options.js';
 import { scanCrateDir } from '../src/scan/session.js';
 import type { Unit } from '../src/resolve/resolver.js';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { localAnalyzer, ruleIndex } from '../src/scan/session.js';
+import { scanCrate } from '../src/scan/crate-scan.js';
+import type { ExportTable } from '../src/link/exports.js';
 
 const FIX = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'crates');
 
@@ -98,6 +103,26 @@ describe('crate capabilities', () => {
       ['foreign-call', 'ffi.call', 'src/lib.rs', 10, 14, 'system = extern "C" fn system'],
       ['libc-process-spawn', 'process.spawn', 'src/lib.rs', 10, 14, 'system = extern "C" fn system'],
     ]);
+  });
+});
+
+describe('a dependency declaring the function under another symbol', () => {
+  it("libc's `#[link_name = \"_unlink\"] fn unlink` kept in its table: the call is still fs.delete, by its Rust name", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cap-scan-linkname-'));
+    try {
+      mkdirSync(path.join(dir, 'src'));
+      writeFileSync(path.join(dir, 'src', 'lib.rs'), 'pub fn rm(p: *const i8) {\n    unsafe { libc::unlink(p); }\n}\n');
+      const table: ExportTable = { format: 1, crate: 'libc', modules: [['', { names: [['unlink', { ext: ['$ffi', 'C', '_unlink'] }]], globs: [] }]], foreignFns: [], deps: [] };
+      const input = { name: 'user', dir, manifest: null, libPhase: 'runtime' as const, externs: new Map([['libc', 'libc']]), allTargets: false };
+      const scan = await scanCrate({ ...input, depExports: async () => new Map([['libc', table]]) }, ruleIndex(), localAnalyzer(ruleIndex()));
+      expect(scan.findings.map((f) => [f.rule, f.kind, f.line, f.column, f.evidence])).toEqual([
+        ['unsafe-block', 'unsafe.block', 2, 5, 'unsafe { … }'],
+        ['foreign-call', 'ffi.call', 2, 14, 'libc::unlink = extern "C" fn _unlink'],
+        ['libc-fs-delete', 'fs.delete', 2, 14, 'libc::unlink = extern "C" fn _unlink'],
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

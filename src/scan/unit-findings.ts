@@ -167,6 +167,11 @@ function refFindings(unit: Unit, resolver: Resolver, index: RuleIndex, place: Un
         const written = via && via.length > 0 ? via.map((p) => p.join('::')).join(' = ') : ref.segs.join('::');
         const evidence = `${written} = extern "${segs[1]}" fn ${segs[2]}`;
         out.findings.push(...foreignCallFindings(segs[2]!, ref, index, unit, place, evidence));
+        // A dependency may declare the function under another symbol for some target (libc's
+        // `#[link_name = "_unlink"] fn unlink` on Windows): its Rust name is mapped too, so `libc::unlink` stays
+        // fs.delete whichever declaration the table kept (repeated ffi.call findings are merged by finishScan).
+        const declared = via && via.length > 0 ? via[via.length - 1]!.at(-1) : undefined;
+        if (declared !== undefined && declared !== segs[2]) out.findings.push(...foreignCallFindings(declared, ref, index, unit, place, evidence));
       }
       continue;
     }
