@@ -5,7 +5,10 @@
 // unanalyzed, capabilities, phases and any key added later) crate by crate. Any difference is a failure
 // (exit 1), never a tolerance. Also prints how many files and bytes the triage kept off the full tree analysis.
 //
-//   node scripts/triage-equal.mjs [--registry DIR] [--sample N] [--seed S] [--jobs N] [--json OUT] [DIR ...]
+//   node scripts/triage-equal.mjs [--registry DIR] [--sample N] [--seed S] [--jobs N] [--json OUT] [--switch VAR] [DIR ...]
+//
+// --switch VAR compares another lossless shortcut the same way: VAR=1 against VAR=0 (default
+// CAP_SCAN_TRIAGE; CAP_SCAN_MACRO_MEMO is the macro expansion memo, src/expand/stage.ts).
 //
 // DIRs are crate directories; without them every crate directory under --registry (default
 // /usr/share/cargo/registry) is used, or a fixed sample of N of them (--sample: every k-th by name, so the
@@ -78,7 +81,7 @@ export function compareCrates(a, b) {
 }
 
 /** Runs both scans on `dirs`; returns { diffs, on, off } (each: crates, stats, wallMs). */
-export function runHarness(dirs, { jobs = 0 } = {}) {
+export function runHarness(dirs, { jobs = 0, switchVar = 'CAP_SCAN_TRIAGE' } = {}) {
   const tmp = mkdtempSync(join(tmpdir(), 'cap-scan-triage-equal-'));
   try {
     const list = join(tmp, 'dirs.txt');
@@ -93,8 +96,8 @@ export function runHarness(dirs, { jobs = 0 } = {}) {
       if (r.status !== 0) throw new Error(`${name} scan failed (exit ${r.status})`);
       return JSON.parse(readFileSync(out, 'utf8'));
     };
-    const on = run('triage', { CAP_SCAN_TRIAGE: '1' });
-    const off = run('full', { CAP_SCAN_TRIAGE: '0' });
+    const on = run('triage', { [switchVar]: '1' });
+    const off = run('full', { [switchVar]: '0' });
     return { diffs: compareCrates(on.crates, off.crates), on, off };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
@@ -107,6 +110,7 @@ async function main(argv) {
   let n = 0;
   let jobs = 0;
   let jsonOut = null;
+  let switchVar = 'CAP_SCAN_TRIAGE';
   const dirs = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -114,15 +118,18 @@ async function main(argv) {
     else if (a === '--sample') n = Number(argv[++i]);
     else if (a === '--jobs') jobs = Number(argv[++i]);
     else if (a === '--json') jsonOut = argv[++i];
+    else if (a === '--switch') switchVar = argv[++i];
     else if (a.startsWith('-')) throw new Error(`unknown option ${a}`);
     else dirs.push(resolve(a));
   }
   if (!existsSync(join(dist, 'scan/session.js'))) throw new Error('dist/ is missing: npm run build first');
   let chosen = dirs.length ? dirs : crateDirs(registry);
   if (n > 0) chosen = sample(chosen, n);
-  const { diffs, on, off } = runHarness(chosen, { jobs });
+  if (!/^CAP_SCAN_[A-Z_]+$/.test(switchVar)) throw new Error(`--switch takes a CAP_SCAN_… variable, not ${switchVar}`);
+  const { diffs, on, off } = runHarness(chosen, { jobs, switchVar });
   const p = on.stats.pool;
   const summary = {
+    switch: switchVar,
     crates: chosen.length,
     differences: diffs.length,
     // files analysed include prefetches a crate scan did not use (counted alike in both numbers)

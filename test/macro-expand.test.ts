@@ -3,10 +3,10 @@
 // nothing expands keep their token-level findings (context macro-body); expansions that cannot be done are
 // listed as unanalyzed and the fallback stays.
 
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultScanOptions } from '../src/options.js';
 import { localAnalyzer, ruleIndex, scanCrateDir } from '../src/scan/session.js';
@@ -87,6 +87,52 @@ describe('macro_rules! expansion: fixture crates', () => {
   });
 });
 
+describe('macro_rules! expansion: the memo of empty expansions', () => {
+  const index = ruleIndex();
+  const analyzer = localAnalyzer(index);
+  const dir = path.join(FIX, 'macro-memo');
+  const run = async (memo: boolean) => {
+    const saved = process.env.CAP_SCAN_MACRO_MEMO;
+    if (memo) delete process.env.CAP_SCAN_MACRO_MEMO;
+    else process.env.CAP_SCAN_MACRO_MEMO = '0';
+    try {
+      const input: CrateInput = { name: 'macro-memo', dir, manifest: await readManifest(path.join(dir, 'Cargo.toml')), libPhase: 'runtime', externs: new Map(), allTargets: false };
+      return await scanCrate(input, index, analyzer);
+    } finally {
+      if (saved === undefined) delete process.env.CAP_SCAN_MACRO_MEMO;
+      else process.env.CAP_SCAN_MACRO_MEMO = saved;
+    }
+  };
+
+  it('answers a repeated nested invocation that gave nothing, and changes nothing else', async () => {
+    const on = await run(true);
+    const off = await run(false);
+    // level!(TRACE) is written by log_at!'s body, the same tokens at each of the three calls: the 2nd
+    // and 3rd are answered; sys! gives a finding each time, so it is expanded at both invocations
+    expect(on.macroStats).toEqual({ expanded: 8, failed: 0, memoHits: 2 });
+    expect(off.macroStats).toEqual({ expanded: 8, failed: 0, memoHits: 0 });
+    expect(rows(on.findings)).toEqual([
+      ['std-fs-delete', 'src/lib.rs', 30, 5, 'sys!(fs, remove_file) → std::fs::remove_file'],
+      ['std-fs-delete', 'src/lib.rs', 31, 5, 'sys!(fs, remove_file) → std::fs::remove_file'],
+    ]);
+    const { macroStats: _a, ...a } = on;
+    const { macroStats: _b, ...b } = off;
+    expect(JSON.stringify(a)).toBe(JSON.stringify(b));
+  });
+
+  // the harness of scripts/triage-equal.mjs, switching the memo: crates whose macros repeat most
+  const REGISTRY = '/usr/share/cargo/registry';
+  const heavy = existsSync(REGISTRY) ? readdirSync(REGISTRY).filter((d) => /^(libc|syn|tracing)-\d/.test(d)).sort().map((d) => path.join(REGISTRY, d)) : [];
+  it.skipIf(heavy.length === 0 || !existsSync(path.join(REPO, 'dist/scan/session.js')))('the corpus crates with the most repeated invocations (libc, syn, tracing) scan the same with and without it', { timeout: 300_000 }, async () => {
+    const h = (await import(pathToFileURL(path.join(REPO, 'scripts/triage-equal.mjs')).href)) as {
+      runHarness: (d: string[], o: { jobs: number; switchVar: string }) => { diffs: string[]; on: { crates: unknown[] } };
+    };
+    const { diffs, on } = h.runHarness(heavy, { jobs: 2, switchVar: 'CAP_SCAN_MACRO_MEMO' });
+    expect(diffs).toEqual([]);
+    expect(on.crates.length).toBe(heavy.length);
+  });
+});
+
 describe('macro_rules! expansion: dependencies (CrateInput.depMacros)', () => {
   const index = ruleIndex();
   const analyzer = localAnalyzer(index);
@@ -115,7 +161,7 @@ describe('macro_rules! expansion: dependencies (CrateInput.depMacros)', () => {
       ['std-process-spawn', 'src/lib.rs', 8, 5, 'go!("true") → std::process::Command::new'],
     ]);
     expect(user.unanalyzed).toEqual([]);
-    expect(user.macroStats).toEqual({ expanded: 4, failed: 0 });
+    expect(user.macroStats).toEqual({ expanded: 4, failed: 0, memoHits: 0 });
   });
 
   it('#[macro_use] extern crate: unqualified invocations expand; a dependency macro that cannot be expanded falls back to its body at the invocation', async () => {

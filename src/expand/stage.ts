@@ -51,6 +51,8 @@ export const MAX_EXPANSION_TOKENS = 500_000;
 export const MAX_EXPANSION_STEPS = 10_000_000;
 /** Definitions of one name tried per invocation (cfg alternatives): each is expanded. */
 export const MAX_DEFS_PER_NAME = 8;
+/** Outcomes remembered per crate (see Expander.memo); past it, invocations are simply expanded again. */
+export const MAX_MEMO_ENTRIES = 50_000;
 
 /** One unit of the crate, with what the earlier stages made of it. */
 export interface ExpansionUnit {
@@ -72,11 +74,20 @@ export interface ExpansionInput {
   depMacros?: Map<string, MacroDef[]>;
   /** Extern prelude: code name → canonical crate name. */
   externs: Map<string, string>;
+  /** Remember invocations whose expansion gave nothing (default: on unless $CAP_SCAN_MACRO_MEMO=0). */
+  memo?: boolean;
+}
+
+/** Whether the expansion memo is on ($CAP_SCAN_MACRO_MEMO=0 turns it off, to compare both runs). */
+export function macroMemoEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.CAP_SCAN_MACRO_MEMO !== '0';
 }
 
 export interface ExpansionStats {
   expanded: number;
   failed: number;
+  /** Invocations answered by the memo (not counted in `expanded`, which counts as if expanded again). */
+  memoHits: number;
 }
 
 export interface ExpansionOutput {
@@ -123,6 +134,27 @@ interface Call {
   line: number;
   column: number;
   ctx?: FactContext;
+  /** Made by an expansion: the memo key of the invocation whose expansion made it, and where in it. */
+  lineage?: string;
+}
+
+/** Nested invocations longer than this are memoised by where they come from, not by their tokens. */
+const IDENTITY_KEY_TOKENS = 256;
+
+/**
+ * An invocation whose whole expansion (nested invocations included) gave nothing: no finding, host or
+ * unanalyzed entry, no failure, no macro defined. What replaying it must still do: spend the same budget,
+ * mark the same rules used, count the same expansions.
+ */
+interface EmptyOutcome {
+  tokens: number;
+  steps: number;
+  /** Deepest nesting below the invocation (a replay must stay under the depth limit too). */
+  depth: number;
+  expanded: number;
+  used: [Def, number][];
+  /** Definitions-table version it was computed under (a macro defined since may change a lookup). */
+  version: number;
 }
 
 export function expandCrateMacros(input: ExpansionInput): ExpansionOutput {
@@ -133,11 +165,27 @@ class Expander {
   private readonly byTarget = new Map<string, Map<string, Def[]>>();
   private readonly macroUse = new Set<string>();
   private readonly budget: Budget = { tokens: MAX_EXPANSION_TOKENS, steps: MAX_EXPANSION_STEPS };
-  private readonly stats: ExpansionStats = { expanded: 0, failed: 0 };
+  private readonly stats: ExpansionStats = { expanded: 0, failed: 0, memoHits: 0 };
+  private readonly memoOn: boolean;
   private readonly canonToCode = new Map<string, string>();
   private readonly depDefs = new Map<string, Map<string, Def[]>>();
+  /**
+   * Invocations expanded before whose expansion gave nothing, by definitions, resolution context and input
+   * tokens: libc's, syn's and tracing's macros repeat the same (often nested) invocations thousands of times
+   * (syn: 12,982 expansions of 478 distinct invocations). A hit replays the budget, the rules used and the
+   * counts, so the output is exactly that of expanding it again.
+   */
+  private readonly memo = new Map<string, EmptyOutcome>();
+  private readonly defIds = new WeakMap<Def[], number>();
+  private readonly unitIds = new Map<ExpansionUnit, number>();
+  /** Bumped whenever a definition is added (lookups may then differ). */
+  private version = 0;
+  /** Rules marked used, in order (a memoised outcome keeps its share). */
+  private readonly usedLog: [Def, number][] = [];
+  private deepest = 0;
 
   constructor(private readonly input: ExpansionInput) {
+    this.memoOn = input.memo ?? macroMemoEnabled();
     for (const [code, canon] of input.externs) if (!this.canonToCode.has(canon)) this.canonToCode.set(canon, code);
     for (const [code, defs] of input.depMacros ?? []) {
       const m = new Map<string, Def[]>();
@@ -161,6 +209,7 @@ class Expander {
     if (list.some((x) => x.rules === d.rules)) return;
     list.push(d);
     table.set(d.name, list);
+    this.version++;
   }
 
   run(): ExpansionOutput {
@@ -245,7 +294,40 @@ class Expander {
     if (defs.length === 0) return;
     call.ttOrigin = originsFrom(c.tt ?? '', c.ttLine, c.ttColumn);
     const evidence = `${c.segs.join('::')}!${compact(c.tt ?? '(…)')}`;
-    this.call(u, u.unit, call, null, 0, evidence, acc, defs);
+    this.call(u, u.unit, call, null, 0, evidence, acc, defs, this.contextKey(u, c.scope));
+  }
+
+  /**
+   * What an expansion's outcome depends on besides its tokens: the unit (file, target, phase, test) and the
+   * names in scope: the module, or the very scope when a block on the way up binds names.
+   */
+  private contextKey(u: ExpansionUnit, scope: number): string {
+    let id = this.unitIds.get(u);
+    if (id === undefined) this.unitIds.set(u, (id = this.unitIds.size));
+    const unit = u.unit;
+    const scopes = unit.summary.scopes;
+    for (let s = scope; s >= 0 && scopes[s]!.kind === 'block'; s = scopes[s]!.parent) {
+      if (unit.blockBindings.has(s) || unit.blockGlobs.has(s)) return `${id}:s${scope}`;
+    }
+    return `${id}:m${unit.moduleOf[scope]!.id}`;
+  }
+
+  /**
+   * The memo key of an invocation. A written invocation is keyed by its text (lexed afresh, its tokens'
+   * relations are the text's); one made by an expansion by its tokens' identities (the same tokens of the
+   * same bodies and inputs, so the same relations to everything they are written next to).
+   */
+  private memoKey(defs: Def[], ctxKey: string, home: string | null, call: Call): string {
+    let d = this.defIds.get(defs);
+    if (d === undefined) this.defIds.set(defs, (d = nextDefsId++));
+    const head = `${d}|${ctxKey}|${home ?? ''}|${call.ctx ?? ''}|`;
+    if (!call.toks) return `${head}T${call.tt}`;
+    // a long one (a tt muncher's rest) by its place in the expansion that made it: that expansion is
+    // determined by its own key, so its tokens' relations are too
+    if (call.lineage && call.toks.length > IDENTITY_KEY_TOKENS) return `${head}L${call.lineage}`;
+    const parts: string[] = [];
+    for (const t of call.toks) parts.push(`${t.id}.${t.glue}${t.body ? 'b' : ''}${t.line === 0 ? 'z' : ''}`);
+    return `${head}N${parts.join(',')}`;
   }
 
   /** Invocations left unexpanded once the crate's budget was spent, after the first one listed (winapi: 9,000). */
@@ -263,9 +345,38 @@ class Expander {
     acc.unanalyzed.push({ file: u.unit.rel, line: call.line, reason: `macro-expansion: ${evidence}: ${why}; token-level findings kept` });
   }
 
-  private call(u: ExpansionUnit, unit: Unit, call: Call, home: string | null, depth: number, evidence: string, acc: UnitFindings, found?: Def[]): void {
+  /** `memoCtx`: the resolution context's key, or null where an expansion bound names (not memoised). */
+  private call(u: ExpansionUnit, unit: Unit, call: Call, home: string | null, depth: number, evidence: string, acc: UnitFindings, found: Def[] | undefined, memoCtx: string | null): void {
     const defs = found ?? this.lookup(u, unit, call, home);
     if (defs.length === 0) return;
+    if (!this.memoOn || memoCtx === null || call.tt === null) return this.expandCall(u, unit, call, home, depth, evidence, acc, defs, memoCtx, null);
+    const key = this.memoKey(defs, memoCtx, home, call);
+    const b = this.budget;
+    const m = this.memo.get(key);
+    if (m && m.version === this.version && b.tokens - m.tokens > 0 && b.steps - m.steps > 0 && depth + m.depth < MAX_EXPANSION_DEPTH) {
+      b.tokens -= m.tokens;
+      b.steps -= m.steps;
+      this.stats.expanded += m.expanded;
+      for (const [d, r] of m.used) {
+        d.used.add(r);
+        this.usedLog.push([d, r]);
+      }
+      this.deepest = Math.max(this.deepest, depth + m.depth);
+      this.stats.memoHits++;
+      return;
+    }
+    const before = { f: acc.findings.length, h: acc.hosts.length, un: acc.unanalyzed.length, failed: this.stats.failed, expanded: this.stats.expanded, version: this.version, tokens: b.tokens, steps: b.steps, used: this.usedLog.length, deepest: this.deepest };
+    this.deepest = depth;
+    this.expandCall(u, unit, call, home, depth, evidence, acc, defs, memoCtx, key);
+    const empty = acc.findings.length === before.f && acc.hosts.length === before.h && acc.unanalyzed.length === before.un && this.stats.failed === before.failed && this.version === before.version;
+    if (empty && this.memo.size < MAX_MEMO_ENTRIES) {
+      this.memo.set(key, { tokens: before.tokens - b.tokens, steps: before.steps - b.steps, depth: this.deepest - depth, expanded: this.stats.expanded - before.expanded, used: this.usedLog.slice(before.used), version: this.version });
+    }
+    this.deepest = Math.max(before.deepest, this.deepest);
+  }
+
+  private expandCall(u: ExpansionUnit, unit: Unit, call: Call, home: string | null, depth: number, evidence: string, acc: UnitFindings, defs: Def[], memoCtx: string | null, key: string | null): void {
+    this.deepest = Math.max(this.deepest, depth);
     const name = call.segs[call.segs.length - 1]!;
     const where = depth === 0 ? evidence : `${evidence} (in ${name}!)`;
     if (call.tt === null) {
@@ -282,7 +393,7 @@ class Expander {
     // expands; a definition that does not match is then another platform's
     const failures: { d: Def; why: string }[] = [];
     let expanded = 0;
-    for (const d of defs.slice(0, MAX_DEFS_PER_NAME)) {
+    for (const [di, d] of defs.slice(0, MAX_DEFS_PER_NAME).entries()) {
       const compiled = compiledOf(d);
       if ('error' in compiled) {
         failures.push({ d, why: compiled.error });
@@ -300,8 +411,11 @@ class Expander {
       }
       expanded++;
       this.stats.expanded++;
-      if (d.owner && d.owner.target === u.target && !u.unit.test && !call.ctx && d.owner.place.role === u.place.role) d.used.add(x.rule);
-      this.analyse(u, unit, call, x.tokens, d.home, depth, evidence, acc);
+      if (d.owner && d.owner.target === u.target && !u.unit.test && !call.ctx && d.owner.place.role === u.place.role) {
+        d.used.add(x.rule);
+        this.usedLog.push([d, x.rule]);
+      }
+      this.analyse(u, unit, call, x.tokens, d.home, depth, evidence, acc, memoCtx, key === null ? null : `${key}>${di}`);
     }
     // a limit is said even when another definition expanded: what it would have given is not known
     const limited = failures.filter((f) => f.why.startsWith('limit'));
@@ -355,7 +469,7 @@ class Expander {
   }
 
   /** An expansion's tokens analysed (the token pass) with names resolved in the invocation's scope. */
-  private analyse(u: ExpansionUnit, unit: Unit, call: Call, tokens: OTok[], home: string | null, depth: number, evidence: string, acc: UnitFindings): void {
+  private analyse(u: ExpansionUnit, unit: Unit, call: Call, tokens: OTok[], home: string | null, depth: number, evidence: string, acc: UnitFindings, memoCtx: string | null, lineage: string | null): void {
     // the token pass over the expansion's own tokens (linear; a syntax tree of every expansion cost libc
     // 2.4x its scan time), positions kept as offsets (line 1, column offset + 1)
     const { text, starts } = writeTokens(tokens);
@@ -403,6 +517,18 @@ class Expander {
       summary.attrs = summary.attrs.filter(keep(3));
     }
     const grafted = graft(unit, call.scope, summary, call.ctx);
+    // the resolution context of the invocations the expansion makes: the call's, plus the names the
+    // expansion binds in the blocks around each (a `use … as _` anywhere brings its trait into the whole
+    // module, so then none is memoised)
+    const nestedCtx = (scope: number): string | null => {
+      if (memoCtx === null || summary.bindings.length === 0) return memoCtx;
+      if (summary.bindings.some((b) => b.name === '_')) return null;
+      const parts: string[] = [];
+      for (let sc = scope; sc >= 0; sc = summary.scopes[sc]!.parent) {
+        for (const b of summary.bindings) if (b.scope === sc) parts.push(`${sc}:${b.kind}:${b.name}:${+b.global}:${b.target?.join('::') ?? ''}:${b.macroUse ? 1 : 0}:${b.mod ?? ''}`);
+      }
+      return `${memoCtx}[${parts.join(';')}]`;
+    };
     const uf = summary.refs.length + summary.methods.length + summary.syntax.length + summary.attrs.length === 0 ? null : unitFindings(grafted.unit, u.resolver, this.input.index, u.place);
     for (const f of uf?.findings ?? []) {
       const o = originAt(offsetOf(f.line, f.column));
@@ -422,7 +548,8 @@ class Expander {
       const site = originAt(offsetOf(c.line, c.column));
       const nested: Call = { segs: c.segs, global: c.global, scope: grafted.scopeOf(c.scope), tt: c.tt, ttOrigin: () => site, toks: tokens.slice(open, close + 1), line: site.line, column: site.column };
       if (call.ctx) nested.ctx = call.ctx;
-      this.call(u, grafted.unit, nested, home, depth + 1, evidence, acc);
+      if (lineage !== null) nested.lineage = `${lineage}@${open}:${close}`;
+      this.call(u, grafted.unit, nested, home, depth + 1, evidence, acc, undefined, nestedCtx(c.scope));
     }
   }
 
@@ -436,6 +563,8 @@ class Expander {
     for (const f of uf.findings) acc.findings.push({ ...f, line: call.line, column: call.column, evidence: `${evidence} (not expanded) → ${f.evidence}` });
   }
 }
+
+let nextDefsId = 1;
 
 function spent(what: 'tokens' | 'steps'): string {
   return what === 'tokens' ? `limit: the crate's expansion budget (${MAX_EXPANSION_TOKENS} tokens) is spent` : `limit: the crate's expansion budget (${MAX_EXPANSION_STEPS} matcher steps) is spent`;
