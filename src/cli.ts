@@ -51,10 +51,10 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-function addCommonOptions(cmd: Command): Command {
+function addCommonOptions(cmd: Command, formats: readonly string[] | null): Command {
   return cmd
     .option('--manifest-path <path>', 'path to Cargo.toml or its directory (default: the nearest Cargo.toml from the current directory upward, as cargo finds it)')
-    .option('-f, --format <format>', `output format: ${FORMATS}`, 'human')
+    .option('-f, --format <format>', `output format: ${formats ? formats.join(', ') : FORMATS}`, 'human')
     .option('-o, --output <file>', 'write the report to a file instead of stdout')
     .option('-v, --verbose', 'show evidence: file:line and the matched path of every finding')
     .option('--include-dev', 'also scan packages reached only through dev-dependencies')
@@ -187,7 +187,7 @@ export function buildProgram(outputs: { result?: CommandOutput; raw?: RawOptions
 
   for (const def of commands) {
     const cmd = def.configure(program.command(def.name, { isDefault: def.isDefault }).description(def.description));
-    addCommonOptions(cmd).action(async (...a: unknown[]) => {
+    addCommonOptions(cmd, def.formats).action(async (...a: unknown[]) => {
       const command = a[a.length - 1] as Command;
       const raw = command.opts() as RawOptions & Record<string, unknown>;
       outputs.raw = raw;

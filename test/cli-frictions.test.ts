@@ -28,6 +28,14 @@ describe('frictions', () => {
     expect((await run(['frobnicate'])).stderr).toBe("cap-scan: error: unknown command 'frobnicate' (commands: scan, crate, rules, check, allow, diff, why, batch)\n(run with --help for usage)\n");
   });
 
+  it('why --help lists the formats why writes (human, json), scan --help every reporter', async () => {
+    const why = await run(['why', '--help']);
+    expect(why.code).toBe(0);
+    expect(why.stdout).toMatch(/-f, --format <format>\s+output format: human, json \(default: "human"\)\n/);
+    const scan = await run(['scan', '--help']);
+    expect(scan.stdout.replace(/\s+/g, ' ')).toContain('output format: human, json, sarif, markdown, github, html (default: "human")');
+  });
+
   it('-o into a missing directory fails before scanning', async () => {
     const missing = join(tmpdir(), 'cap-scan-no-such-dir', 'out.sarif');
     const t0 = Date.now();

@@ -16,6 +16,8 @@ export interface CommandSpec<O> {
   isDefault?: boolean;
   /** Adds the command's own options (the common ones are added by the CLI). */
   configure?: (cmd: Command) => Command;
+  /** The --format values it can write, when not every reporter's (its --help lists these). */
+  formats?: readonly string[];
   /** The command's typed options, from the common options, its positional arguments and its flags. */
   options: (common: CommonOptions, args: readonly string[], flags: ParsedFlags) => O;
   run: (opts: O) => Promise<CommandOutput>;
@@ -27,6 +29,7 @@ export interface CommandDefinition {
   description: string;
   isDefault: boolean;
   configure: (cmd: Command) => Command;
+  formats: readonly string[] | null;
   action: (common: CommonOptions, args: readonly string[], flags: ParsedFlags) => Promise<CommandOutput>;
 }
 
@@ -37,6 +40,7 @@ export function defineCommand<O>(spec: CommandSpec<O>): CommandDefinition {
     description: spec.description,
     isDefault: spec.isDefault ?? false,
     configure: spec.configure ?? ((cmd) => cmd),
+    formats: spec.formats ?? null,
     action: (common, args, flags) => spec.run(spec.options(common, args, flags)),
   };
 }

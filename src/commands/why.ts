@@ -85,6 +85,7 @@ export async function runWhy(opts: WhyOptions): Promise<CommandOutput> {
 export const whyCommand = defineCommand({
   name: 'why <crate> [capability]',
   description: 'how a crate is reached from the workspace members (as cargo tree -i) and why it has a capability (its evidence per phase)',
+  formats: ['human', 'json'],
   options: (common, args): WhyOptions => ({ ...common, crate: args[0]!, capability: args[1] ?? null }),
   run: runWhy,
 });
