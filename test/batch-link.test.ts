@@ -135,6 +135,28 @@ describe('signed batch result entries', () => {
     await expect(dirStore(dir, null).put(entry('f@1.0.0'))).rejects.toThrow('storing a batch result needs CAP_SCAN_CACHE_KEY');
   });
 
+  it('get() keeps verified entries: the same signature line is the same authentic entry, a new one is verified again', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cap-scan-batch-memo-'));
+    const store = dirStore(dir, KEY);
+    await store.put(entry('m@1.0.0'));
+    expect(await store.get('m@1.0.0')).toMatchObject({ id: 'm@1.0.0', crates: [] });
+    const file = path.join(dir, 'm@1.0.0.json');
+    const text = readFileSync(file, 'utf8');
+    // the body edited under the old signature line: this store returns the entry it verified, never the edit
+    writeFileSync(file, text.replace('"crates":[]', '"crates":[{"name":"planted"}]'));
+    expect(await store.get('m@1.0.0')).toMatchObject({ crates: [] });
+    // ...which a fresh reader rejects
+    expect(await dirStore(dir, KEY).get('m@1.0.0')).toEqual({ id: 'm@1.0.0', reason: 'HMAC mismatch (tampered, or written with another key)' });
+    // a new signed entry (a recomputed result) is read and verified again
+    await store.put(entry('m@1.0.0', { crates: [{ name: 'm' }] }));
+    expect(await store.get('m@1.0.0')).toMatchObject({ crates: [{ name: 'm' }] });
+    // a signature line edited too: verified again, and rejected
+    const signed = readFileSync(file, 'utf8');
+    const first = signed['cap-scan-batch 2 '.length]!;
+    writeFileSync(file, `cap-scan-batch 2 ${first === '0' ? '1' : '0'}${signed.slice('cap-scan-batch 2 '.length + 1)}`);
+    expect(await store.get('m@1.0.0')).toEqual({ id: 'm@1.0.0', reason: 'HMAC mismatch (tampered, or written with another key)' });
+  });
+
   it('a signed entry whose table does not have the hash it names is rejected', () => {
     const e = entry('t@1.0.0', { exportTableHash: 'ab'.repeat(32) });
     expect(openStored(KEY, 't@1.0.0', sealEntry(KEY, 't@1.0.0', JSON.stringify(e), BATCH_ENTRY))).toEqual({ id: 't@1.0.0', reason: 'signed, but its export table does not have the hash it names' });

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { UserError } from '../types.js';
 import { cmp } from '../util/compare.js';
-import { MAX_CRATE_FILE_BYTES, readRegularText } from '../util/fs-safe.js';
+import { MAX_CRATE_FILE_BYTES, readHeadSync, readRegularText } from '../util/fs-safe.js';
 import { exportTableHash, isExportTable, type ExportTable } from '../link/exports.js';
 import { MIN_KEY_LENGTH, openEntry, sealEntry, type SealKind } from '../scan/remote-cache.js';
 import type { BatchJobData } from './jobs.js';
@@ -107,6 +107,50 @@ export function openStored(secret: string | null, id: string, text: string): Sto
   return r as StoredResult;
 }
 
+/**
+ * Verified entries a store's get() keeps, by id, so that a worker reading libc's result for each of its
+ * dependents does not verify and parse megabytes again (227 corpus jobs read 5,199 entries, 593 MB: 11 s).
+ * A value whose signature line is the one verified before is that same authentic entry (another body
+ * under that MAC would be a forgery), so the kept one is returned. Bounded by the values' total size.
+ */
+export class VerifiedMemo {
+  private readonly kept = new Map<string, { head: string; entry: StoredResult; bytes: number }>();
+  private bytes = 0;
+  constructor(private readonly maxBytes = 256 * 1024 * 1024) {}
+
+  /** The entry verified before under this signature line (`cap-scan-batch 2 <hmac>`), if kept. */
+  peek(id: string, head: string): StoredResult | undefined {
+    const k = this.kept.get(id);
+    if (!k || head === '' || k.head !== head) return undefined;
+    this.kept.delete(id);
+    this.kept.set(id, k); // most recently used last
+    return k.entry;
+  }
+
+  open(secret: string | null, id: string, text: string): StoredResult | RejectedEntry {
+    const head = text.slice(0, Math.max(0, text.indexOf('\n')));
+    const seen = this.peek(id, head);
+    if (seen) return seen;
+    const k = this.kept.get(id);
+    const r = openStored(secret, id, text);
+    if (k) this.drop(id, k.bytes);
+    if (!isRejected(r) && text.length <= this.maxBytes) {
+      this.kept.set(id, { head, entry: r, bytes: text.length });
+      this.bytes += text.length;
+      for (const [old, v] of this.kept) {
+        if (this.bytes <= this.maxBytes) break;
+        this.drop(old, v.bytes);
+      }
+    }
+    return r;
+  }
+
+  private drop(id: string, bytes: number): void {
+    this.kept.delete(id);
+    this.bytes -= bytes;
+  }
+}
+
 function sealStored(secret: string | null, r: StoredResult): string {
   if (secret === null) throw new UserError('storing a batch result needs CAP_SCAN_CACHE_KEY (results are signed with it)');
   return sealEntry(secret, r.id, JSON.stringify(r), BATCH_ENTRY);
@@ -127,10 +171,22 @@ export function idOfResultFile(name: string): string | null {
   return m[2] ? `${m[1]}#${m[2]}` : m[1]!;
 }
 
+/** The first line of a regular file (up to 256 bytes), or '' when there is none (fs-safe: no FIFO, no device). */
+function headLine(file: string): string {
+  try {
+    const text = readHeadSync(file, 256).toString('utf8');
+    const nl = text.indexOf('\n');
+    return nl < 0 ? '' : text.slice(0, nl);
+  } catch {
+    return '';
+  }
+}
+
 /** `--results DIR`: one signed file per job, written atomically. `secret`: CAP_SCAN_CACHE_KEY (null: nothing verifies). */
 export function dirStore(dir: string, secret: string | null): ResultStore {
   const root = path.resolve(dir);
-  const read = async (id: string, file: string): Promise<StoredResult | RejectedEntry | null> => {
+  const memo = new VerifiedMemo();
+  const read = async (id: string, file: string, open: (id: string, text: string) => StoredResult | RejectedEntry = (i, t) => openStored(secret, i, t)): Promise<StoredResult | RejectedEntry | null> => {
     let text: string;
     try {
       text = await readRegularText(file, { maxBytes: MAX_CRATE_FILE_BYTES });
@@ -139,7 +195,7 @@ export function dirStore(dir: string, secret: string | null): ResultStore {
       return { id, reason: `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` };
     }
     // the file ends with the newline put() adds after the sealed entry
-    return openStored(secret, id, text.endsWith('\n') ? text.slice(0, -1) : text);
+    return open(id, text.endsWith('\n') ? text.slice(0, -1) : text);
   };
   return {
     kind: 'dir',
@@ -157,7 +213,10 @@ export function dirStore(dir: string, secret: string | null): ResultStore {
       }
     },
     async get(id) {
-      return read(id, path.join(root, resultFileName(id)));
+      const file = path.join(root, resultFileName(id));
+      // the signature line alone tells an entry verified before (no need to read megabytes again)
+      const kept = memo.peek(id, headLine(file));
+      return kept ?? read(id, file, (i, t) => memo.open(secret, i, t));
     },
     async all() {
       let names: string[];
@@ -187,6 +246,7 @@ export function resultsKey(queueName: string): string {
 /** Results in a Redis hash next to the queue (field: job id, value: the signed entry). */
 export function redisStore(client: Redis, queueName: string, secret: string | null): ResultStore {
   const key = resultsKey(queueName);
+  const memo = new VerifiedMemo();
   return {
     kind: 'redis',
     async put(r) {
@@ -194,7 +254,7 @@ export function redisStore(client: Redis, queueName: string, secret: string | nu
     },
     async get(id) {
       const text = await client.hget(key, id);
-      return text === null ? null : openStored(secret, id, text);
+      return text === null ? null : memo.open(secret, id, text);
     },
     async all() {
       const byId = new Map<string, StoredResult | RejectedEntry>();

@@ -30,21 +30,27 @@ export interface ReadyDeps {
 
 /**
  * Whether a job can be scanned now: every planned dependency has a verified result, or will never have
- * one (its job failed, or is not on the queue). Otherwise what it waits for.
+ * one (its job failed, or is not on the queue). Otherwise what it waits for. The jobs' states are asked
+ * first (cheap), results are read and verified only once no dependency is still to run.
  */
 export async function storedDeps(deps: readonly BatchDep[], store: ResultStore, queue: DepQueue, requeued: Map<string, number>, warn: (m: string) => void): Promise<DepsState> {
+  const states: string[] = [];
+  for (const dep of deps) {
+    const state = await queue.state(dep.id);
+    if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return { wait: `${dep.id} (${state})` };
+    states.push(state);
+  }
   const stored: ReadyDeps['stored'] = [];
   const unlinked: ReadyDeps['unlinked'] = [];
-  for (const dep of deps) {
+  for (const [i, dep] of deps.entries()) {
     const r = await store.get(dep.id);
     if (r !== null && !isRejected(r)) {
       stored.push({ dep, entry: r });
       continue;
     }
-    const state = await queue.state(dep.id);
+    const state = states[i]!;
     if (state === 'failed') unlinked.push({ id: dep.id, reason: 'its batch job failed' });
     else if (state === 'unknown') unlinked.push({ id: dep.id, reason: 'its batch job is not on the queue' });
-    else if (state !== 'completed') return { wait: `${dep.id} (${state})` };
     else {
       // completed, but no result this worker can trust: computed again, never used as it is
       const n = requeued.get(dep.id) ?? 0;
