@@ -161,8 +161,8 @@ Filters (every command and format, JSON included; repeat a flag for several valu
 Remote result cache (a CI fleet; README "Scaling out"):
   --remote-cache URL         GET/PUT URL/<key> after the local cache (env CAP_SCAN_REMOTE_CACHE, or
                              remote-cache = "URL" in [workspace.metadata.cap-scan])
-  CAP_SCAN_CACHE_KEY=SECRET  HMAC key every remote entry is signed and verified with; without it the
-                             remote is not used. --remote-cache-read-only: never upload
+  CAP_SCAN_CACHE_KEY=SECRET  HMAC key every remote entry (and every batch result) is signed and verified
+                             with; without it the remote is not used. --remote-cache-read-only: never upload
 
 Exit codes: 0 ok; 1 check/diff found something not allowed; 2 error (one line on stderr).
 

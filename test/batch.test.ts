@@ -8,15 +8,21 @@ import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jobId, jobsFromLockfile } from '../src/batch/jobs.js';
+import { Job, Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { jobId, jobsFromDir, jobsFromLockfile } from '../src/batch/jobs.js';
+import { scanDirsLinked } from '../src/batch/link.js';
 import { parseQueueUrl, redact } from '../src/batch/redis.js';
-import { dirStore, resultFileName, type StoredResult } from '../src/batch/store.js';
+import { resultFileName, resultsKey } from '../src/batch/store.js';
+import { defaultScanOptions } from '../src/options.js';
 import { RegistryServer, buildCrate, sha256 } from './helpers/registry-server.js';
 
 const ROOT = path.resolve(__dirname, '..');
 const BIN = path.join(ROOT, 'bin', 'cap-scan.js');
 const CORPUS = '/usr/share/cargo/registry';
 const REDIS = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p)) ?? null;
+/** The HMAC key workers sign results with and reports verify them with (every run gets it unless told). */
+const KEY = 'batch-test-key-0123456789abcdef';
 
 interface Run {
   code: number;
@@ -28,7 +34,7 @@ interface Run {
 function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
   const t0 = Date.now();
   return new Promise((done) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', ...env }, maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', CAP_SCAN_CACHE_KEY: KEY, ...env }, maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
       const code = err ? ((err as { code?: number }).code ?? 1) : 0;
       done({ code: typeof code === 'number' ? code : 1, stdout, stderr, ms: Date.now() - t0 });
     });
@@ -92,28 +98,27 @@ describe('batch options and stores', () => {
         'source = "registry+https://github.com/rust-lang/crates.io-index"',
         `checksum = "${sum}"`,
         '',
+        '[[package]]',
+        'name = "aa-json"',
+        'version = "1.0.0"',
+        'source = "registry+https://github.com/rust-lang/crates.io-index"',
+        `checksum = "${'ef'.repeat(32)}"`,
+        'dependencies = ["nosum", "serde"]',
+        '',
       ].join('\n'),
     );
     const r = await jobsFromLockfile(path.join(dir, 'Cargo.lock'));
-    expect(r.jobs).toEqual([{ name: 'serde', version: '1.0.1', checksum: sum, source: 'registry+https://github.com/rust-lang/crates.io-index', dir: null }]);
+    const crates = 'registry+https://github.com/rust-lang/crates.io-index';
+    // dependency order (serde before the crate that depends on it), the lockfile's own edges among the jobs
+    expect(r.jobs).toEqual([
+      { name: 'serde', version: '1.0.1', checksum: sum, source: crates, dir: null, deps: [] },
+      { name: 'aa-json', version: '1.0.0', checksum: 'ef'.repeat(32), source: crates, dir: null, deps: [{ name: 'serde', id: `serde@1.0.1#${sum}` }] },
+    ]);
     expect(r.skipped).toEqual([
       { what: 'app 0.1.0', reason: 'path package (workspace member): scan it with cap-scan --manifest-path' },
       { what: 'gitdep 0.2.0', reason: 'not a registry package (git+https://example.com/g.git)' },
       { what: 'nosum 1.0.0', reason: 'no sha256 checksum in Cargo.lock: nothing to verify a download against' },
     ]);
-  });
-
-  it('the directory store writes whole files and reads them back sorted', async () => {
-    const dir = path.join(mkdtempSync(path.join(tmpdir(), 'cap-scan-batch-store-')), 'results');
-    const store = dirStore(dir);
-    const entry = (id: string): StoredResult => ({ entry: 1, id, job: { name: id.split('@')[0]!, version: '1.0.0', checksum: null, source: null, dir: '/x' }, crates: [], unscanned: [], exportTable: null });
-    await store.put(entry('b@1.0.0'));
-    await store.put(entry('a@1.0.0'));
-    await store.put(entry('a@1.0.0'));
-    expect(readdirSync(dir).sort()).toEqual(['a@1.0.0.json', 'b@1.0.0.json']);
-    expect((await store.all()).map((e) => e.id)).toEqual(['a@1.0.0', 'b@1.0.0']);
-    writeFileSync(path.join(dir, 'c@1.0.0.json'), '{"entry":1}');
-    await expect(store.all()).rejects.toThrow(`${path.join(dir, 'c@1.0.0.json')}: not a cap-scan batch result entry`);
   });
 
   it('bad action, bad URL and misplaced flags are one-line errors with exit 2', async () => {
@@ -128,6 +133,18 @@ describe('batch options and stores', () => {
       expect(r.stderr).toBe(msg);
       expect(r.code).toBe(2);
     }
+  });
+
+  it('a worker without CAP_SCAN_CACHE_KEY (it could sign nothing) or with a short one stops before connecting, exit 2', async () => {
+    const closed = await freePort();
+    const w = await run(['batch', 'worker', '--queue', `redis://127.0.0.1:${closed}`], { CAP_SCAN_CACHE_KEY: '' });
+    expect(w.stderr).toBe(
+      'cap-scan: error: batch worker signs every result it stores with CAP_SCAN_CACHE_KEY (HMAC-SHA256), and it is not set (for example: export CAP_SCAN_CACHE_KEY=$(openssl rand -hex 32), the same on every worker and for the report)\n',
+    );
+    expect(w.code).toBe(2);
+    const short = await run(['batch', 'report', '--queue', `redis://127.0.0.1:${closed}`], { CAP_SCAN_CACHE_KEY: 'short' });
+    expect(short.stderr).toBe('cap-scan: error: CAP_SCAN_CACHE_KEY must be at least 16 characters (for example: openssl rand -hex 32)\n');
+    expect(short.code).toBe(2);
   });
 
   it('an unreachable or silent redis is a one-line error within a bounded wait', async () => {
@@ -180,11 +197,13 @@ describe.skipIf(!REDIS)('batch on a real redis-server', () => {
     'fastrand-1.8.0', 'futures-io-0.3.21', 'generic-array-0.14.4', 'hmac-0.12.1', 'num_threads-0.1.6', 'peeking_take_while-0.1.2',
     'pin-project-lite-0.2.9', 'print_bytes-0.5.0', 'rand_chacha-0.3.1', 'sct-0.7.0', 'serde_urlencoded-0.7.1', 'tempfile-3.3.0', 'version_check-0.9.4',
   ];
+  /** Dependency edges among the sample (enqueue's plan): checked exactly, so linking that links nothing fails. */
+  const SAMPLE_EDGES = 3;
   const corpusOk = existsSync(CORPUS) && SAMPLE.every((d) => existsSync(path.join(CORPUS, d)));
   if (!corpusOk) console.warn(`batch corpus test skipped: ${CORPUS} lacks the 20-crate sample`);
 
   it.skipIf(!corpusOk)(
-    'two workers over 20 corpus crates: the report equals `crate DIR --format json` crate by crate',
+    'two workers over 20 corpus crates: the report equals the single-machine linked scan crate by crate',
     async () => {
       const dir = path.join(base, 'crates');
       for (const d of SAMPLE) cpSync(path.join(CORPUS, d), path.join(dir, d), { recursive: true });
@@ -211,6 +230,7 @@ describe.skipIf(!REDIS)('batch on a real redis-server', () => {
 
       const rep = await run(['batch', 'report', ...q, '--results', results, '--format', 'json']);
       expect(rep.code).toBe(0);
+      expect(rep.stderr).toBe('');
       const report = JSON.parse(rep.stdout);
       expect(report.unscanned).toEqual([]);
       expect(report.batch).toEqual({
@@ -218,28 +238,136 @@ describe.skipIf(!REDIS)('batch on a real redis-server', () => {
         counts: { waiting: 0, active: 0, delayed: 0, prioritized: 0, 'waiting-children': 0, completed: 20, failed: 0 },
         failed: [],
         pending: [],
-        link: { applied: false, note: 'cross-crate linking over stored export tables is not applied yet (issue 14): each crate is reported as `cap-scan crate DIR` scans it alone' },
+        rejected: [],
+        link: { applied: true, note: `20 crates linked in dependency order through ${SAMPLE_EDGES} dependency edges (their stored export tables)`, crates: 20, edges: SAMPLE_EDGES, unlinked: [], stale: [] },
       });
       const names = report.crates.map((c: { name: string; version: string }) => `${c.name}-${c.version}`);
       expect(names).toEqual([...SAMPLE].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
       // deterministic: a second report is byte-identical
       expect((await run(['batch', 'report', ...q, '--results', results, '--format', 'json'])).stdout).toBe(rep.stdout);
 
-      // the single-machine scan of each crate, without any cache
-      for (let i = 0; i < SAMPLE.length; i += 2) {
-        const single = await Promise.all(SAMPLE.slice(i, i + 2).map((d) => run(['crate', path.join(dir, d), '--format', 'json', '--no-cache', '--jobs', '1'])));
-        for (const [k, s] of single.entries()) {
-          const d = SAMPLE[i + k]!;
-          expect(s.code, d).toBe(0);
-          const alone = JSON.parse(s.stdout);
-          expect(alone.crates).toHaveLength(1);
-          const batched = report.crates.find((c: { name: string; version: string }) => `${c.name}-${c.version}` === d);
-          expect(batched, d).toEqual(alone.crates[0]);
-        }
-      }
+      // the single-machine reference: every crate in one session, linked the same way, without any cache
+      const reference = await scanDirsLinked((await jobsFromDir(dir)).jobs, defaultScanOptions({ cache: false, offline: true, jobs: 1 }));
+      expect(reference.crates.map((c) => `${c.name}-${c.version}`)).toEqual(names);
+      for (const [i, c] of reference.crates.entries()) expect(report.crates[i], names[i]).toEqual(JSON.parse(JSON.stringify(c)));
     },
     600_000,
   );
+
+  // link-ws's vendored crates (test/link.test.ts): plain-user and renamed-user reach std::process and std::fs
+  // only through util's (and util's dependency inner's) export tables
+  const LINKWS = path.join(ROOT, 'fixtures', 'crates', 'link-ws', 'vendor');
+  type Row = [rule: string, line: number, evidence: string];
+  const rows = (c: { findings: { rule: string; line: number; evidence: string }[] } | undefined): Row[] => (c?.findings ?? []).map((f) => [f.rule, f.line, f.evidence]);
+  const PLAIN: Row[] = [
+    ['std-process-spawn', 5, 'util::Task::new = std::process::Command::new'],
+    ['std-process-spawn', 9, 'util::Task::new = std::process::Command::new'],
+    ['std-fs-delete', 13, 'util::disk::remove_file = std::fs::remove_file'],
+    ['std-fs-read', 17, 'util::disk::read = std::fs::read'],
+    ['std-process-spawn', 21, 'util::sys::Run::new = inner::Cmd::new = std::process::Command::new'],
+    ['std-env-read', 29, 'util::env::get = inner::env::get = std::env::var'],
+    ['unsafe-block', 34, 'unsafe { … }'],
+    ['foreign-call', 34, 'util::ffi::system = inner::ffi::system = extern "C" fn system'],
+    ['libc-process-spawn', 34, 'util::ffi::system = inner::ffi::system = extern "C" fn system'],
+  ];
+  const RENAMED: Row[] = [
+    ['std-process-spawn', 2, 'util::Task::new = std::process::Command::new'],
+    ['std-fs-write', 6, 'util::disk::write = std::fs::write'],
+    ['std-process-spawn', 10, 'u::launch!("id") → util::Task::new = std::process::Command::new'],
+  ];
+  const byName = (r: { crates: { name: string }[] }, n: string) => r.crates.find((c) => c.name === n) as never;
+
+  it('link-ws: dependents resolve through their dependencies\' stored tables, in dependency order; a tampered entry is not trusted, then re-queued and recomputed', async () => {
+    const q = ['--queue', url, '--queue-name', 'linkws'];
+    const e = JSON.parse((await run(['batch', 'enqueue', '--dir', LINKWS, ...q, '--format', 'json'])).stdout);
+    // dependencies first: inner, util, then the two users
+    expect(e.added.map((id: string) => id.split('#')[0])).toEqual(['inner@0.1.0', 'util@0.1.0', 'plain-user@0.1.0', 'renamed-user@0.1.0']);
+    const utilId: string = e.added[1];
+    // two workers at once (results in Redis): util waits for inner, the users for util
+    const workers = await Promise.all([1, 2].map((i) => run(['batch', 'worker', ...q, '--until-empty', '--jobs', '1', '--cache-dir', path.join(base, `cache-lw${i}`), '-q'])));
+    for (const w of workers) expect([w.code, w.stderr]).toEqual([0, '']);
+    const rep = await run(['batch', 'report', ...q, '--format', 'json']);
+    const report = JSON.parse(rep.stdout);
+    expect(rep.stderr).toBe('');
+    expect(report.unscanned).toEqual([]);
+    expect(report.batch.link).toEqual({ applied: true, note: '4 crates linked in dependency order through 3 dependency edges (their stored export tables)', crates: 4, edges: 3, unlinked: [], stale: [] });
+    expect(rows(byName(report, 'plain-user'))).toEqual(PLAIN);
+    expect(rows(byName(report, 'renamed-user'))).toEqual(RENAMED);
+    expect((byName(report, 'plain-user') as { reaches: { via: string[] }[] }).reaches.map((r) => r.via.join(' → '))).toEqual([
+      'util::fetch → std::net::TcpStream::connect',
+      'util::fetch_via → util::dial → std::net::TcpStream::connect',
+      'util::Client::ping → inner::ping → std::net::UdpSocket::bind',
+      'util::ping → inner::ping → std::net::UdpSocket::bind',
+    ]);
+    // scanned alone (`crate DIR`), plain-user has none of it: only its own unsafe block
+    const alone = JSON.parse((await run(['crate', path.join(LINKWS, 'plain-user-0.1.0'), '--format', 'json', '--no-cache'])).stdout);
+    expect(rows(byName(alone, 'plain-user'))).toEqual([['unsafe-block', 34, 'unsafe { … }']]);
+    // equal to the single-machine reference
+    const reference = await scanDirsLinked((await jobsFromDir(LINKWS)).jobs, defaultScanOptions({ cache: false, offline: true, jobs: 1 }));
+    expect(report.crates).toEqual(JSON.parse(JSON.stringify(reference.crates)));
+
+    // someone who can write Redis edits util's result: the report does not trust it and says so once
+    const client = new Redis(url);
+    try {
+      const sealed = (await client.hget(resultsKey('linkws'), utilId))!;
+      await client.hset(resultsKey('linkws'), utilId, sealed.replace('"lib":"util"', '"lib":"util2"'));
+    } finally {
+      client.disconnect();
+    }
+    const bad = await run(['batch', 'report', ...q, '--format', 'json']);
+    expect(bad.stderr).toBe(`cap-scan: batch: 1 stored result is not trusted and reported as unscanned (${utilId}: HMAC mismatch (tampered, or written with another key))\n`);
+    const badReport = JSON.parse(bad.stdout);
+    expect(badReport.crates.map((c: { name: string }) => c.name)).toEqual(['inner', 'plain-user', 'renamed-user']);
+    expect(badReport.unscanned).toEqual([{ name: 'util', version: '0.1.0', reason: 'batch result not trusted: HMAC mismatch (tampered, or written with another key)' }]);
+    expect(badReport.batch.rejected).toEqual([{ id: utilId, reason: 'HMAC mismatch (tampered, or written with another key)' }]);
+    expect(badReport.batch.link.stale.map((s: { id: string; reason: string }) => [s.id.split('#')[0], s.reason])).toEqual([
+      ['plain-user@0.1.0', `linked against ${utilId}, whose result is not trusted now`],
+      ['renamed-user@0.1.0', `linked against ${utilId}, whose result is not trusted now`],
+    ]);
+    // a report without the key trusts nothing, and says so once
+    const nokey = await run(['batch', 'report', ...q, '--format', 'json'], { CAP_SCAN_CACHE_KEY: '' });
+    expect(nokey.stderr).toMatch(/^cap-scan: batch: 4 stored results are not trusted and reported as unscanned \(inner@0\.1\.0#[0-9a-f]{64}: CAP_SCAN_CACHE_KEY is not set, so its signature cannot be verified; …\)\n$/);
+    expect(JSON.parse(nokey.stdout).crates).toEqual([]);
+
+    // plain-user is scanned again: the worker finds util's result untrusted, re-queues util, waits for it
+    const queue = new Queue('linkws', { connection: parseQueueUrl(url) });
+    try {
+      await (await Job.fromId(queue, e.added[2]))!.retry('completed');
+    } finally {
+      await queue.close();
+    }
+    const w = await run(['batch', 'worker', ...q, '--until-empty', '--jobs', '1', '--cache-dir', path.join(base, 'cache-lw1')]);
+    expect(w.code).toBe(0);
+    expect(w.stderr.split('\n').filter((l) => l.includes('re-queued'))).toEqual([
+      `cap-scan: batch: ${utilId}: its stored result is not trusted: HMAC mismatch (tampered, or written with another key); its job is re-queued`,
+    ]);
+    expect(w.stdout).toBe('batch worker: 2 crates scanned, 0 failed attempts\n');
+    const fixed = await run(['batch', 'report', ...q, '--format', 'json']);
+    expect(fixed.stderr).toBe('');
+    expect(fixed.stdout).toBe(rep.stdout);
+  }, 300_000);
+
+  it('a dependency whose job fails does not hold its dependents: they are scanned without it, and the report says so', async () => {
+    const vendor = path.join(base, 'linkws-broken');
+    cpSync(LINKWS, vendor, { recursive: true });
+    const q = ['--queue', url, '--queue-name', 'linkws-broken'];
+    const e = JSON.parse((await run(['batch', 'enqueue', '--dir', vendor, ...q, '--format', 'json'])).stdout);
+    const utilId: string = e.added[1];
+    // util stops being a crate between enqueue and work: its job fails at once
+    writeFileSync(path.join(vendor, 'util-0.1.0', 'Cargo.toml'), '[workspace]\nmembers = []\n');
+    const w = await run(['batch', 'worker', ...q, '--until-empty', '--jobs', '1', '-q', '--cache-dir', path.join(base, 'cache-broken')]);
+    expect(w.stdout).toBe('batch worker: 3 crates scanned, 1 failed attempt\n');
+    const report = JSON.parse((await run(['batch', 'report', ...q, '--format', 'json'])).stdout);
+    expect(report.crates.map((c: { name: string }) => c.name)).toEqual(['inner', 'plain-user', 'renamed-user']);
+    expect(report.unscanned).toEqual([{ name: 'util', version: '0.1.0', reason: `batch job failed after 1 attempt: ${path.join(vendor, 'util-0.1.0')}: no Cargo.toml with a [package] name on this worker` }]);
+    expect(report.batch.link.unlinked.map((u: { id: string; dep: string; reason: string }) => [u.id.split('#')[0], u.dep, u.reason])).toEqual([
+      ['plain-user@0.1.0', utilId, 'its batch job failed'],
+      ['renamed-user@0.1.0', utilId, 'its batch job failed'],
+    ]);
+    expect(report.batch.link.stale).toEqual([]);
+    // as `crate DIR` alone: only plain-user's own unsafe block
+    expect(rows(byName(report, 'plain-user'))).toEqual([['unsafe-block', 34, 'unsafe { … }']]);
+  }, 120_000);
 
   it('registry jobs: downloaded and verified; a checksum mismatch fails at once, a failing download is retried, and both are reported with their reasons', async () => {
     const server = await RegistryServer.start();
@@ -279,7 +407,7 @@ describe.skipIf(!REDIS)('batch on a real redis-server', () => {
       expect(rep.unscanned[1].reason).toBe("batch job failed after 1 attempt: the downloaded archive's Cargo.toml is cap-net 0.1.0, not renamed 0.1.0");
       expect(rep.unscanned[2].reason).toMatch(/^batch job failed after 1 attempt: .*checksum/i);
       const human = (await run(['batch', 'report', ...q])).stdout;
-      expect(human).toContain('batch registry: 1 crates stored, 3 failed, 0 not finished; link step not applied:');
+      expect(human).toContain('batch registry: 1 crates stored, 3 failed, 0 not finished, 0 not trusted; link step applied: 1 crate linked in dependency order through 0 dependency edges (their stored export tables)\n');
     } finally {
       await server.close();
     }

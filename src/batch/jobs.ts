@@ -1,12 +1,13 @@
 // What `cap-scan batch enqueue` puts on the queue: one job per crate version, from a Cargo.lock, a
 // directory of unpacked crates (a vendor directory, Debian's /usr/share/cargo/registry) or a sparse
 // index. The job id is `name@version`, plus `#checksum` when there is one, so enqueuing the same list
-// twice (or from two machines) adds nothing: BullMQ ignores an add whose id already exists.
+// twice (or from two machines) adds nothing: BullMQ ignores an add whose id already exists. Each job also
+// names its dependencies among the list (link.ts), and the list comes in dependency order.
 
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import semver from 'semver';
-import { readLockfile } from '../project/lockfile.js';
+import { readLockfile, resolveLockDep } from '../project/lockfile.js';
 import { isSha256 } from '../sources/download-cache.js';
 import { HttpClient } from '../sources/download.js';
 import { readManifestIdentity } from '../sources/local.js';
@@ -14,6 +15,7 @@ import { RegistryClient, normalizeIndexUrl } from '../sources/registry.js';
 import { UserError } from '../types.js';
 import { cmp } from '../util/compare.js';
 import { MAX_TOML_BYTES, readRegularText } from '../util/fs-safe.js';
+import { type BatchDep, type DepRequirement, planBatch, planDirJobs, withPlan } from './link.js';
 
 /** The data of one job (JSON in Redis). */
 export interface BatchJobData {
@@ -25,6 +27,11 @@ export interface BatchJobData {
   source: string | null;
   /** Absolute path of the unpacked crate (directory jobs); the worker must see the same path. */
   dir: string | null;
+  /**
+   * The crate's dependencies among the list's crates (src/batch/link.ts: resolved, cycles broken), whose
+   * export tables its scan resolves through; the worker defers the job until they are stored.
+   */
+  deps?: BatchDep[];
 }
 
 /** Something a list named that does not become a job, and why (printed by enqueue, never silent). */
@@ -70,6 +77,7 @@ export async function jobsFromLockfile(file: string): Promise<{ jobs: BatchJobDa
   const lock = await readLockfile(file);
   const jobs: BatchJobData[] = [];
   const skipped: Skipped[] = [];
+  const reqs = new Map<string, DepRequirement[]>();
   for (const p of lock.packages) {
     const what = `${p.name} ${p.version}`;
     if (p.source === null) {
@@ -86,9 +94,24 @@ export async function jobsFromLockfile(file: string): Promise<{ jobs: BatchJobDa
       continue;
     }
     const j = checkJob({ name: p.name, version: p.version, checksum, source: p.source, dir: null }, what, skipped);
-    if (j) jobs.push(j);
+    if (j) {
+      jobs.push(j);
+      // the lockfile's own edges (a registry package's list names no dev-dependency: cargo never resolves them)
+      const deps: DepRequirement[] = [];
+      for (const ref of p.dependencies) {
+        const q = resolveLockDep(lock, ref);
+        if (q?.checksum) deps.push({ id: jobId({ name: q.name, version: q.version, checksum: q.checksum.toLowerCase() }) });
+      }
+      reqs.set(jobId(j), deps);
+    }
   }
-  return { jobs: sortJobs(jobs), skipped };
+  return { jobs: planned(sortJobs(jobs), reqs), skipped };
+}
+
+/** The jobs with their dependencies planned among themselves, in dependency order. */
+function planned(jobs: BatchJobData[], reqs: Map<string, DepRequirement[]>): BatchJobData[] {
+  const plan = planBatch(jobs.map((j) => ({ id: jobId(j), name: j.name, version: j.version, deps: reqs.get(jobId(j)) ?? [] })));
+  return withPlan(jobs, plan, jobId);
 }
 
 /** The `package` checksum of a vendored crate's `.cargo-checksum.json`, when it is a sha256. */
@@ -129,7 +152,7 @@ export async function jobsFromDir(root: string): Promise<{ jobs: BatchJobData[];
     if (j) jobs.push(j);
   }
   if (jobs.length === 0 && skipped.length === 0) throw new UserError(`--dir ${root}: no crate directories in it`);
-  return { jobs: sortJobs(jobs), skipped };
+  return { jobs: (await planDirJobs(sortJobs(jobs))).jobs, skipped };
 }
 
 /** Every non-yanked version (or the newest with `latest`) of each named crate in a sparse index. */
@@ -143,6 +166,7 @@ export async function jobsFromIndex(
   const reg = new RegistryClient(url, opts.http ?? new HttpClient({}));
   const jobs: BatchJobData[] = [];
   const skipped: Skipped[] = [];
+  const reqs = new Map<string, DepRequirement[]>();
   for (const name of names) {
     if (!NAME_RE.test(name)) throw new UserError(`not a crate name: ${JSON.stringify(name)}`);
     const entries = (await reg.entries(name)).filter((e) => !e.yanked);
@@ -155,8 +179,10 @@ export async function jobsFromIndex(
     const chosen = opts.latest ? (newest ? [newest] : []) : entries;
     for (const e of chosen) {
       const j = checkJob({ name: e.name, version: e.vers, checksum: e.cksum.toLowerCase(), source: `sparse+${url}`, dir: null }, `${e.name} ${e.vers}`, skipped);
-      if (j) jobs.push(j);
+      if (!j) continue;
+      jobs.push(j);
+      reqs.set(jobId(j), e.deps.filter((d) => d.kind !== 'dev').map((d) => ({ package: d.package ?? d.name, req: d.req })));
     }
   }
-  return { jobs: sortJobs(jobs), skipped };
+  return { jobs: planned(sortJobs(jobs), reqs), skipped };
 }

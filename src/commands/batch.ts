@@ -1,6 +1,7 @@
 // `cap-scan batch enqueue|worker|status|report`: registry-wide scans spread over any number of machines
-// through a BullMQ queue in Redis (src/batch/). A worker scans each crate exactly as `cap-scan crate DIR`
-// does (the same function) and stores the result; the report assembles the stored results.
+// through a BullMQ queue in Redis (src/batch/). A worker scans each crate as `cap-scan crate DIR` does (the
+// same function), through its dependencies' stored export tables (src/batch/link.ts), and stores the signed
+// result; the report checks the links and assembles the verified results.
 
 import type { Command } from 'commander';
 import type { Skipped } from '../batch/jobs.js';
@@ -118,26 +119,29 @@ async function runEnqueue(o: BatchOptions, t: QueueTarget): Promise<CommandOutpu
   );
 }
 
-async function resultStore(o: BatchOptions, t: QueueTarget): Promise<{ store: ResultStore; close: () => Promise<void> }> {
+/** The results store; entries are signed and verified with `secret` (CAP_SCAN_CACHE_KEY). */
+async function resultStore(o: BatchOptions, t: QueueTarget, secret: string | null): Promise<{ store: ResultStore; close: () => Promise<void> }> {
   const { dirStore, redisStore } = await storeModule();
-  if (o.results !== null) return { store: dirStore(o.results), close: async () => {} };
+  if (o.results !== null) return { store: dirStore(o.results, secret), close: async () => {} };
   const client = (await queueModule()).storeClient(t);
   return {
-    store: redisStore(client, t.name),
+    store: redisStore(client, t.name, secret),
     close: async () => {
       client.disconnect();
     },
   };
 }
 
-async function runBatchWorker(o: BatchOptions, t: QueueTarget): Promise<CommandOutput> {
-  const { store, close } = await resultStore(o, t);
+const stderrLine = (line: string): void => void process.stderr.write(`cap-scan: ${line}\n`);
+
+async function runBatchWorker(o: BatchOptions, t: QueueTarget, secret: string): Promise<CommandOutput> {
+  const { store, close } = await resultStore(o, t, secret);
   try {
-    const log = o.quiet ? undefined : (line: string): void => void process.stderr.write(`cap-scan: ${line}\n`);
+    const log = o.quiet ? undefined : stderrLine;
     // one crate per job: a thread pool per crate costs more than it saves (parallelism comes from
     // --concurrency and from running more worker processes); --jobs N still picks a pool. Same output.
     const scan = { ...o, jobs: o.jobs === 0 ? 1 : o.jobs };
-    const r = await (await queueModule()).runWorker(t, { scan, concurrency: o.concurrency, store, untilEmpty: o.untilEmpty, ...(log ? { log } : {}) });
+    const r = await (await queueModule()).runWorker(t, { scan, concurrency: o.concurrency, store, untilEmpty: o.untilEmpty, ...(log ? { log, warn: log } : {}) });
     return textOut(o, `batch worker: ${r.completed} crate${r.completed === 1 ? '' : 's'} scanned, ${r.failedAttempts} failed attempt${r.failedAttempts === 1 ? '' : 's'}\n`, {
       queue: t.name,
       completed: r.completed,
@@ -156,18 +160,20 @@ async function runStatus(o: BatchOptions, t: QueueTarget): Promise<CommandOutput
   return textOut(o, `queue ${t.name} at ${t.shown}: ${line}\n`, { queue: t.name, counts: c });
 }
 
-async function runReport(o: BatchOptions, t: QueueTarget): Promise<CommandOutput> {
-  const { store, close } = await resultStore(o, t);
+async function runReport(o: BatchOptions, t: QueueTarget, secret: string | null): Promise<CommandOutput> {
+  const { store, close } = await resultStore(o, t, secret);
   try {
-    const r = await (await queueModule()).buildReport(t, store);
+    const r = await (await queueModule()).buildReport(t, store, o.quiet ? undefined : stderrLine);
     const result = filterScan(r.result, o.filter);
-    const batch = { queue: r.queue, counts: r.counts, failed: r.failed, pending: r.pending, link: r.link };
+    const batch = { queue: r.queue, counts: r.counts, failed: r.failed, pending: r.pending, rejected: r.rejected, link: r.link };
     if (o.format === 'json') return { text: `${JSON.stringify({ ...scanJson(result), batch }, null, 2)}\n`, exitCode: 0 };
     const body = render(o.format, { command: 'scan', result, project: null, verbose: o.verbose, color: o.color, workspaceRoot: null });
     if (o.format !== 'human') return { text: body, exitCode: 0 };
     const failed = r.failed.map((f) => `  failed ${f.id} after ${f.attempts} attempt${f.attempts === 1 ? '' : 's'}: ${f.reason}\n`).join('');
+    const rejected = r.rejected.map((x) => `  not trusted ${x.id}: ${x.reason}\n`).join('');
+    const stale = r.link.stale.map((x) => `  stale ${x.id}: ${x.reason}\n`).join('');
     return {
-      text: `${body}\nbatch ${r.queue}: ${r.result.crates.length} crates stored, ${r.failed.length} failed, ${r.pending.length} not finished; link step ${r.link.applied ? 'applied' : 'not applied'}: ${r.link.note}\n${failed}`,
+      text: `${body}\nbatch ${r.queue}: ${r.result.crates.length} crates stored, ${r.failed.length} failed, ${r.pending.length} not finished, ${r.rejected.length} not trusted; link step ${r.link.applied ? 'applied' : 'not applied'}: ${r.link.note}\n${failed}${rejected}${stale}`,
       exitCode: 0,
     };
   } finally {
@@ -177,28 +183,42 @@ async function runReport(o: BatchOptions, t: QueueTarget): Promise<CommandOutput
 
 export async function runBatch(o: BatchOptions): Promise<CommandOutput> {
   checkFormat(o);
+  const secret = o.action === 'worker' || o.action === 'report' ? (await storeModule()).batchKey() : null;
+  // an unsigned result would never be trusted by a report or another worker: refuse before taking a job
+  if (o.action === 'worker' && secret === null) {
+    throw new UserError('batch worker signs every result it stores with CAP_SCAN_CACHE_KEY (HMAC-SHA256), and it is not set (for example: export CAP_SCAN_CACHE_KEY=$(openssl rand -hex 32), the same on every worker and for the report)');
+  }
   const t = await (await redisModule()).openQueueTarget(o.queueUrl, o.queueName);
   switch (o.action) {
     case 'enqueue':
       return runEnqueue(o, t);
     case 'worker':
-      return runBatchWorker(o, t);
+      return runBatchWorker(o, t, secret!);
     case 'status':
       return runStatus(o, t);
     case 'report':
-      return runReport(o, t);
+      return runReport(o, t, secret);
   }
 }
 
 const BATCH_HELP = `
 Actions:
   enqueue   one job per crate version: --lockfile Cargo.lock | --dir DIR (unpacked crates) | --index URL NAME...
-            (job id NAME@VERSION[#sha256]: enqueuing twice adds nothing)
-  worker    scan jobs as \`cap-scan crate DIR --format json\` does; store each result in --results DIR
+            (job id NAME@VERSION[#sha256]: enqueuing twice adds nothing). Each job names its dependencies
+            among the list (normal and build ones; the highest listed version a requirement accepts, or the
+            lockfile's own edges), added dependencies first
+  worker    scan jobs as \`cap-scan crate DIR --format json\` does, resolving each crate through its
+            dependencies' stored export tables (a job waits, delayed, until they are stored); store the
+            result and the crate's own table, signed with CAP_SCAN_CACHE_KEY (required), in --results DIR
             (atomic files) or in Redis; a failed job is retried (--attempts, exponential backoff), then kept
             as failed with its reason. Runs until SIGINT/SIGTERM, or --until-empty
   status    job counts (waiting, active, delayed, completed, failed, ...)
-  report    the stored results as one report (crates sorted; failed and unfinished jobs listed as unscanned)
+  report    the verified results as one report (crates sorted; failed, unfinished and untrusted jobs listed as
+            unscanned), after checking in dependency order that each was linked against the stored tables
+
+Environment:
+  CAP_SCAN_CACHE_KEY=SECRET  HMAC-SHA256 key results are signed (worker) and verified (report, worker) with;
+                             a result that does not verify is never used (said once on stderr)
 
 Examples:
   cap-scan batch enqueue --dir /usr/share/cargo/registry --queue redis://10.0.0.5:6379

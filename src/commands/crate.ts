@@ -15,6 +15,7 @@ import { filterScan } from '../report/filter.js';
 import type { ResolvedCrate } from '../sources/crate-spec.js';
 import type { DownloadProvider } from '../sources/registry.js';
 import { addCrateTyposquats, downloadProvider, normalizeIndexUrl, render, resolveCrateSpecWith, scanCrateDir, scanWorkspace, sourceContext } from './lazy.js';
+import type { ScanHooks } from '../scan/session.js';
 import type { ScanResult } from '../types.js';
 import { UserError } from '../types.js';
 import { defineCommand } from './command.js';
@@ -140,11 +141,12 @@ export async function requireCrateDir(dir: string, shown: string = dir): Promise
 /**
  * The `crate` command's scan of one located crate (without --deps): refuses a directory that is not a
  * crate, scans it, adds typosquat indicators, and for a resolved crate records its source and checksum.
- * `batch worker` calls this too, so a batch result is exactly what `crate DIR --format json` reports.
+ * `batch worker` calls this too (with `hooks.link`: its dependencies' export tables), so a batch result is
+ * what `crate DIR --format json` reports, linked.
  */
-export async function scanLocatedCrate(crate: ResolvedCrate, o: ScanOptions, shown: string = crate.dir): Promise<ScanResult> {
+export async function scanLocatedCrate(crate: ResolvedCrate, o: ScanOptions, shown: string = crate.dir, hooks?: ScanHooks): Promise<ScanResult> {
   await requireCrateDir(crate.dir, shown);
-  const result = await scanCrateDir(crate.dir, o);
+  const result = await scanCrateDir(crate.dir, o, hooks);
   await addCrateTyposquats(result.crates, crate.dir);
   // (a directory given as it is has name '' here: its report keeps what the scan found)
   for (const c of result.crates) {

@@ -28,7 +28,7 @@ import {
 } from '../types.js';
 import { mapLimit } from '../util/async.js';
 import { cmp } from '../util/compare.js';
-import { cargoReqToRange } from '../util/semver.js';
+import { reqMatches } from '../util/semver.js';
 
 export interface LoadProjectOptions {
   /** A Cargo.toml, or a directory containing one. */
@@ -95,15 +95,6 @@ export async function resolveManifestPath(p: string): Promise<string> {
   }
   if (nodePath.basename(abs) !== 'Cargo.toml') throw new UserError(`${p}: the manifest path must be a \`Cargo.toml\` file or a directory holding one`);
   return abs;
-}
-
-function reqMatches(version: string, req: string | null): boolean {
-  if (req === null) return true;
-  try {
-    return semver.satisfies(version, cargoReqToRange(req), { includePrerelease: true, loose: true });
-  } catch {
-    return false;
-  }
 }
 
 // ---------------------------------------------------------------- workspace

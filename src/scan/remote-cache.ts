@@ -72,22 +72,34 @@ export function redactUrl(url: string): string {
   }
 }
 
-export function entryMac(secret: string, key: string, entry: string): string {
-  return createHmac('sha256', secret).update(HMAC_DOMAIN).update(key).update('\n').update(entry).digest('hex');
+/**
+ * What an HMAC seals: the remote cache's entries, or `batch worker`'s stored results (src/batch/store.ts).
+ * Each kind has its own first line and its own MAC domain, so an entry of one kind never verifies as the other.
+ */
+export interface SealKind {
+  magic: string;
+  domain: string;
+  what: string;
+}
+export const REMOTE_ENTRY: SealKind = { magic: MAGIC, domain: HMAC_DOMAIN, what: 'cap-scan remote entry' };
+
+export function entryMac(secret: string, key: string, entry: string, kind: SealKind = REMOTE_ENTRY): string {
+  return createHmac('sha256', secret).update(kind.domain).update(key).update('\n').update(entry).digest('hex');
 }
 
-/** The remote form of a local entry. */
-export function sealEntry(secret: string, key: string, entry: string): string {
-  return `${MAGIC} ${entryMac(secret, key, entry)}\n${entry}`;
+/** The sealed form of an entry (`<magic> <hmac hex>\n<entry>`), authenticated with `key` (the cache key, the job id). */
+export function sealEntry(secret: string, key: string, entry: string, kind: SealKind = REMOTE_ENTRY): string {
+  return `${kind.magic} ${entryMac(secret, key, entry, kind)}\n${entry}`;
 }
 
-/** The local entry inside a remote one, or why it is not trusted. */
-export function openEntry(secret: string, key: string, body: string): { entry: string } | { rejected: string } {
+/** The entry inside a sealed one, or why it is not trusted. */
+export function openEntry(secret: string, key: string, body: string, kind: SealKind = REMOTE_ENTRY): { entry: string } | { rejected: string } {
   const nl = body.indexOf('\n');
-  const m = nl < 0 ? null : /^cap-scan-remote 1 ([0-9a-f]{64})$/.exec(body.slice(0, nl));
-  if (!m) return { rejected: 'not a cap-scan remote entry' };
+  const head = nl < 0 ? '' : body.slice(0, nl);
+  const m = head.startsWith(`${kind.magic} `) ? /^([0-9a-f]{64})$/.exec(head.slice(kind.magic.length + 1)) : null;
+  if (!m) return { rejected: `not a ${kind.what}` };
   const entry = body.slice(nl + 1);
-  const want = Buffer.from(entryMac(secret, key, entry), 'hex');
+  const want = Buffer.from(entryMac(secret, key, entry, kind), 'hex');
   if (!timingSafeEqual(want, Buffer.from(m[1]!, 'hex'))) return { rejected: 'HMAC mismatch (tampered, or written with another key)' };
   return { entry };
 }

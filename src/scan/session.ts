@@ -441,6 +441,8 @@ function registryChecksum(pkg: ResolvedPackage): string | null {
 export interface ScanHooks {
   /** Replace the file analyzer (tests count calls); runs in-thread. */
   analyzer?: FileAnalyzer;
+  /** scanCrateDirs: a crate's dependencies' export tables (batch linking, src/batch/link.ts); none: scanned alone. */
+  link?: (dir: string, input: CrateInput) => CrateLink | undefined;
 }
 
 export async function scanWorkspace(opts: ScanOptions, hooks: ScanHooks = {}): Promise<{ project: Project; result: ScanResult; stats: ScanStats }> {
@@ -544,7 +546,7 @@ export async function scanWorkspace(opts: ScanOptions, hooks: ScanHooks = {}): P
 }
 
 /** Each crate's wait for its dependencies' export tables, and the publication of its own. */
-function sessionLinks(plan: LinkPlan): Map<string, CrateLink> {
+export function sessionLinks(plan: LinkPlan): Map<string, CrateLink> {
   const tables = new Map<string, { promise: Promise<ExportTable | null>; resolve: (t: ExportTable | null) => void; hash?: string }>();
   for (const id of plan.order) {
     let resolve!: (t: ExportTable | null) => void;
@@ -635,7 +637,7 @@ export async function scanCrateDirs(
     const inputs = await mapLimit(dirs, 16, (d) => crateDirInput(d, opts.allTargets));
     const files: string[] = [];
     const crates = await mapLimit(inputs, session.concurrency, async ({ abs, manifest, input }) => {
-      const scan = await session.crate(input, null, `dir:${abs}`);
+      const scan = await session.crate(input, null, `dir:${abs}`, hooks.link?.(abs, input));
       const real = realpathSync(abs);
       for (const f of scan.files) files.push(join(real, f.rel));
       return dirReport(abs, manifest, scan, input);

@@ -18,3 +18,17 @@ export function cargoReqToRange(req: string): string {
   if (semver.validRange(range) === null) throw new UserError(`invalid version requirement ${JSON.stringify(req)}`);
   return range;
 }
+
+/**
+ * Whether `version` meets the Cargo requirement `req` (null: any). `includePrerelease: false` is Cargo's own
+ * rule when it picks a version (a prerelease only for a requirement that names one); true also accepts a
+ * prerelease in range (matching a locked version to the declaration it came from). An invalid one: false.
+ */
+export function reqMatches(version: string, req: string | null, includePrerelease = true): boolean {
+  if (req === null) return includePrerelease || semver.prerelease(version, { loose: true }) === null;
+  try {
+    return semver.satisfies(version, cargoReqToRange(req), { includePrerelease, loose: true });
+  } catch {
+    return false;
+  }
+}
