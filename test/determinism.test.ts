@@ -42,10 +42,14 @@ function cli(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<{ code: 
   });
 }
 
-function countFiles(dir: string): number {
+/** Result entries under `dir`: one per crate, and the workspace entry (results/workspace/) when `workspace`. */
+function countFiles(dir: string, workspace = false): number {
   if (!existsSync(dir)) return 0;
   let n = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) if (e.isFile() && e.name.endsWith('.json')) n++; // markers are not .json
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    // markers are not .json
+    if (e.isFile() && e.name.endsWith('.json') && (workspace || path.basename(e.parentPath ?? e.path) !== 'workspace')) n++;
+  }
   return n;
 }
 
@@ -93,8 +97,12 @@ async function sameEverywhere(manifest: string, extra: string[]): Promise<string
   const crates = (JSON.parse(cold.stdout) as { crates: unknown[] }).crates.length;
   expect(crates).toBeGreaterThan(0);
   expect(countFiles(path.join(cache, 'results'))).toBe(crates);
+  expect(countFiles(path.join(cache, 'results', 'workspace'), true)).toBe(1);
+  // warm: from the workspace entry; then, without it, every crate from its own entry
   const warm = await cli([...base, '--jobs', '2', '--cache-dir', cache]);
+  rmSync(path.join(cache, 'results', 'workspace'), { recursive: true });
   const warm1 = await cli([...base, '--jobs', '1', '--cache-dir', cache]);
+  expect(countFiles(path.join(cache, 'results', 'workspace'), true)).toBe(1);
   // no cache, analysis on the main thread (--jobs 1 otherwise uses one worker)
   const single = await cli([...base, '--jobs', '1', '--no-cache', '--cache-dir', path.join(tmp, 'unused')], { CAP_SCAN_IN_THREAD: '1' });
   expect(existsSync(path.join(tmp, 'unused'))).toBe(false);

@@ -1,5 +1,6 @@
 // The heavy modules a command runs (the scan session with its rules, sources and parser; the reporters),
-// loaded on first use: `--version`, `--help` and option errors start without them (issue 17, instant start).
+// loaded on first use: `--version`, `--help` and option errors start without them (issue 17, instant start),
+// and a workspace scan that its workspace cache entry serves never loads the session.
 // Each wrapper has the signature of the function it forwards to, made async.
 
 type Session = typeof import('../scan/session.js');
@@ -10,8 +11,10 @@ type CrateSpec = typeof import('../sources/crate-spec.js');
 const session = (): Promise<Session> => import('../scan/session.js');
 const reports = (): Promise<Reports> => import('../report/index.js');
 
-export async function scanWorkspace(...a: Parameters<Session['scanWorkspace']>): Promise<Awaited<ReturnType<Session['scanWorkspace']>>> {
-  return (await session()).scanWorkspace(...a);
+export async function scanWorkspace(...[opts, hooks, probe]: Parameters<Session['scanWorkspace']>): Promise<Awaited<ReturnType<Session['scanWorkspace']>>> {
+  const cache = await import('../scan/workspace-cache.js');
+  const looked = probe ?? cache.probeWorkspace(opts);
+  return cache.servedScan(looked, opts) ?? (await session()).scanWorkspace(opts, hooks, looked);
 }
 export async function scanCrateDir(...a: Parameters<Session['scanCrateDir']>): Promise<Awaited<ReturnType<Session['scanCrateDir']>>> {
   return (await session()).scanCrateDir(...a);

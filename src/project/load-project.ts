@@ -29,6 +29,7 @@ import {
 import { mapLimit } from '../util/async.js';
 import { cmp } from '../util/compare.js';
 import { reqMatches } from '../util/semver.js';
+import { realpathTraced, traceList, traceType } from '../util/fs-trace.js';
 
 export interface LoadProjectOptions {
   /** A Cargo.toml, or a directory containing one. */
@@ -69,8 +70,10 @@ function isWithin(child: string, parent: string): boolean {
 }
 
 function hasManifest(dir: string): boolean {
+  const path = nodePath.join(dir, 'Cargo.toml');
+  traceType(path);
   try {
-    return fs.statSync(nodePath.join(dir, 'Cargo.toml')).isFile();
+    return fs.statSync(path).isFile();
   } catch {
     return false;
   }
@@ -83,6 +86,7 @@ function hasManifest(dir: string): boolean {
 export async function resolveManifestPath(p: string): Promise<string> {
   const abs = nodePath.resolve(p);
   let isDir = false;
+  traceType(abs);
   try {
     isDir = (await fsp.stat(abs)).isDirectory();
   } catch {
@@ -106,6 +110,24 @@ function isGlob(pattern: string): boolean {
 /** Directories (and symlinks) one workspace member glob may match before the run is refused. */
 export const MAX_MEMBER_GLOB_DIRS = 50_000;
 
+/** `f` with `note(path)` called first. */
+function tracedCall<F>(f: F, note: (path: string) => void): F {
+  return ((path: string, ...rest: unknown[]) => {
+    note(path);
+    return (f as (...a: unknown[]) => unknown)(path, ...rest);
+  }) as F;
+}
+
+/** fast-glob's file-system calls, each traced first (a workspace cache entry is keyed on what a glob saw). */
+const tracedGlobFs: Partial<fg.FileSystemAdapter> = {
+  readdir: tracedCall(fs.readdir, traceList),
+  readdirSync: tracedCall(fs.readdirSync, traceList),
+  stat: tracedCall(fs.stat, (p) => traceType(p)),
+  statSync: tracedCall(fs.statSync, (p) => traceType(p)),
+  lstat: tracedCall(fs.lstat, (p) => traceType(p, false)),
+  lstatSync: tracedCall(fs.lstatSync, (p) => traceType(p, false)),
+};
+
 /**
  * Directories a `members` glob matches, sorted. The walk never goes through a symlink (`crates/**` with a
  * link to `/` would walk the whole file system), so it is bounded by the workspace's own tree; a symlink
@@ -113,7 +135,7 @@ export const MAX_MEMBER_GLOB_DIRS = 50_000;
  * root. Over MAX_MEMBER_GLOB_DIRS matched directories: a UserError.
  */
 async function globMemberDirs(root: Manifest, pattern: string): Promise<string[]> {
-  const realRoot = fs.realpathSync.native(root.dir);
+  const realRoot = realpathTraced(root.dir);
   const glob = pattern.replace(/\\/g, '/').replace(/\/$/, '');
   // fast-glob reads the pattern's literal leading directories as given, symlinks included: a base that
   // leads out of the workspace (`crates/**` with crates -> /) matches nothing instead of being walked
@@ -121,7 +143,7 @@ async function globMemberDirs(root: Manifest, pattern: string): Promise<string[]
   const firstGlob = segs.findIndex((s) => isGlob(s));
   const base = nodePath.resolve(root.dir, segs.slice(0, firstGlob < 0 ? segs.length : firstGlob).join('/'));
   try {
-    if (!isWithin(fs.realpathSync.native(base), realRoot)) return [];
+    if (!isWithin(realpathTraced(base), realRoot)) return [];
   } catch {
     return [];
   }
@@ -134,6 +156,7 @@ async function globMemberDirs(root: Manifest, pattern: string): Promise<string[]
     dot: true,
     followSymbolicLinks: false,
     objectMode: true,
+    fs: tracedGlobFs,
   });
   for await (const item of stream) {
     const entry = item as unknown as fg.Entry;
@@ -147,16 +170,17 @@ async function globMemberDirs(root: Manifest, pattern: string): Promise<string[]
     if (isLink) {
       let real: string;
       try {
-        real = fs.realpathSync.native(dir);
+        real = realpathTraced(dir);
       } catch {
         continue; // dangling
       }
+      traceType(real);
       if (!isWithin(real, realRoot) || !fs.statSync(real).isDirectory()) continue;
     } else {
       // the glob's static part may itself be a symlink (`crates/*` with crates -> /): stay inside too
       let real: string;
       try {
-        real = fs.realpathSync.native(dir);
+        real = realpathTraced(dir);
       } catch {
         continue;
       }

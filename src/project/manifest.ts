@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { MAX_TOML_BYTES, readRegularText, refusal } from '../util/fs-safe.js';
+import { traceList, traceType } from '../util/fs-trace.js';
 import {
   UserError,
   type DepKind,
@@ -297,23 +298,29 @@ export interface ManifestFs {
 export function dirFs(dir: string): ManifestFs {
   return {
     exists(rel) {
+      const path = nodePath.join(dir, rel);
+      traceType(path);
       try {
-        return !fs.statSync(nodePath.join(dir, rel)).isDirectory();
+        return !fs.statSync(path).isDirectory();
       } catch {
         return false;
       }
     },
     list(rel) {
+      const abs = nodePath.join(dir, rel);
+      traceList(abs);
       let entries: string[];
       try {
-        entries = fs.readdirSync(nodePath.join(dir, rel));
+        entries = fs.readdirSync(abs);
       } catch {
         return [];
       }
       const out: ManifestDirEntry[] = [];
       for (const name of entries) {
+        const path = nodePath.join(abs, name);
+        traceType(path);
         try {
-          const st = fs.statSync(nodePath.join(dir, rel, name));
+          const st = fs.statSync(path);
           out.push({ name, isDir: st.isDirectory() });
         } catch {
           // dangling symlink or unreadable: not a target

@@ -2,10 +2,10 @@
 
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { join, dirname, basename } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, basename } from 'node:path';
 import { CAPABILITY_KINDS, UserError, type Capability, type Phase } from '../types.js';
 import { parseToml } from '../util/toml.js';
+import { builtinRulesDir } from './dir.js';
 
 export interface Rule {
   id: string;
@@ -82,10 +82,7 @@ const FILE_KEYS = new Set(['capability', 'description', 'rule', 'exclude', 'fore
 export const SYNTAX_CONSTRUCTS = new Set(['unsafe-block', 'unsafe-fn', 'unsafe-impl', 'unsafe-trait', 'extern-fn', 'extern-static', 'wasm-import']);
 const FOREIGN_PATH = /^[A-Za-z_]\w*(?:::(?:[A-Za-z_]\w*|\*))*::(?:[A-Za-z_]\w*|\*|\*\*)$/;
 
-export function builtinRulesDir(): string {
-  // dist/rules/load.js or src/rules/load.ts → <package>/rules
-  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'rules');
-}
+export { builtinRulesDir };
 
 function strList(v: unknown, where: string): string[] {
   if (v === undefined) return [];

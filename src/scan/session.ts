@@ -15,8 +15,12 @@ import { inheritOutsideWorkspace, loadProject } from '../project/load-project.js
 import { readManifest } from '../project/manifest.js';
 import { addProvenance } from '../project/provenance.js';
 import { MAX_TOML_BYTES, readRegularText } from '../util/fs-safe.js';
-import { defaultCargoHome, defaultProviders } from '../sources/index.js';
-import { builtinRulesDir, loadRules } from '../rules/load.js';
+import { defaultProviders } from '../sources/index.js';
+import { loadRules } from '../rules/load.js';
+import { builtinRulesDir } from '../rules/dir.js';
+import { defaultCargoHome } from '../util/cargo-home.js';
+import { realpathTraced, withTrace, type FsTrace } from '../util/fs-trace.js';
+import { probeWorkspace, servedScan, WorkspaceRecorder, type WorkspaceProbe, type WorkspaceStats } from './workspace-cache.js';
 import { parsePopularList, typosquatIndicator, typosquats } from '../indicators/typosquat.js';
 import { downloadProvider } from '../sources/registry.js';
 import { RuleIndex } from '../rules/engine.js';
@@ -171,6 +175,8 @@ export interface ScanStats {
   filesAnalysed: number;
   pool: PoolStats;
   cache: CacheStats | null;
+  /** The whole-workspace entry (workspace-cache.ts): looked up first, written after a scan. */
+  workspace: WorkspaceStats;
 }
 
 /** How many crates are scanned at once (each walks its module tree one file at a time). */
@@ -199,7 +205,12 @@ export class ScanSession {
 
   private readonly progress: ScanProgress | undefined;
 
-  constructor(opts: Pick<ScanOptions, 'jobs' | 'cache' | 'cacheDir' | 'progress' | 'warn' | 'remoteCache' | 'remoteCacheReadOnly'>, analyzer?: FileAnalyzer) {
+  constructor(
+    opts: Pick<ScanOptions, 'jobs' | 'cache' | 'cacheDir' | 'progress' | 'warn' | 'remoteCache' | 'remoteCacheReadOnly'>,
+    analyzer?: FileAnalyzer,
+    /** Where the file-system facts of content-keyed crates go (a workspace scan that writes a workspace entry). */
+    private readonly trace?: FsTrace,
+  ) {
     this.progress = opts.progress;
     this.index = ruleIndex();
     // --jobs 1 still analyses in a worker: only a worker can be stopped on a hostile file that makes the
@@ -312,8 +323,11 @@ export class ScanSession {
       else {
         // null: more files than the hash covers; a file it does not cover could change unseen, so the
         // crate is neither looked up nor stored (never a stale result)
-        const hash = await contentHash(realpathSync(input.dir));
+        const real = realpathTraced(input.dir, this.trace);
+        this.trace?.note('tree', real);
+        const hash = await contentHash(real);
         if (hash !== null) identity = { kind: 'content', hash };
+        else this.trace?.refuse(`${input.name} has more files than a content hash covers`);
       }
     }
     const m = input.manifest;
@@ -379,6 +393,7 @@ export class ScanSession {
     }
     // a file that timed out, crashed its worker or could not be read may do better next time: not cached
     const transient = scan.unanalyzed.some((u) => /^(analysis-timeout|analysis-crashed|read-failed)/.test(u.reason));
+    if (transient) this.trace?.refuse(`${input.name}: a file failed in a way that may not recur`);
     if (this.cache && key && !transient) {
       await this.cache.put(key, scan);
       await this.cache.putMarker(this.markerOf(identity?.kind === 'checksum' ? identity.checksum : null, input.dir));
@@ -409,6 +424,7 @@ export class ScanSession {
       filesAnalysed: this.analysed,
       pool: this.pool.stats(),
       cache: this.cache ? this.cache.snapshot() : null,
+      workspace: { lookup: 'off', reason: null, stored: null },
     };
   }
 
@@ -445,12 +461,28 @@ export interface ScanHooks {
   link?: (dir: string, input: CrateInput) => CrateLink | undefined;
 }
 
-export async function scanWorkspace(opts: ScanOptions, hooks: ScanHooks = {}): Promise<{ project: Project; result: ScanResult; stats: ScanStats }> {
+/**
+ * Scan a workspace: from its workspace cache entry when that still holds (`probe`: the lookup, when the
+ * caller made it already), else every crate through the session, recording what the result rests on
+ * for a new workspace entry.
+ */
+export async function scanWorkspace(
+  opts: ScanOptions,
+  hooks: ScanHooks = {},
+  probe: WorkspaceProbe = probeWorkspace(opts),
+): Promise<{ project: Project; result: ScanResult; stats: ScanStats }> {
+  const served = servedScan(probe, opts);
+  if (served) return served;
+  const recorder = probe.file ? WorkspaceRecorder.start(probe) : null;
+  const trace = recorder instanceof WorkspaceRecorder ? recorder.trace : undefined;
+  // the project loader's and the source providers' reads are recorded (util/fs-trace.ts)
+  const traced = <T>(load: () => Promise<T>): Promise<T> => (trace ? withTrace(trace, load) : load());
   const manifestPath = resolve(opts.manifestPath);
+  trace?.note('type', manifestPath);
   if (!existsSync(manifestPath)) throw new UserError(`manifest not found: ${opts.manifestPath} (run inside a Cargo project or pass --manifest-path)`);
   const startDir = statSync(manifestPath).isDirectory() ? manifestPath : dirname(manifestPath);
   const ctx = sourceContext(opts, startDir);
-  const session = new ScanSession(opts, hooks.analyzer);
+  const session = new ScanSession(opts, hooks.analyzer, trace);
   try {
     // Crates located by a provider start analysing at once (low priority), while the rest is still being
     // located or downloaded; they are then scanned first, in the order they became available.
@@ -469,10 +501,10 @@ export async function scanWorkspace(opts: ScanOptions, hooks: ScanHooks = {}): P
     });
     // offline providers first; the download provider last (it also serves the cache when --offline)
     const dl = downloadProvider();
-    const providers = [...(await defaultProviders(ctx)), dl].map(watch);
+    const providers = [...(await traced(() => defaultProviders(ctx))), dl].map(watch);
     let project: Project;
     try {
-      project = await loadProject({
+      project = await traced(() => loadProject({
         manifestPath,
         includeDev: opts.includeDev,
         locked: opts.locked,
@@ -480,7 +512,7 @@ export async function scanWorkspace(opts: ScanOptions, hooks: ScanHooks = {}): P
         providers,
         ctx,
         ...(opts.lockfilePath ? { lockfilePath: resolve(opts.lockfilePath) } : {}),
-      });
+      }));
     } finally {
       dl.finish();
     }
@@ -538,7 +570,16 @@ export async function scanWorkspace(opts: ScanOptions, hooks: ScanHooks = {}): P
     // only when targets were chosen: without one the result (and its JSON) is what it always was
     if (project.targets) Object.assign(result, { targets: project.targets, excluded: project.excluded ?? [] });
     addProvenance(project, result, opts.includeDev);
-    return { project, result, stats: session.stats() };
+    let stored: WorkspaceStats['stored'] = typeof recorder === 'string' ? recorder : null;
+    if (recorder instanceof WorkspaceRecorder) {
+      // the bytes of what decides the project, besides its fingerprint: the lock, the workspace manifests
+      // with the policy table (cargo config files are marked as they are read)
+      recorder.trace.content(project.lockfile.path);
+      recorder.trace.content(project.rootManifest.path);
+      for (const p of project.packages) if (p.member && p.manifest) recorder.trace.content(p.manifest.path);
+      stored = recorder.store(project, result);
+    }
+    return { project, result, stats: { ...session.stats(), workspace: { ...probe.stats, stored } } };
   } finally {
     opts.progress?.done();
     await session.close();

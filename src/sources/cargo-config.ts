@@ -10,9 +10,9 @@
 // Not read: `--config` arguments and `CARGO_*` environment overrides.
 
 import { MAX_TOML_BYTES, NotRegularFileError, readRegularText, refusal } from '../util/fs-safe.js';
-import os from 'node:os';
 import path from 'node:path';
 import { UserError } from '../types.js';
+import { traceContent } from '../util/fs-trace.js';
 import { isTable, parseToml } from '../util/toml.js';
 
 export interface SourceEntry {
@@ -42,18 +42,16 @@ export const CRATES_IO_NAME = 'crates-io';
 export const CRATES_IO_GIT_INDEX = 'https://github.com/rust-lang/crates.io-index';
 export const CRATES_IO_SPARSE_INDEX = 'https://index.crates.io/';
 
-export function defaultCargoHome(): string {
-  const env = process.env.CARGO_HOME;
-  if (env && env.trim() !== '') return path.resolve(env);
-  return path.join(os.homedir(), '.cargo');
-}
+export { defaultCargoHome } from '../util/cargo-home.js';
 
 /** Config file of one `.cargo`-like directory, or null. `config` wins over `config.toml`, as in cargo. */
 async function readConfigIn(dir: string): Promise<{ file: string; text: string } | null> {
   for (const base of ['config', 'config.toml']) {
     const file = path.join(dir, base);
     try {
-      return { file, text: await readRegularText(file, { maxBytes: MAX_TOML_BYTES }) };
+      const text = await readRegularText(file, { maxBytes: MAX_TOML_BYTES });
+      traceContent(file);
+      return { file, text };
     } catch (err) {
       if (err instanceof NotRegularFileError && err.kind === 'directory') continue;
       const refused = refusal(err);

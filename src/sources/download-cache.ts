@@ -9,6 +9,7 @@ import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../types.js';
 import { unpackCrate, type UnpackLimits } from './unpack.js';
+import { traceType } from '../util/fs-trace.js';
 
 const SHA256_RE = /^[0-9a-f]{64}$/;
 const NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
@@ -42,6 +43,7 @@ export class ChecksumMismatchError extends UserError {
 }
 
 async function isDir(p: string): Promise<boolean> {
+  traceType(p);
   try {
     return (await stat(p)).isDirectory();
   } catch {

@@ -2,7 +2,7 @@
 // registry/src and git/checkouts). Crate contents are hostile input: nothing here follows symlinks while
 // searching, directory walks are bounded, and a malformed file only makes that candidate not match.
 
-import { readdir, realpath, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import type { Dirent } from 'node:fs';
 import path from 'node:path';
 import TOML from '@iarna/toml';
@@ -11,10 +11,12 @@ import { type CargoConfig, parseGitSource, resolveReplacement } from './cargo-co
 import { MAX_TOML_BYTES, readFailureReason, readRegularText, refusal } from '../util/fs-safe.js';
 import { isValidCrateName, isValidVersion } from '../project/lockfile.js';
 import { checkTomlDepth, isTable } from '../util/toml.js';
+import { realpathTraced, traceList, traceType } from '../util/fs-trace.js';
 
 // ---------------------------------------------------------------- helpers
 
 async function isDir(p: string): Promise<boolean> {
+  traceType(p);
   try {
     return (await stat(p)).isDirectory();
   } catch {
@@ -23,6 +25,7 @@ async function isDir(p: string): Promise<boolean> {
 }
 
 async function isFile(p: string): Promise<boolean> {
+  traceType(p);
   try {
     return (await stat(p)).isFile();
   } catch {
@@ -34,9 +37,10 @@ async function isFile(p: string): Promise<boolean> {
  * Whether `dir` (after resolving symlinks) is `root` or below it: a directory a provider found for a
  * package must not lead out of the source it was found in.
  */
-async function staysInside(root: string, dir: string): Promise<boolean> {
+function staysInside(root: string, dir: string): boolean {
   try {
-    const [r, d] = await Promise.all([realpath(root), realpath(dir)]);
+    const r = realpathTraced(root);
+    const d = realpathTraced(dir);
     return d === r || d.startsWith(r.endsWith(path.sep) ? r : r + path.sep);
   } catch {
     return false;
@@ -50,6 +54,7 @@ function unsafeRequest(pkg: SourceRequest): string | null {
 }
 
 async function listDir(dir: string): Promise<Dirent[]> {
+  traceList(dir);
   try {
     return await readdir(dir, { withFileTypes: true });
   } catch {
@@ -206,7 +211,7 @@ export function directorySourceProvider(cfg: CargoConfig): SourceProvider {
         }
         return { unavailable: `${pkg.name} ${pkg.version} is not in directory source \`${rep.name}\` (${root})` };
       }
-      if (!(await staysInside(root, found))) {
+      if (!staysInside(root, found)) {
         return { unavailable: `${found} leads outside directory source \`${rep.name}\` (${root})` };
       }
       const sum = await readCargoChecksum(found);
@@ -314,7 +319,7 @@ export function registrySrcProvider(cfg: CargoConfig): SourceProvider {
           partial ??= dir;
           continue;
         }
-        if (!(await staysInside(srcRoot, dir))) continue;
+        if (!staysInside(srcRoot, dir)) continue;
         return { dir };
       }
       if (partial !== null) return { unavailable: `${partial} is incompletely unpacked (no .cargo-ok)` };

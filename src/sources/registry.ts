@@ -25,6 +25,7 @@ import { SourceCache, assertSafeNameVersion, isSha256, sha256Hex } from './downl
 import { type CargoConfig, loadCargoConfig, resolveReplacement, sourceIdOf } from './cargo-config.js';
 import { HttpClient, HttpError, type HttpOptions, Progress, Semaphore } from './download.js';
 import type { UnpackLimits } from './unpack.js';
+import { traceRefuse } from '../util/fs-trace.js';
 
 export const CRATES_IO_SPARSE_INDEX = 'https://index.crates.io/';
 export const CRATES_IO_GIT_INDEX = 'https://github.com/rust-lang/crates.io-index';
@@ -299,6 +300,8 @@ export function downloadProvider(opts: DownloadProviderOptions = {}): DownloadPr
       return { unavailable: `${what}: nothing to verify a download against (--allow-unverified unpacks it anyway)` };
     }
     if (route.kind === 'local-registry') {
+      // unpacks into the cache: the next run finds it there, as a fact
+      traceRefuse('a crate was unpacked from a local registry');
       const file = path.join(route.path, `${pkg.name}-${pkg.version}.crate`);
       let data: Buffer;
       try {
@@ -313,6 +316,8 @@ export function downloadProvider(opts: DownloadProviderOptions = {}): DownloadPr
       return { dir };
     }
     if (ctx.offline) return { unavailable: `offline: not in the cap-scan cache (${ctx.cacheDir})` };
+    // what a registry answers is no file-system fact (a failed download may succeed next time)
+    traceRefuse('a crate was downloaded');
 
     const reg = registry(route.indexUrl);
     const progress = progressFor(ctx);

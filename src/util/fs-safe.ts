@@ -10,10 +10,14 @@
 // 3. refuse a size over the caller's limit before reading, then read at most the fstat size (a file that
 //    grows meanwhile is read as it was; /proc files, which report size 0, read as empty);
 // 4. refuse paths that resolve into /dev, /proc or /sys (a regular file there is still not source code).
+//
+// Inside a traced project load (util/fs-trace.ts) the path's fingerprint is recorded before it is read:
+// the workspace cache entry is keyed on what the load read.
 
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import type { Hash } from 'node:crypto';
+import { traceStat } from './fs-trace.js';
 
 /** Largest Cargo.toml, Cargo.lock or cargo config read (bytes); bigger ones are refused before parsing. */
 export const MAX_TOML_BYTES = 32 * 1024 * 1024;
@@ -127,6 +131,7 @@ export function readRegularFileSync(path: string, limit: ReadLimit = {}): Buffer
  * a file swapped in between is refused too), runs `use` on the descriptor and closes it.
  */
 function withRegularFd<T>(path: string, use: (fd: number, st: fs.Stats) => T): T {
+  traceStat(path);
   checkStat(path, fs.statSync(path));
   checkSpecialSync(path);
   const fd = fs.openSync(path, OPEN_FLAGS);
@@ -152,6 +157,7 @@ function readInto(fd: number, buf: Buffer): Buffer {
 
 /** Async readRegularFileSync. */
 export async function readRegularFile(path: string, limit: ReadLimit = {}): Promise<Buffer> {
+  traceStat(path);
   checkStat(path, await fsp.stat(path));
   await checkSpecial(path);
   const fh = await fsp.open(path, OPEN_FLAGS);
