@@ -2,7 +2,8 @@
 
 import { writeFile } from 'node:fs/promises';
 import type { CommandOutput, CommonOptions } from '../options.js';
-import { parsePolicy, splitEntryKey, type AllowEntry } from '../policy/allowlist.js';
+import type { AllowEntry } from '../policy/allowlist.js';
+import { splitEntryKey } from '../policy/entry-key.js';
 import { plural } from '../report/common.js';
 import { scanWorkspace } from './lazy.js';
 import { setTableEntries, tomlKey, tomlStringArray, type TableEntry } from '../policy/toml-edit.js';
@@ -140,7 +141,7 @@ export async function runAllow(opts: AllowOptions): Promise<CommandOutput> {
   const updated = setTableEntries(withBase, tablePath, entries, { path: shownPath(manifest), remove });
   if (updated !== text) await writeFile(manifest, updated);
   // what really changed, entry by entry (it said "Updated … 97 allow entries" when one changed)
-  const after = parsePolicy(updated, shownPath(manifest)).entries;
+  const after = (await import('../policy/allowlist.js')).parsePolicy(updated, shownPath(manifest)).entries;
   const sig = (e: AllowEntry) => JSON.stringify([e.runtime, e.build, e.plain, e.urls]);
   const beforeBy = new Map(policy.entries.map((e) => [e.key, sig(e)]));
   const afterBy = new Map(after.map((e) => [e.key, sig(e)]));

@@ -11,7 +11,7 @@ import type { ResultStore } from '../batch/store.js';
 import type { CommandOutput, CommonOptions } from '../options.js';
 import { scanJson } from '../report/common.js';
 import { filterScan } from '../report/filter.js';
-import { render } from '../report/index.js';
+import { render } from './lazy.js';
 import { UserError } from '../types.js';
 import { defineCommand, stringFlag } from './command.js';
 
@@ -167,7 +167,7 @@ async function runReport(o: BatchOptions, t: QueueTarget, secret: string | null)
     const result = filterScan(r.result, o.filter);
     const batch = { queue: r.queue, counts: r.counts, failed: r.failed, pending: r.pending, rejected: r.rejected, link: r.link };
     if (o.format === 'json') return { text: `${JSON.stringify({ ...scanJson(result), batch }, null, 2)}\n`, exitCode: 0 };
-    const body = render(o.format, { command: 'scan', result, project: null, verbose: o.verbose, color: o.color, workspaceRoot: null });
+    const body = await render(o.format, { command: 'scan', result, project: null, verbose: o.verbose, color: o.color, workspaceRoot: null });
     if (o.format !== 'human') return { text: body, exitCode: 0 };
     const failed = r.failed.map((f) => `  failed ${f.id} after ${f.attempts} attempt${f.attempts === 1 ? '' : 's'}: ${f.reason}\n`).join('');
     const rejected = r.rejected.map((x) => `  not trusted ${x.id}: ${x.reason}\n`).join('');

@@ -2,10 +2,9 @@
 
 import { isAbsolute, relative } from 'node:path';
 import type { CommandOutput, CommonOptions } from '../options.js';
-import { evaluatePolicy, parsePolicy, type Policy } from '../policy/allowlist.js';
+import type { Policy } from '../policy/allowlist.js';
 import { checkCratesExist, filterScan, filterViolations } from '../report/filter.js';
 import { render, scanWorkspace } from './lazy.js';
-import { readTomlFile } from '../project/manifest.js';
 import type { Project } from '../types.js';
 import { UserError } from '../types.js';
 import { defineCommand } from './command.js';
@@ -24,6 +23,8 @@ export function shownPath(p: string): string {
 
 /** Reads the policy of the project's root manifest. Errors name the manifest (as shown to the user) and line. */
 export async function readPolicy(project: Project): Promise<{ policy: Policy; text: string }> {
+  // the policy parser and the TOML reader load when a command reads a policy, not at start-up
+  const [{ parsePolicy }, { readTomlFile }] = await Promise.all([import('../policy/allowlist.js'), import('../project/manifest.js')]);
   const path = project.rootManifest.path;
   let text: string;
   try {
@@ -39,6 +40,7 @@ export async function readPolicy(project: Project): Promise<{ policy: Policy; te
 export async function runCheck(opts: CheckOptions): Promise<CommandOutput> {
   const { project, result } = await scanWorkspace(opts);
   const { policy } = await readPolicy(project);
+  const { evaluatePolicy } = await import('../policy/allowlist.js');
   checkCratesExist(result, opts.filter);
   const shown = filterScan(result, opts.filter);
   const all = evaluatePolicy(policy, result, project, { strict: opts.strict, denyIndicators: opts.denyIndicators, denyUnscanned: opts.denyUnscanned });

@@ -10,7 +10,6 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { CommandOutput, CommonOptions, ScanOptions } from '../options.js';
-import { readManifest } from '../project/manifest.js';
 import { filterScan } from '../report/filter.js';
 import type { ResolvedCrate } from '../sources/crate-spec.js';
 import type { DownloadProvider } from '../sources/registry.js';
@@ -128,7 +127,7 @@ export async function requireCrateDir(dir: string, shown: string = dir): Promise
     // missing
   }
   if (!exists) throw new UserError(`${shown}: not a crate (no Cargo.toml in the directory)`);
-  const m = await readManifest(manifestPath);
+  const m = await (await import('../project/manifest.js')).readManifest(manifestPath);
   if (!m.package) {
     throw new UserError(
       m.workspace

@@ -5,7 +5,6 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { diffScans } from '../diff/scan-diff.js';
 import type { CommandOutput, CommonOptions } from '../options.js';
 import { filterDiff, filterScan } from '../report/filter.js';
 import { render, scanWorkspace } from './lazy.js';
@@ -66,6 +65,7 @@ export async function runDiff(opts: DiffOptions): Promise<CommandOutput> {
     }
     const { result: oldResult } = await scanWorkspace({ ...opts, lockfilePath: oldLock });
     const members = new Set(project.packages.filter((p) => p.member).map((p) => p.name));
+    const { diffScans } = await import('../diff/scan-diff.js');
     const diff = filterDiff(diffScans(opts.base, oldResult, result, members), opts.filter);
     const text = await render(opts.format, {
       command: 'diff',

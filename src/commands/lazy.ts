@@ -3,13 +3,23 @@
 // and a workspace scan that its workspace cache entry serves never loads the session.
 // Each wrapper has the signature of the function it forwards to, made async.
 
+import { checkFormat, type FormatName } from '../report/formats.js';
+import type { ReportInput, Reporter } from '../report/common.js';
+
 type Session = typeof import('../scan/session.js');
-type Reports = typeof import('../report/index.js');
 type Registry = typeof import('../sources/registry.js');
 type CrateSpec = typeof import('../sources/crate-spec.js');
 
 const session = (): Promise<Session> => import('../scan/session.js');
-const reports = (): Promise<Reports> => import('../report/index.js');
+/** Each format's reporter, loading only its own module (report/index.ts maps them all, eagerly). */
+const REPORTERS: Record<FormatName, () => Promise<Reporter>> = {
+  human: async () => (await import('../report/human.js')).human,
+  json: async () => (await import('../report/json.js')).json,
+  sarif: async () => (await import('../report/sarif.js')).sarif,
+  markdown: async () => (await import('../report/markdown.js')).markdown,
+  github: async () => (await import('../report/github.js')).github,
+  html: async () => (await import('../report/html.js')).html,
+};
 
 export async function scanWorkspace(...[opts, hooks, probe]: Parameters<Session['scanWorkspace']>): Promise<Awaited<ReturnType<Session['scanWorkspace']>>> {
   const cache = await import('../scan/workspace-cache.js');
@@ -28,11 +38,14 @@ export async function sourceContext(...a: Parameters<Session['sourceContext']>):
 export async function ruleIndex(): Promise<ReturnType<Session['ruleIndex']>> {
   return (await session()).ruleIndex();
 }
-export async function render(...a: Parameters<Reports['render']>): Promise<string> {
-  return (await reports()).render(...a);
+/** The reporter for a format name; an unknown name is a UserError listing the valid ones. */
+export async function getReporter(name: string): Promise<Reporter> {
+  return REPORTERS[checkFormat(name)]();
 }
-export async function getReporter(...a: Parameters<Reports['getReporter']>): Promise<ReturnType<Reports['getReporter']>> {
-  return (await reports()).getReporter(...a);
+/** Renders a report in a format; a format that does not support the report is a UserError. */
+export async function render(format: string, input: ReportInput): Promise<string> {
+  const [reporter, { renderWith }] = await Promise.all([getReporter(format), import('../report/render.js')]);
+  return renderWith(reporter, format, input);
 }
 export async function downloadProvider(...a: Parameters<Registry['downloadProvider']>): Promise<ReturnType<Registry['downloadProvider']>> {
   return (await import('../sources/registry.js')).downloadProvider(...a);

@@ -5,12 +5,8 @@
 
 import * as nodePath from 'node:path';
 import type { CommandOutput, CommonOptions } from '../options.js';
-import { findWorkspaceRoot, resolveManifestPath } from '../project/load-project.js';
-import { readLockfile } from '../project/lockfile.js';
-import { readManifest } from '../project/manifest.js';
-import { dependencyPaths } from '../project/provenance.js';
-import { renderWhyHuman, renderWhyJson, type WhyCrate } from '../report/why.js';
-import { scanWorkspace } from '../scan/session.js';
+import type { WhyCrate } from '../report/why.js';
+import { scanWorkspace } from './lazy.js';
 import { CAPABILITIES, CAPABILITY_KINDS, UserError } from '../types.js';
 import { cmp } from '../util/compare.js';
 import { defineCommand } from './command.js';
@@ -57,6 +53,11 @@ export async function runWhy(opts: WhyOptions): Promise<CommandOutput> {
     throw new UserError(`unknown capability '${cap}' (expected an id: ${CAPABILITIES.join(', ')}; or a kind such as net.connect, see cap-scan rules)`);
   }
   // the lockfile answers "is it there at all" before a scan that may take a while
+  const [{ findWorkspaceRoot, resolveManifestPath }, { readLockfile }, { readManifest }] = await Promise.all([
+    import('../project/load-project.js'),
+    import('../project/lockfile.js'),
+    import('../project/manifest.js'),
+  ]);
   const start = await readManifest(await resolveManifestPath(opts.manifestPath));
   const root = await findWorkspaceRoot(start);
   const lock = await readLockfile(opts.lockfilePath ? nodePath.resolve(opts.lockfilePath) : nodePath.join(root.dir, 'Cargo.lock'));
@@ -72,6 +73,7 @@ export async function runWhy(opts: WhyOptions): Promise<CommandOutput> {
     const why = project.excluded?.some((x) => x.name === name) ? `not built for ${project.targets?.join(', ')}` : 'reached only through dev-dependencies (--include-dev scans them)';
     throw new UserError(`${opts.crate}: in the lockfile but not scanned: ${why}`);
   }
+  const [{ dependencyPaths }, { renderWhyHuman, renderWhyJson }] = await Promise.all([import('../project/provenance.js'), import('../report/why.js')]);
   const paths = dependencyPaths(project, opts.includeDev);
   const crates: WhyCrate[] = pkgs.map((pkg) => {
     const report = result.crates.find((c) => c.name === pkg.name && c.version === pkg.version && c.source === pkg.source) ?? null;

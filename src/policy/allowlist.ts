@@ -40,6 +40,7 @@ import { checkRemoteUrl } from '../scan/remote-cache.js';
 import { cmp } from '../util/compare.js';
 import { isTable, parseToml } from '../util/toml.js';
 import { hostOfUrl } from '../util/url.js';
+import { splitEntryKey } from './entry-key.js';
 
 export type PolicySection = 'workspace' | 'package';
 
@@ -92,12 +93,7 @@ export function itemAllows(item: string, capability: string, kind: string): bool
   return item === capability || item === kind;
 }
 
-/** Splits an allow key into name and semver requirement. */
-export function splitEntryKey(key: string): { name: string; req: string | null } {
-  const at = key.indexOf('@');
-  if (at < 0) return { name: key, req: null };
-  return { name: key.slice(0, at), req: key.slice(at + 1) };
-}
+export { splitEntryKey };
 
 /**
  * Reads the cap-scan policy from the root manifest's text. `path` is used in messages

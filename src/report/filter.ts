@@ -10,7 +10,8 @@
 // Without filters every function returns its input unchanged (the default output is byte-identical).
 
 import type { DiffResult, PackageChange } from '../diff/scan-diff.js';
-import { splitEntryKey, type Violations } from '../policy/allowlist.js';
+import type { Violations } from '../policy/allowlist.js';
+import { splitEntryKey } from '../policy/entry-key.js';
 import { CAPABILITIES, CAPABILITY_KINDS, UserError, type Capability, type CrateReport, type Finding, type MemberReport, type Phase, type ScanResult } from '../types.js';
 
 export interface CrateFilter {
