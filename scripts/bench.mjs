@@ -330,7 +330,8 @@ async function main(argv) {
       console.log(`  ${'raw parse, 1 thread'.padEnd(22)} ${s(wsRaw.wallMs)}  (${wsRaw.files} files, ${mb(wsRaw.bytes)})`);
       console.log(`  ${'cold scan'.padEnd(22)} ${cliCold}  (peak RSS ${rss(c.maxRssKb)}; ${c.stats.pool.analysed} parses)`);
       console.log(`  ${'triage'.padEnd(22)} ${triageRow(c.stats.pool, null, null)}`);
-      console.log(`  ${'warm scan'.padEnd(22)} ${s(w.wallMs)}  (peak RSS ${rss(w.maxRssKb)}; ${w.stats.cached}/${w.stats.crates} crates from cache, in-process)`);
+      const served = w.stats.workspace?.lookup === 'hit' ? 'the workspace entry' : `${w.stats.cached}/${w.stats.crates} crates from cache (workspace entry: ${w.stats.workspace?.reason ?? 'none'})`;
+      console.log(`  ${'warm scan'.padEnd(22)} ${s(w.wallMs)}  (peak RSS ${rss(w.maxRssKb)}; ${served}, in-process)`);
       console.log(`  ${'bare node -e ""'.padEnd(22)} ${s(starts.bare.medianMs)}  (whole process, median of ${opt.starts}${starts.bare.peakKb ? `; peak RSS ${rss(starts.bare.peakKb)}` : ''})`);
       console.log(`  ${'cap-scan --version'.padEnd(22)} ${s(starts.version.medianMs)}  (${(starts.version.medianMs / starts.bare.medianMs).toFixed(2)} x bare node; target <= 1.5)`);
       console.log(`  ${'warm CLI scan'.padEnd(22)} ${s(starts.warmCli.medianMs)}  (${(starts.warmCli.medianMs / starts.bare.medianMs).toFixed(2)} x bare node, whole process; target <= 3${starts.warmCli.peakKb ? `; peak RSS ${rss(starts.warmCli.peakKb)}` : ''})`);

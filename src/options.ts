@@ -22,6 +22,11 @@ export interface ScanOptions {
   cache: boolean;
   /** Cache root; null = $XDG_CACHE_HOME/cap-scan or ~/.cache/cap-scan. */
   cacheDir: string | null;
+  /**
+   * Look up and write the whole-workspace cache entry (scan/workspace-cache.ts); default true with the
+   * cache. Off for a temporary project (`crate --deps`), which no later run scans again.
+   */
+  workspaceEntry?: boolean;
   registryUrl: string | null;
   allowUnverified: boolean;
   /** Progress of the scan (the CLI's line on a TTY stderr); absent: silent. */

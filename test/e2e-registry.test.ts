@@ -482,5 +482,8 @@ describe('cap-scan crate', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toBe([...SCANNED_DEPS, '', '3 crates, 3 with capabilities, 0 unscanned', ''].join('\n'));
+    // the temporary project's crates are cached, but no workspace entry: no later run scans that project
+    expect(existsSync(path.join(h.cache, 'results'))).toBe(true);
+    expect(existsSync(path.join(h.cache, 'results', 'workspace'))).toBe(false);
   }, 60_000);
 });

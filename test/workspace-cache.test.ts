@@ -205,9 +205,10 @@ describe('workspace cache entry', () => {
     expect(dev.json).not.toBe((await scan(opts)).json);
   });
 
-  it('no cache, or a --lockfile-path scan (diff --base), uses no entry', () => {
+  it('no cache, a --lockfile-path scan (diff --base) or a temporary project (crate --deps) uses no entry', () => {
     const { opts } = workspace();
     expect(workspaceEntryFile({ ...opts, cache: false })).toBeNull();
+    expect(workspaceEntryFile({ ...opts, workspaceEntry: false })).toBeNull();
     expect(workspaceEntryFile({ ...opts, lockfilePath: path.join(tmp, 'old.lock') })).toBeNull();
     expect(probeWorkspace({ ...opts, cache: false }).stats).toEqual({ lookup: 'off', reason: null, stored: null });
   });

@@ -176,7 +176,8 @@ export async function runCrate(o: CrateOptions): Promise<CommandOutput> {
     if (crate.source === null) throw new UserError('--deps needs NAME@VERSION (a registry crate): a directory or .crate file has no resolvable dependencies');
     const ws = await createDepsWorkspace(crate.name, crate.version, { registryUrl: o.registryUrl ?? (process.env.CAP_SCAN_REGISTRY || null), offline: o.offline });
     try {
-      ({ result } = await scanWorkspace({ ...o, manifestPath: ws.manifestPath }));
+      // a temporary project: its crates are cached, a workspace entry would never be read
+      ({ result } = await scanWorkspace({ ...o, manifestPath: ws.manifestPath, workspaceEntry: false }));
     } finally {
       await ws.cleanup();
     }

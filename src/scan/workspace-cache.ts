@@ -135,7 +135,7 @@ function toolVersion(): string {
 /** Where the workspace entry for these options lives, or null when none applies. */
 export function workspaceEntryFile(opts: ScanOptions): { key: string; file: string } | null {
   // a diff's old lockfile is a new temporary file every run: not worth an entry
-  if (!opts.cache || opts.lockfilePath) return null;
+  if (!opts.cache || opts.lockfilePath || opts.workspaceEntry === false) return null;
   const cacheDir = resolve(opts.cacheDir ?? defaultCacheDir());
   const inputs = {
     format: WORKSPACE_FORMAT,

@@ -92,10 +92,13 @@ export const MAX_TREE_ENTRIES = 50_000;
 /**
  * Names and kinds of everything in a crate directory, and the fingerprint of everything but directories
  * (whose times change with every temporary file made in them: their names are the fact), in content-hash
- * order, without top-level target/ and .git/.
+ * order, without top-level target/ and .git/. The fingerprints are hashed as the doubles they are (no
+ * number is printed: a third of the time on the real workspace's 2,400 files).
  */
 function tree(root: string): Evaluated {
-  const parts: string[] = [];
+  // names end in `/` for a directory and are separated by NUL, which no name holds
+  const names: string[] = [];
+  const numbers: number[] = [];
   let newest = NONE;
   let total = 0;
   const walk = (abs: string, rel: string): string | null => {
@@ -108,7 +111,7 @@ function tree(root: string): Evaluated {
       const r = rel === '' ? e.name : `${rel}/${e.name}`;
       const p = `${abs}${sep}${e.name}`;
       if (e.isDirectory()) {
-        parts.push(`${r}\0dir`);
+        names.push(`${r}/`);
         const bad = walk(p, r);
         if (bad !== null) return bad;
         continue;
@@ -117,12 +120,13 @@ function tree(root: string): Evaluated {
       if (typeof st === 'string') return `${r}:${st}`;
       const t = newestOf(st);
       if (t > newest) newest = t;
-      parts.push(`${r}\0${fingerprint(st)}`);
+      names.push(r);
+      numbers.push(st.dev, st.ino, st.mode, st.uid, st.gid, st.size, st.mtimeMs, st.ctimeMs);
     }
     return null;
   };
   const bad = walk(root, '');
-  return { value: bad ?? createHash('sha256').update(parts.join('\n')).digest('hex'), newest };
+  return { value: bad ?? createHash('sha256').update(names.join('\0')).update(new Float64Array(numbers)).digest('hex'), newest };
 }
 
 /** A fact's value now. */
