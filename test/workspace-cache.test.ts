@@ -268,6 +268,13 @@ describe('WorkspaceRecorder', () => {
     expect(r.store(none, result)).toBe(`changed since the scan started: stat ${file}`);
   });
 
+  it('an unwritable cache directory writes no entry and fails nothing', () => {
+    const file = path.join(tmp, `not-a-dir-${++n}`);
+    writeFileSync(file, 'x');
+    const { opts } = workspace();
+    expect(WorkspaceRecorder.start(probeWorkspace({ ...opts, cacheDir: file }))).toBe(`cannot write ${path.join(file, 'results', 'workspace')} (ENOTDIR)`);
+  });
+
   it('writes no entry for a scan that rests on the network', () => {
     const r = recorder();
     r.trace.refuse('a crate was downloaded');

@@ -308,7 +308,11 @@ export class WorkspaceRecorder {
     } catch (e) {
       return `cannot write ${dir} (${(e as NodeJS.ErrnoException).code ?? String(e)})`;
     } finally {
-      rmSync(stampFile, { force: true });
+      try {
+        rmSync(stampFile, { force: true });
+      } catch {
+        // ENOTDIR and the like: there is no stamp to remove (an unwritable cache never fails a scan)
+      }
     }
   }
 
