@@ -26,7 +26,7 @@
 // length and sha256; anything else is a miss.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, type Dirent } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, type Dirent } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ScanOptions } from '../options.js';
@@ -56,7 +56,7 @@ export interface WorkspaceStats {
 }
 
 export interface WorkspaceProbe {
-  /** The entry's file, or null when no workspace entry applies (cache off, --lockfile-path). */
+  /** The entry's file, or null when no workspace entry applies (cache off, --lockfile-path, crate --deps). */
   file: string | null;
   key: string | null;
   hit: { project: Project; result: ScanResult } | null;
@@ -211,7 +211,10 @@ function parseHeader(line: string): { format?: unknown; key?: unknown; bytes?: u
 
 const miss = (file: string, key: string, reason: string): WorkspaceProbe => ({ file, key, hit: null, stats: { lookup: 'miss', reason, stored: null } });
 
-/** Looks the workspace entry up and checks it. Synchronous: a warm start has nothing to overlap. */
+/**
+ * Looks the workspace entry up and checks it. Synchronous: checking the facts with asynchronous calls while
+ * the payload is parsed costs the main thread more than the calls themselves (README, Performance).
+ */
 export function probeWorkspace(opts: ScanOptions): WorkspaceProbe {
   const where = workspaceEntryFile(opts);
   if (!where) return { file: null, key: null, hit: null, stats: { lookup: 'off', reason: null, stored: null } };
@@ -281,6 +284,15 @@ function withoutImplied(facts: Fact[]): Fact[] {
   return facts.filter(([kind, path]) => kind === 'tree' || kind === 'real' || !implied(path));
 }
 
+/** Removes a file if it is there; an unwritable cache (ENOTDIR, EACCES) never fails a scan. */
+function removeQuietly(path: string): void {
+  try {
+    rmSync(path, { force: true });
+  } catch {
+    // nothing was written there
+  }
+}
+
 /** The file-system facts of one scan, written as its workspace entry once the scan is done. */
 export class WorkspaceRecorder {
   readonly trace = new FsTrace();
@@ -294,7 +306,7 @@ export class WorkspaceRecorder {
 
   /**
    * Before the scan reads anything: a stamp file's modification time is the scan's start, on the file
-   * system's own clock. Null when the entry's directory cannot be written (no entry then).
+   * system's own clock. Why not, when the entry's directory cannot be written (no entry then).
    */
   static start(probe: WorkspaceProbe): WorkspaceRecorder | string {
     if (!probe.file || !probe.key) return 'no workspace entry applies';
@@ -308,11 +320,7 @@ export class WorkspaceRecorder {
     } catch (e) {
       return `cannot write ${dir} (${(e as NodeJS.ErrnoException).code ?? String(e)})`;
     } finally {
-      try {
-        rmSync(stampFile, { force: true });
-      } catch {
-        // ENOTDIR and the like: there is no stamp to remove (an unwritable cache never fails a scan)
-      }
+      removeQuietly(stampFile);
     }
   }
 
@@ -349,7 +357,7 @@ export class WorkspaceRecorder {
       writeFileSync(tmp, `${header}\n${body}`, 'latin1');
       renameSync(tmp, this.file);
     } catch (e) {
-      rmSync(tmp, { force: true });
+      removeQuietly(tmp);
       return `cannot write ${this.file} (${(e as NodeJS.ErrnoException).code ?? String(e)})`;
     }
     return true;
