@@ -44,7 +44,7 @@ export const WORKSPACE_FORMAT = 1;
  * Environment variables that change what a scan finds or how (CARGO_HOME, HOME, XDG_CACHE_HOME and
  * CAP_SCAN_REGISTRY are in the key as the values they resolve to).
  */
-export const RESULT_ENV = ['CAP_SCAN_TRIAGE', 'CAP_SCAN_FILE_TIMEOUT_MS', 'CAP_SCAN_IN_THREAD', 'CAP_SCAN_WORKERS_FROM_SOURCE'] as const;
+export const RESULT_ENV = ['CAP_SCAN_TRIAGE', 'CAP_SCAN_MACRO_MEMO', 'CAP_SCAN_FILE_TIMEOUT_MS', 'CAP_SCAN_IN_THREAD', 'CAP_SCAN_WORKERS_FROM_SOURCE'] as const;
 
 /** What a scan's stats say of the workspace entry. */
 export interface WorkspaceStats {
