@@ -8,6 +8,7 @@
 // of a rule an expansion used are dropped (the expansions carry them). An expansion that cannot be done
 // is listed as unanalyzed and the token-level findings stay.
 
+import { createHash } from 'node:crypto';
 import { analyzeSource, type AnalyzerConfig, type FileOptions } from '../parse/analyze.js';
 import { bindUses, tokenNames } from '../parse/token-fallback.js';
 import { scanTokens } from '../parse/tokens.js';
@@ -139,7 +140,13 @@ interface Call {
 }
 
 /** Nested invocations longer than this are memoised by where they come from, not by their tokens. */
-const IDENTITY_KEY_TOKENS = 256;
+const IDENTITY_KEY_TOKENS = 64;
+/**
+ * Keys longer than this are kept as their sha256: a written invocation's key holds its whole text, and
+ * a made one's names the key it came from, so a hostile 8 MB invocation munched 2,000 times would
+ * otherwise keep 2,000 copies of it (the memo's memory stays under MAX_MEMO_ENTRIES × this).
+ */
+const MAX_KEY_CHARS = 1024;
 
 /**
  * An invocation whose whole expansion (nested invocations included) gave nothing: no finding, host or
@@ -318,6 +325,11 @@ class Expander {
    * same bodies and inputs, so the same relations to everything they are written next to).
    */
   private memoKey(defs: Def[], ctxKey: string, home: string | null, call: Call): string {
+    const key = this.fullKey(defs, ctxKey, home, call);
+    return key.length > MAX_KEY_CHARS ? `#${createHash('sha256').update(key).digest('base64')}` : key;
+  }
+
+  private fullKey(defs: Def[], ctxKey: string, home: string | null, call: Call): string {
     let d = this.defIds.get(defs);
     if (d === undefined) this.defIds.set(defs, (d = nextDefsId++));
     const head = `${d}|${ctxKey}|${home ?? ''}|${call.ctx ?? ''}|`;
