@@ -5,10 +5,12 @@
 // unanalyzed, capabilities, phases and any key added later) crate by crate. Any difference is a failure
 // (exit 1), never a tolerance. Also prints how many files and bytes the triage kept off the full tree analysis.
 //
-//   node scripts/triage-equal.mjs [--registry DIR] [--sample N] [--seed S] [--jobs N] [--json OUT] [--switch VAR] [DIR ...]
+//   node scripts/triage-equal.mjs [--registry DIR] [--sample N] [--seed S] [--jobs N] [--json OUT] [--switch VAR | --baseline DIST] [DIR ...]
 //
 // --switch VAR compares another lossless shortcut the same way: VAR=1 against VAR=0 (default
 // CAP_SCAN_TRIAGE; CAP_SCAN_MACRO_MEMO is the macro expansion memo, src/expand/stage.ts).
+// --baseline DIST compares this build with another one (a dist/ directory built from an earlier commit,
+// e.g. a git worktree's): a refactor meant to change nothing but speed must give zero differences.
 //
 // DIRs are crate directories; without them every crate directory under --registry (default
 // /usr/share/cargo/registry) is used, or a fixed sample of N of them (--sample: every k-th by name, so the
@@ -25,9 +27,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 
-async function child(listFile, outFile, jobs) {
-  const { scanCrateDirs } = await import(pathToFileURL(join(dist, 'scan/session.js')).href);
-  const { defaultScanOptions } = await import(pathToFileURL(join(dist, 'options.js')).href);
+async function child(listFile, outFile, jobs, distDir = dist) {
+  const { scanCrateDirs } = await import(pathToFileURL(join(distDir, 'scan/session.js')).href);
+  const { defaultScanOptions } = await import(pathToFileURL(join(distDir, 'options.js')).href);
   const dirs = readFileSync(listFile, 'utf8').split('\n').filter(Boolean);
   const t0 = process.hrtime.bigint();
   const { result, stats, files } = await scanCrateDirs(dirs, defaultScanOptions({ jobs, cache: false }));
@@ -80,15 +82,18 @@ export function compareCrates(a, b) {
   return diffs;
 }
 
-/** Runs both scans on `dirs`; returns { diffs, on, off } (each: crates, stats, wallMs). */
-export function runHarness(dirs, { jobs = 0, switchVar = 'CAP_SCAN_TRIAGE' } = {}) {
+/**
+ * Runs both scans on `dirs`; returns { diffs, on, off } (each: crates, stats, wallMs). With `baseline` (a
+ * dist/ directory) the second scan is that build's, and no variable is switched.
+ */
+export function runHarness(dirs, { jobs = 0, switchVar = 'CAP_SCAN_TRIAGE', baseline = null } = {}) {
   const tmp = mkdtempSync(join(tmpdir(), 'cap-scan-triage-equal-'));
   try {
     const list = join(tmp, 'dirs.txt');
     writeFileSync(list, dirs.join('\n'));
-    const run = (name, env) => {
+    const run = (name, env, distDir = dist) => {
       const out = join(tmp, `${name}.json`);
-      const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', list, out, String(jobs)], {
+      const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', list, out, String(jobs), distDir], {
         env: { ...process.env, ...env },
         stdio: ['ignore', 'inherit', 'inherit'],
         maxBuffer: 1 << 30,
@@ -96,8 +101,8 @@ export function runHarness(dirs, { jobs = 0, switchVar = 'CAP_SCAN_TRIAGE' } = {
       if (r.status !== 0) throw new Error(`${name} scan failed (exit ${r.status})`);
       return JSON.parse(readFileSync(out, 'utf8'));
     };
-    const on = run('triage', { [switchVar]: '1' });
-    const off = run('full', { [switchVar]: '0' });
+    const on = baseline ? run('build', {}) : run('triage', { [switchVar]: '1' });
+    const off = baseline ? run('baseline', {}, baseline) : run('full', { [switchVar]: '0' });
     return { diffs: compareCrates(on.crates, off.crates), on, off };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
@@ -105,12 +110,13 @@ export function runHarness(dirs, { jobs = 0, switchVar = 'CAP_SCAN_TRIAGE' } = {
 }
 
 async function main(argv) {
-  if (argv[0] === '--child') return child(argv[1], argv[2], Number(argv[3]));
+  if (argv[0] === '--child') return child(argv[1], argv[2], Number(argv[3]), argv[4]);
   let registry = '/usr/share/cargo/registry';
   let n = 0;
   let jobs = 0;
   let jsonOut = null;
   let switchVar = 'CAP_SCAN_TRIAGE';
+  let baseline = null;
   const dirs = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -119,6 +125,7 @@ async function main(argv) {
     else if (a === '--jobs') jobs = Number(argv[++i]);
     else if (a === '--json') jsonOut = argv[++i];
     else if (a === '--switch') switchVar = argv[++i];
+    else if (a === '--baseline') baseline = resolve(argv[++i]);
     else if (a.startsWith('-')) throw new Error(`unknown option ${a}`);
     else dirs.push(resolve(a));
   }
@@ -126,10 +133,12 @@ async function main(argv) {
   let chosen = dirs.length ? dirs : crateDirs(registry);
   if (n > 0) chosen = sample(chosen, n);
   if (!/^CAP_SCAN_[A-Z_]+$/.test(switchVar)) throw new Error(`--switch takes a CAP_SCAN_… variable, not ${switchVar}`);
-  const { diffs, on, off } = runHarness(chosen, { jobs, switchVar });
+  if (baseline && !existsSync(join(baseline, 'scan/session.js'))) throw new Error(`--baseline ${baseline}: no scan/session.js there (a built dist/ directory)`);
+  const { diffs, on, off } = runHarness(chosen, { jobs, switchVar, baseline });
   const p = on.stats.pool;
   const summary = {
-    switch: switchVar,
+    switch: baseline ? null : switchVar,
+    baseline,
     crates: chosen.length,
     differences: diffs.length,
     // files analysed include prefetches a crate scan did not use (counted alike in both numbers)
