@@ -3,9 +3,9 @@
 // a file a limit (tree-guard.ts) or a failure keeps off the tree. Reduces a file to a FileSummary.
 
 import { isUtf8 } from 'node:buffer';
-import type ParserT from 'tree-sitter';
 import { emptySummary, type FileSummary } from './summary.js';
 import { getParser, getQueries, placeCaptures } from './captures.js';
+import { parseWithin } from './parse-budget.js';
 import { mapScopes } from './scope-map.js';
 import { addTreeFacts } from './tree-facts.js';
 import { analyzeTokens, tokenNames } from './token-fallback.js';
@@ -75,9 +75,10 @@ export function analyzeSource(source: string, cfg: AnalyzerConfig, opts: FileOpt
 }
 
 /**
- * Time a file's parse may take (microseconds): tree-sitter's error recovery is super-linear on some broken
- * inputs (58 KB of `"#d` repeated: ~40 s), so a parse over 2 s plus 0.5 µs per byte (8 MiB: ~6 s; the
- * largest real files parse in well under a second) is stopped and the file gets the token pass.
+ * Time a file's parse may take (microseconds of the parsing thread's CPU time, parse-budget.ts):
+ * tree-sitter's error recovery is super-linear on some broken inputs (58 KB of `"#d` repeated: ~40 s), so
+ * a parse over 2 s plus 0.5 µs per byte (8 MiB: ~6 s; the largest real files parse in well under a
+ * second, encoding_rs's 2.5 MB data.rs in ~1.5 s) is stopped and the file gets the token pass.
  */
 export function parseBudgetMicros(bytes: number): number {
   return 2_000_000 + Math.ceil(bytes / 2);
@@ -89,13 +90,9 @@ function analyzeTree(source: string, cfg: AnalyzerConfig, opts: FileOptions, pro
   const lines = new LineIndex(source);
   const p = getParser();
   const budget = parseBudgetMicros(source.length);
-  p.setTimeoutMicros(budget);
-  const tree = p.parse(source) as ParserT.Tree | null;
-  if (!tree) {
-    // a parse over budget returns null and would resume on the next call: start afresh
-    p.reset();
-    throw new Error(`parse over its ${(budget / 1e6).toFixed(1)} s budget`);
-  }
+  // in this thread's CPU time (parse-budget.ts): the same file gets the same analysis however loaded the machine
+  const tree = parseWithin(p, source, budget);
+  if (!tree) throw new Error(`parse over its ${(budget / 1e6).toFixed(1)} s budget`);
   const root = tree.rootNode;
   // the triage stage: a file the lexical pass clears gets the structural captures only
   const cleared = triaged(source, cfg, opts);
