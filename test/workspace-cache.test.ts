@@ -2,7 +2,8 @@
 // JSON of a cold scan; any change to what the result rests on misses it (the scan runs and the output is
 // that of a cold scan of the changed tree), and a scan whose facts cannot be trusted writes none.
 
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +14,10 @@ import type { FileAnalyzer } from '../src/scan/crate-scan.js';
 import { defaultScanOptions, type ScanOptions } from '../src/options.js';
 import type { ScanResult } from '../src/types.js';
 import { ruleIndex, scanWorkspace } from '../src/scan/session.js';
-import { probeWorkspace, RESULT_ENV, WorkspaceRecorder, workspaceEntryFile } from '../src/scan/workspace-cache.js';
+import { MAX_REPORTS_PER_ENTRY, probeWorkspace, RESULT_ENV, WorkspaceRecorder, workspaceEntryFile } from '../src/scan/workspace-cache.js';
+import { runScan } from '../src/commands/scan.js';
+import { runCheck } from '../src/commands/check.js';
+import type { CommonOptions } from '../src/options.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DEMO = path.join(REPO, 'fixtures/demo');
@@ -279,5 +283,95 @@ describe('WorkspaceRecorder', () => {
     const r = recorder();
     r.trace.refuse('a crate was downloaded');
     expect(r.store(none, result)).toBe('a crate was downloaded');
+  });
+});
+
+describe('served reports (a warm scan writes the report rendered before from the entry that still holds)', () => {
+  const common = (opts: ScanOptions, over: Partial<CommonOptions> = {}): CommonOptions => ({ ...opts, format: 'json', verbose: false, color: false, filter: { crates: [], capabilities: [] }, ...over });
+  const checkOf = (opts: ScanOptions, over: Partial<CommonOptions> = {}) => ({ ...common(opts, over), strict: false, denyIndicators: false, denyUnscanned: false });
+  const reports = (opts: ScanOptions): string[] => {
+    const { file, key } = workspaceEntryFile(opts)!;
+    return readdirSync(path.dirname(file)).filter((n) => n.startsWith(`${key}.`) && n.endsWith('.out'));
+  };
+  const noCache = (o: CommonOptions): CommonOptions => ({ ...o, cache: false });
+
+  it('the third run is served from the report file, and its bytes are what is printed', async () => {
+    const { opts } = workspace();
+    const o = common(opts);
+    const cold = await runScan(o); // writes the entry
+    expect(reports(opts)).toEqual([]);
+    const warm = await runScan(o); // served from the entry, rendered, kept
+    expect(warm).toEqual(cold);
+    expect(reports(opts)).toHaveLength(1);
+    expect(await runScan(o)).toEqual(cold);
+    // what the report file holds is what the run prints: rewrite its text (header updated to match)
+    const { file } = workspaceEntryFile(opts)!;
+    const out = path.join(path.dirname(file), reports(opts)[0]!);
+    const buf = readFileSync(out);
+    const nl = buf.indexOf(10);
+    const header = JSON.parse(buf.toString('latin1', 0, nl)) as { bytes: number; sha256: string };
+    const body = Buffer.from(buf.toString('latin1', nl + 1).replace('"schemaVersion": 1', '"schemaVersion": 1, "served": true'), 'latin1');
+    writeFileSync(out, Buffer.concat([Buffer.from(`${JSON.stringify({ ...header, bytes: body.length, sha256: createHash('sha256').update(body).digest('hex') })}\n`), body]));
+    expect((await runScan(o)).text).toContain('"served": true');
+    // the entry it was rendered from is gone (or replaced): the report is not served
+    const entry = readFileSync(file);
+    rmSync(file);
+    expect(await runScan(o)).toEqual(cold);
+    writeFileSync(file, entry);
+    expect((await runScan(o)).text).toContain('"served": true');
+    // a report file whose bytes do not match its header is not used
+    writeFileSync(out, Buffer.concat([buf.subarray(0, -2), Buffer.from('x\n')]));
+    expect(await runScan(o)).toEqual(cold);
+  });
+
+  it('a changed dependency file or a changed policy is never answered with an old report', async () => {
+    const { ws, opts } = workspace();
+    const o = common(opts);
+    const c = checkOf(opts);
+    for (let i = 0; i < 3; i++) {
+      await runScan(o);
+      await runCheck(c);
+    }
+    expect(reports(opts)).toHaveLength(2);
+    // a content-keyed dependency's file: the report would hide env.read
+    const file = path.join(ws, 'vendor/filekeep/src/lib.rs');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('fs::read_to_string(path)', 'std::env::var_os(path)  '));
+    nextTick();
+    const edited = await runScan(o);
+    expect(edited).toEqual(await runScan(noCache(o)));
+    expect(edited.text).toContain('std::env::var_os');
+    // the policy: an allowlist changes what check says, whatever the check report said before
+    const before = await runCheck(c);
+    const root = path.join(ws, 'Cargo.toml');
+    writeFileSync(root, `${readFileSync(root, 'utf8')}\n[workspace.metadata.cap-scan.allow]\nfilekeep = ["fs"]\n`);
+    nextTick();
+    const policy = await runCheck(c);
+    expect(policy).toEqual(await runCheck({ ...c, cache: false }));
+    expect(policy.text).not.toBe(before.text);
+    expect(await runCheck(c)).toEqual(policy);
+  });
+
+  it('each format and filter has its own report, equal to a fresh rendering; at most MAX_REPORTS_PER_ENTRY are kept', async () => {
+    const { opts } = workspace();
+    await runScan(common(opts));
+    const variants: Partial<CommonOptions>[] = [
+      { format: 'human' },
+      { format: 'human', verbose: true },
+      { format: 'sarif' },
+      { format: 'markdown' },
+      { format: 'json', filter: { crates: [], capabilities: ['fs'] } },
+      { format: 'json', filter: { crates: [{ name: 'filekeep', version: null }], capabilities: [] } },
+      { format: 'github' },
+      { format: 'html' },
+      { format: 'json' },
+      { format: 'human', color: true },
+    ];
+    for (const v of variants) {
+      const o = common(opts, v);
+      const fresh = await runScan(noCache(o));
+      expect(await runScan(o)).toEqual(fresh);
+      expect(await runScan(o)).toEqual(fresh);
+    }
+    expect(reports(opts)).toHaveLength(MAX_REPORTS_PER_ENTRY);
   });
 });

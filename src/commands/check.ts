@@ -4,7 +4,7 @@ import { isAbsolute, relative } from 'node:path';
 import type { CommandOutput, CommonOptions } from '../options.js';
 import type { Policy } from '../policy/allowlist.js';
 import { checkCratesExist, filterScan, filterViolations } from '../report/filter.js';
-import { render, scanWorkspace } from './lazy.js';
+import { render, reportWorkspace } from './lazy.js';
 import type { Project } from '../types.js';
 import { UserError } from '../types.js';
 import { defineCommand } from './command.js';
@@ -38,24 +38,27 @@ export async function readPolicy(project: Project): Promise<{ policy: Policy; te
 }
 
 export async function runCheck(opts: CheckOptions): Promise<CommandOutput> {
-  const { project, result } = await scanWorkspace(opts);
-  const { policy } = await readPolicy(project);
-  const { evaluatePolicy } = await import('../policy/allowlist.js');
-  checkCratesExist(result, opts.filter);
-  const shown = filterScan(result, opts.filter);
-  const all = evaluatePolicy(policy, result, project, { strict: opts.strict, denyIndicators: opts.denyIndicators, denyUnscanned: opts.denyUnscanned });
-  const violations = filterViolations(all, shown.unscanned.length, opts.filter);
-  const text = await render(opts.format, {
-    command: 'check',
-    result: shown,
-    project,
-    violations,
-    policyPresent: policy.present,
-    verbose: opts.verbose,
-    color: opts.color,
-    workspaceRoot: project.root,
+  // the policy is the root manifest's table, whose bytes the workspace entry checks
+  const parts = { command: 'check', format: opts.format, verbose: opts.verbose, color: opts.color, filter: opts.filter, strict: opts.strict, denyIndicators: opts.denyIndicators, denyUnscanned: opts.denyUnscanned };
+  return reportWorkspace(opts, parts, async ({ project, result }) => {
+    const { policy } = await readPolicy(project);
+    const { evaluatePolicy } = await import('../policy/allowlist.js');
+    checkCratesExist(result, opts.filter);
+    const shown = filterScan(result, opts.filter);
+    const all = evaluatePolicy(policy, result, project, { strict: opts.strict, denyIndicators: opts.denyIndicators, denyUnscanned: opts.denyUnscanned });
+    const violations = filterViolations(all, shown.unscanned.length, opts.filter);
+    const text = await render(opts.format, {
+      command: 'check',
+      result: shown,
+      project,
+      violations,
+      policyPresent: policy.present,
+      verbose: opts.verbose,
+      color: opts.color,
+      workspaceRoot: project.root,
+    });
+    return { text, exitCode: violations.ok ? 0 : 1 };
   });
-  return { text, exitCode: violations.ok ? 0 : 1 };
 }
 
 export const checkCommand = defineCommand({

@@ -5,6 +5,7 @@
 
 import { checkFormat, type FormatName } from '../report/formats.js';
 import type { ReportInput, Reporter } from '../report/common.js';
+import type { CommandOutput } from '../options.js';
 
 type Session = typeof import('../scan/session.js');
 type Registry = typeof import('../sources/registry.js');
@@ -25,6 +26,27 @@ export async function scanWorkspace(...[opts, hooks, probe]: Parameters<Session[
   const cache = await import('../scan/workspace-cache.js');
   const looked = probe ?? cache.probeWorkspace(opts);
   return cache.servedScan(looked, opts) ?? (await session()).scanWorkspace(opts, hooks, looked);
+}
+/**
+ * A workspace command's output: the report rendered before from the workspace entry that still holds, as
+ * its bytes (no entry parsed, nothing rendered: workspace-cache.ts servedReport), or else the scan (from
+ * the entry or run) handed to `make`, whose output is kept for the next run when the entry served it.
+ * `render`: everything `make`'s report depends on besides the scan (command, format, options).
+ */
+export async function reportWorkspace(
+  opts: Parameters<Session['scanWorkspace']>[0],
+  render: Record<string, unknown>,
+  make: (scan: Awaited<ReturnType<Session['scanWorkspace']>>) => Promise<{ text: string; exitCode: number }>,
+): Promise<CommandOutput> {
+  const cache = await import('../scan/workspace-cache.js');
+  const key = cache.renderKey(render);
+  const where = cache.workspaceEntryFile(opts);
+  const served = cache.servedReport(opts, key, where);
+  if (served) return served;
+  const probe = cache.probeWorkspace(opts, where);
+  const out = await make(await scanWorkspace(opts, undefined, probe));
+  cache.storeReport(probe, key, out.text, out.exitCode);
+  return out;
 }
 export async function scanCrateDir(...a: Parameters<Session['scanCrateDir']>): Promise<Awaited<ReturnType<Session['scanCrateDir']>>> {
   return (await session()).scanCrateDir(...a);

@@ -35,7 +35,7 @@ import type { Project, ScanResult } from '../types.js';
 import type { ScanStats } from './session.js';
 import { defaultCacheDir } from '../util/cache-dir.js';
 import { defaultCargoHome } from '../util/cargo-home.js';
-import { readRegularFileSync } from '../util/fs-safe.js';
+import { readHeadSync, readRegularFileSync } from '../util/fs-safe.js';
 import { evaluate, FsTrace, SKIP_TOP, type Fact } from '../util/fs-trace.js';
 
 export const WORKSPACE_FORMAT = 1;
@@ -61,6 +61,8 @@ export interface WorkspaceProbe {
   key: string | null;
   hit: { project: Project; result: ScanResult } | null;
   stats: WorkspaceStats;
+  /** On a hit: the entry's body sha256 and its checks line (what a served report rests on; see storeReport). */
+  served?: { sha256: string; checks: string };
 }
 
 const sha256 = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
@@ -215,8 +217,7 @@ const miss = (file: string, key: string, reason: string): WorkspaceProbe => ({ f
  * Looks the workspace entry up and checks it. Synchronous: checking the facts with asynchronous calls while
  * the payload is parsed costs the main thread more than the calls themselves (README, Performance).
  */
-export function probeWorkspace(opts: ScanOptions): WorkspaceProbe {
-  const where = workspaceEntryFile(opts);
+export function probeWorkspace(opts: ScanOptions, where = workspaceEntryFile(opts)): WorkspaceProbe {
   if (!where) return { file: null, key: null, hit: null, stats: { lookup: 'off', reason: null, stored: null } };
   const { file, key } = where;
   let buf: Buffer;
@@ -248,7 +249,7 @@ export function probeWorkspace(opts: ScanOptions): WorkspaceProbe {
     return miss(file, key, 'corrupt entry');
   }
   if (!isPayload(payload)) return miss(file, key, 'corrupt entry');
-  return { file, key, hit: payload, stats: { lookup: 'hit', reason: null, stored: null } };
+  return { file, key, hit: payload, stats: { lookup: 'hit', reason: null, stored: null }, served: { sha256: header.sha256 as string, checks: buf.toString('latin1', nl + 1, nl2) } };
 }
 
 /** JSON with every non-ASCII character escaped (the same value, readable as latin1). */
@@ -382,4 +383,118 @@ export function servedScan(probe: WorkspaceProbe, opts: Pick<ScanOptions, 'progr
     workspace: probe.stats,
   };
   return { ...probe.hit, stats };
+}
+
+// Served reports: the bytes a command rendered from a workspace entry, kept beside it as
+// `<key>.<render>.out`, so that a warm scan whose entry still holds writes them again without parsing the
+// entry's payload or rendering it (issue 17: JSON.parse of the real workspace's 5.4 MB entry and rendering
+// its 8 MB report were ~60% of a warm run). `render` is a hash of what the rendered text depends on besides
+// the result: the command, the format and every option the reporter reads (renderKey). A report file
+// holds:
+//   a header line `{"format":…,"key":…,"render":…,"entry":…,"exitCode":…,"bytes":…,"sha256":…}`,
+//   the entry's checks line (its file-system facts and content hashes, as the entry holds them),
+//   the report's bytes.
+// It is used only when its header's length and sha256 cover the rest, the entry it was rendered from is
+// still the current one (`entry`: the sha256 in the entry's own header, read without its payload), and
+// every one of its facts still holds: the conditions under which the entry itself is served, and the
+// report is a function of the entry's result and the render options (reporters are deterministic).
+// Written only after a report rendered from an entry that was served (its checks were just verified).
+
+/** Report files kept per workspace entry key (different formats and filters); the oldest go first. */
+export const MAX_REPORTS_PER_ENTRY = 8;
+const REPORT_FORMAT = 1;
+
+/** The hash naming a rendering: the command and everything its reporter reads besides the result. */
+export function renderKey(parts: Record<string, unknown>): string {
+  return sha256(JSON.stringify({ ...parts, cwd: process.cwd() })).slice(0, 32);
+}
+
+function reportFile(entry: { key: string; file: string }, render: string): string {
+  return join(dirname(entry.file), `${entry.key}.${render}.out`);
+}
+
+/** The entry header's body sha256, read from its first line only (null when absent or unreadable). */
+function entrySha(file: string): string | null {
+  let head: Buffer;
+  try {
+    head = readHeadSync(file, 4096);
+  } catch {
+    return null;
+  }
+  const nl = head.indexOf(10);
+  const h = nl < 0 ? null : parseHeader(head.toString('latin1', 0, nl));
+  return typeof h?.sha256 === 'string' ? h.sha256 : null;
+}
+
+/**
+ * The report rendered before from the workspace entry that still holds for these options, or null (then
+ * the command scans and renders as usual). `render`: renderKey() of the command's render options; `where`:
+ * workspaceEntryFile(opts), when the caller has it (its key reads the build's and the rules' stamps).
+ */
+export function servedReport(opts: ScanOptions, render: string, where = workspaceEntryFile(opts)): { text: string; exitCode: number } | null {
+  if (!where) return null;
+  const file = reportFile(where, render);
+  let buf: Buffer;
+  try {
+    buf = readRegularFileSync(file);
+  } catch {
+    return null;
+  }
+  const nl = buf.indexOf(10);
+  const nl2 = nl < 0 ? -1 : buf.indexOf(10, nl + 1);
+  const h = nl2 < 0 ? null : (parseHeader(buf.toString('latin1', 0, nl)) as { format?: unknown; key?: unknown; render?: unknown; entry?: unknown; exitCode?: unknown; bytes?: unknown; sha256?: unknown } | null);
+  const body = buf.subarray(nl + 1);
+  const exitCode = h?.exitCode;
+  if (!h || h.format !== REPORT_FORMAT || h.key !== where.key || h.render !== render || typeof exitCode !== 'number' || h.bytes !== body.length || h.sha256 !== sha256(body)) return null;
+  if (typeof h.entry !== 'string' || entrySha(where.file) !== h.entry) return null;
+  let checks: unknown;
+  try {
+    checks = JSON.parse(buf.toString('latin1', nl + 1, nl2));
+  } catch {
+    return null;
+  }
+  if (!isChecks(checks) || changed(checks) !== null) return null;
+  opts.progress?.done();
+  return { text: buf.toString('utf8', nl2 + 1), exitCode };
+}
+
+/**
+ * Keeps a report rendered from a served workspace entry (`probe` hit), for servedReport. Never fails the
+ * command: an unwritable cache just keeps no report.
+ */
+export function storeReport(probe: WorkspaceProbe, render: string, text: string, exitCode: number): void {
+  if (!probe.hit || !probe.served || !probe.file || !probe.key) return;
+  const where = { key: probe.key, file: probe.file };
+  const file = reportFile(where, render);
+  const body = Buffer.concat([Buffer.from(`${probe.served.checks}\n`, 'latin1'), Buffer.from(text, 'utf8')]);
+  const header = JSON.stringify({ format: REPORT_FORMAT, key: probe.key, render, entry: probe.served.sha256, exitCode, bytes: body.length, sha256: sha256(body) });
+  const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    writeFileSync(tmp, Buffer.concat([Buffer.from(`${header}\n`, 'latin1'), body]));
+    renameSync(tmp, file);
+  } catch {
+    removeQuietly(tmp);
+    return;
+  }
+  pruneReports(dirname(file), probe.key);
+}
+
+/** At most MAX_REPORTS_PER_ENTRY report files for one entry key: the least recently written go. */
+function pruneReports(dir: string, key: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.startsWith(`${key}.`) && n.endsWith('.out'));
+  } catch {
+    return;
+  }
+  if (names.length <= MAX_REPORTS_PER_ENTRY) return;
+  const aged = names.map((n) => {
+    try {
+      return { n, t: statSync(join(dir, n)).mtimeMs };
+    } catch {
+      return { n, t: 0 };
+    }
+  });
+  aged.sort((a, b) => a.t - b.t || (a.n < b.n ? -1 : 1));
+  for (const { n } of aged.slice(0, aged.length - MAX_REPORTS_PER_ENTRY)) removeQuietly(join(dir, n));
 }
