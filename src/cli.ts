@@ -249,8 +249,9 @@ async function run(args: string[]): Promise<number> {
     await program.parseAsync(args, { from: 'user' });
     const out = outputs.result;
     if (!out) return 0;
-    if (outputs.raw?.output) writeFileSync(outputs.raw.output, out.text);
-    else process.stdout.write(out.text);
+    const data = out.bytes ?? out.text;
+    if (outputs.raw?.output) writeFileSync(outputs.raw.output, data);
+    else process.stdout.write(data);
     return out.exitCode;
   } catch (e) {
     if (e instanceof CommanderError) {

@@ -55,6 +55,8 @@ export type CommonOptions = ScanOptions & OutputOptions;
 /** What a command produces; the CLI writes `text` (to stdout or --output) and sets the exit code. */
 export interface CommandOutput {
   text: string;
+  /** The same output as bytes, when the command has them so (a served report): written as they are. */
+  bytes?: Uint8Array;
   exitCode: number;
 }
 

@@ -17,7 +17,7 @@ import { ruleIndex, scanWorkspace } from '../src/scan/session.js';
 import { MAX_REPORTS_PER_ENTRY, probeWorkspace, RESULT_ENV, WorkspaceRecorder, workspaceEntryFile } from '../src/scan/workspace-cache.js';
 import { runScan } from '../src/commands/scan.js';
 import { runCheck } from '../src/commands/check.js';
-import type { CommonOptions } from '../src/options.js';
+import type { CommandOutput, CommonOptions } from '../src/options.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DEMO = path.join(REPO, 'fixtures/demo');
@@ -294,16 +294,23 @@ describe('served reports (a warm scan writes the report rendered before from the
     return readdirSync(path.dirname(file)).filter((n) => n.startsWith(`${key}.`) && n.endsWith('.out'));
   };
   const noCache = (o: CommonOptions): CommonOptions => ({ ...o, cache: false });
+  /** A command's output as printed: a served report's bytes are its text's. */
+  const printed = (r: CommandOutput) => {
+    if (r.bytes) expect(Buffer.from(r.bytes).toString('utf8')).toBe(r.text);
+    return { text: r.text, exitCode: r.exitCode };
+  };
+  const scanR = async (o: CommonOptions) => printed(await runScan(o));
+  const checkR = async (o: Parameters<typeof runCheck>[0]) => printed(await runCheck(o));
 
   it('the third run is served from the report file, and its bytes are what is printed', async () => {
     const { opts } = workspace();
     const o = common(opts);
-    const cold = await runScan(o); // writes the entry
+    const cold = await scanR(o); // writes the entry
     expect(reports(opts)).toEqual([]);
-    const warm = await runScan(o); // served from the entry, rendered, kept
+    const warm = await scanR(o); // served from the entry, rendered, kept
     expect(warm).toEqual(cold);
     expect(reports(opts)).toHaveLength(1);
-    expect(await runScan(o)).toEqual(cold);
+    expect(await scanR(o)).toEqual(cold);
     // what the report file holds is what the run prints: rewrite its text (header updated to match)
     const { file } = workspaceEntryFile(opts)!;
     const out = path.join(path.dirname(file), reports(opts)[0]!);
@@ -312,16 +319,16 @@ describe('served reports (a warm scan writes the report rendered before from the
     const header = JSON.parse(buf.toString('latin1', 0, nl)) as { bytes: number; sha256: string };
     const body = Buffer.from(buf.toString('latin1', nl + 1).replace('"schemaVersion": 1', '"schemaVersion": 1, "served": true'), 'latin1');
     writeFileSync(out, Buffer.concat([Buffer.from(`${JSON.stringify({ ...header, bytes: body.length, sha256: createHash('sha256').update(body).digest('hex') })}\n`), body]));
-    expect((await runScan(o)).text).toContain('"served": true');
+    expect((await scanR(o)).text).toContain('"served": true');
     // the entry it was rendered from is gone (or replaced): the report is not served
     const entry = readFileSync(file);
     rmSync(file);
-    expect(await runScan(o)).toEqual(cold);
+    expect(await scanR(o)).toEqual(cold);
     writeFileSync(file, entry);
-    expect((await runScan(o)).text).toContain('"served": true');
+    expect((await scanR(o)).text).toContain('"served": true');
     // a report file whose bytes do not match its header is not used
     writeFileSync(out, Buffer.concat([buf.subarray(0, -2), Buffer.from('x\n')]));
-    expect(await runScan(o)).toEqual(cold);
+    expect(await scanR(o)).toEqual(cold);
   });
 
   it('a changed dependency file or a changed policy is never answered with an old report', async () => {
@@ -329,31 +336,31 @@ describe('served reports (a warm scan writes the report rendered before from the
     const o = common(opts);
     const c = checkOf(opts);
     for (let i = 0; i < 3; i++) {
-      await runScan(o);
-      await runCheck(c);
+      await scanR(o);
+      await checkR(c);
     }
     expect(reports(opts)).toHaveLength(2);
     // a content-keyed dependency's file: the report would hide env.read
     const file = path.join(ws, 'vendor/filekeep/src/lib.rs');
     writeFileSync(file, readFileSync(file, 'utf8').replace('fs::read_to_string(path)', 'std::env::var_os(path)  '));
     nextTick();
-    const edited = await runScan(o);
-    expect(edited).toEqual(await runScan(noCache(o)));
+    const edited = await scanR(o);
+    expect(edited).toEqual(await scanR(noCache(o)));
     expect(edited.text).toContain('std::env::var_os');
     // the policy: an allowlist changes what check says, whatever the check report said before
-    const before = await runCheck(c);
+    const before = await checkR(c);
     const root = path.join(ws, 'Cargo.toml');
     writeFileSync(root, `${readFileSync(root, 'utf8')}\n[workspace.metadata.cap-scan.allow]\nfilekeep = ["fs"]\n`);
     nextTick();
-    const policy = await runCheck(c);
-    expect(policy).toEqual(await runCheck({ ...c, cache: false }));
+    const policy = await checkR(c);
+    expect(policy).toEqual(await checkR({ ...c, cache: false }));
     expect(policy.text).not.toBe(before.text);
-    expect(await runCheck(c)).toEqual(policy);
+    expect(await checkR(c)).toEqual(policy);
   });
 
   it('each format and filter has its own report, equal to a fresh rendering; at most MAX_REPORTS_PER_ENTRY are kept', async () => {
     const { opts } = workspace();
-    await runScan(common(opts));
+    await scanR(common(opts));
     const variants: Partial<CommonOptions>[] = [
       { format: 'human' },
       { format: 'human', verbose: true },
@@ -368,9 +375,9 @@ describe('served reports (a warm scan writes the report rendered before from the
     ];
     for (const v of variants) {
       const o = common(opts, v);
-      const fresh = await runScan(noCache(o));
-      expect(await runScan(o)).toEqual(fresh);
-      expect(await runScan(o)).toEqual(fresh);
+      const fresh = await scanR(noCache(o));
+      expect(await scanR(o)).toEqual(fresh);
+      expect(await scanR(o)).toEqual(fresh);
     }
     expect(reports(opts)).toHaveLength(MAX_REPORTS_PER_ENTRY);
   });

@@ -431,7 +431,7 @@ function entrySha(file: string): string | null {
  * the command scans and renders as usual). `render`: renderKey() of the command's render options; `where`:
  * workspaceEntryFile(opts), when the caller has it (its key reads the build's and the rules' stamps).
  */
-export function servedReport(opts: ScanOptions, render: string, where = workspaceEntryFile(opts)): { text: string; exitCode: number } | null {
+export function servedReport(opts: ScanOptions, render: string, where = workspaceEntryFile(opts)): { text: string; bytes: Buffer; exitCode: number } | null {
   if (!where) return null;
   const file = reportFile(where, render);
   let buf: Buffer;
@@ -455,7 +455,17 @@ export function servedReport(opts: ScanOptions, render: string, where = workspac
   }
   if (!isChecks(checks) || changed(checks) !== null) return null;
   opts.progress?.done();
-  return { text: buf.toString('utf8', nl2 + 1), exitCode };
+  // written as bytes (decoding the real workspace's 8 MB report, non-ASCII names and all, and encoding it
+  // again cost more than reading and hashing it); the text is decoded only if asked for
+  const bytes = buf.subarray(nl2 + 1);
+  let text: string | undefined;
+  return {
+    get text() {
+      return (text ??= bytes.toString('utf8'));
+    },
+    bytes,
+    exitCode,
+  };
 }
 
 /**
