@@ -45,6 +45,11 @@ export interface FileContext {
    * knows (the analyzer does). Without it, the attributes above each node's ancestors are inspected.
    */
   isTestOffset?: (offset: number) => boolean;
+  /**
+   * Whether an offset lies in an attribute's text (`#[…]`, `#![…]`), when the caller knows (the analyzer
+   * has the attributes' ranges): a literal outside every attribute needs no descent from the root to tell.
+   */
+  inAttributeRange?: (offset: number) => boolean;
 }
 
 export interface FileUrl {
@@ -110,15 +115,25 @@ function* positions(re: RegExp, source: string): Generator<RegExpExecArray> {
   }
 }
 
+/**
+ * Node types no string literal holds within two levels (a literal's parts are its quotes, string_content and
+ * escape_sequence): a candidate in a comment (a URL in a doc comment) is ruled out without climbing parents.
+ */
+const NOT_IN_LITERAL = new Set(['line_comment', 'block_comment', 'doc_comment', 'outer_doc_comment_marker', 'inner_doc_comment_marker']);
+
 /** The string literal node covering `index`, or null (comments, identifiers, code). */
 function literalAt(root: SyntaxNode, index: number): SyntaxNode | null {
   let n: SyntaxNode | null = root.descendantForIndex(index);
-  for (let i = 0; n && i < 3; i++, n = n.parent) if (STRING_TYPES.has(n.type)) return n;
+  for (let i = 0; n && i < 3; i++, n = n.parent) {
+    const t = n.type;
+    if (STRING_TYPES.has(t)) return n;
+    if (i === 0 && NOT_IN_LITERAL.has(t)) return null;
+  }
   return null;
 }
 
 /** True when the node sits inside an attribute (`#[doc = "…"]`, `#![doc(html_root_url = "…")]`). */
-function inAttribute(node: SyntaxNode): boolean {
+function inAttributeOf(node: SyntaxNode): boolean {
   // The ancestors' types come from one cursor descent from the root: node.parent itself walks down from the
   // root, so climbing n token trees with it cost O(n x depth) per literal (2,000 nested braces in a macro:
   // seconds per file, quadratic).
@@ -230,6 +245,8 @@ export function fileIndicators(root: SyntaxNode, source: string, file: string, c
   const text = (n: SyntaxNode): string => source.slice(n.startIndex, n.endIndex);
   const lineOf = (n: SyntaxNode): number => n.startPosition.row + 1;
   const isTestOffset = ctx.isTestOffset;
+  const inAttributeRange = ctx.inAttributeRange;
+  const inAttribute = (n: SyntaxNode): boolean => (inAttributeRange === undefined || inAttributeRange(n.startIndex)) && inAttributeOf(n);
   const isTest = (n: SyntaxNode): boolean =>
     ctx.test || (isTestOffset ? isTestOffset(n.startIndex) : inTestItem(n, source, testCache));
   const add = (id: string, line: number, detail: string): void => {

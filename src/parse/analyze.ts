@@ -100,7 +100,7 @@ function analyzeTree(source: string, cfg: AnalyzerConfig, opts: FileOptions, pro
   const qs = getQueries(cfg, source, cleared);
   const caps = placeCaptures(qs.base, root);
   const scopes = mapScopes(caps, source.length, summary);
-  addTreeFacts({ source, root, opts, lines, scopes, ...tokenNames(cfg), receiverMethods: cfg.receiverMethods }, caps, qs.rules, summary);
+  addTreeFacts({ source, root, opts, lines, scopes, ...tokenNames(cfg), receiverMethods: cfg.receiverMethods }, caps, qs.rules, summary, qs.recv);
   if (typeof (tree as unknown as { delete?: () => void }).delete === 'function') (tree as unknown as { delete: () => void }).delete();
   return summary;
 }

@@ -91,19 +91,22 @@ export interface TreeInput {
 }
 
 /** A call's first string argument, by the start of its callee (a path or a name). */
-function callArgsOf(caps: Cap[]): Map<number, string> {
+function callArgsOf(caps: Cap[], source: string): Map<number, string> {
   const callArgs = new Map<number, string>();
   for (const c of caps) {
     if (c.name !== 'callarg') continue;
     const callee = c.node.parent?.parent?.childForFieldName('function');
-    if (callee && CALLEE_TYPES.has(callee.type)) callArgs.set(callee.startIndex, unquote(c.node.text));
+    if (callee && CALLEE_TYPES.has(callee.type)) callArgs.set(callee.startIndex, unquote(source.slice(c.start, c.end)));
   }
   return callArgs;
 }
 
-/** Adds the facts of a file's placed captures (and of the rule-supplied queries) to summary. */
-export function addTreeFacts(input: TreeInput, caps: Cap[], ruleQueries: { rule: string; q: ParserT.Query }[], summary: FileSummary): void {
-  const facts = new CaptureFacts(input, summary, callArgsOf(caps), caps);
+/**
+ * Adds the facts of a file's placed captures (and of the rule-supplied queries) to summary; recvQuery (the
+ * receiver query, when the file's text names a typed method) is run once a typed-method call needs it.
+ */
+export function addTreeFacts(input: TreeInput, caps: Cap[], ruleQueries: { rule: string; q: ParserT.Query }[], summary: FileSummary, recvQuery: ParserT.Query | null = null): void {
+  const facts = new CaptureFacts(input, summary, callArgsOf(caps, input.source), caps);
   for (const c of caps) facts.add(c);
   // rule-supplied queries
   for (const { rule, q } of ruleQueries) {
@@ -118,24 +121,28 @@ export function addTreeFacts(input: TreeInput, caps: Cap[], ruleQueries: { rule:
     }
   }
   // trait-method calls, and the receivers of typed-method rules' calls
-  const recv = receiverTable(input, caps);
-  const names = new Set(recv ? input.receiverMethods : []);
+  // the receiver table, built at the first call that needs it (null: the file has no fn, parameter, let or
+  // field to type a receiver from)
+  let recvTable: Receivers | null | undefined;
+  const table = (): Receivers | null => (recvTable === undefined ? (recvTable = receiverTable(input, recvQuery!)) : recvTable);
+  const names = new Set(recvQuery ? input.receiverMethods : []);
   let treeReceivers = 0;
-  if (recv) {
-    // calls the token pass recorded (macro arguments): the receiver from the text before the method name
-    for (const m of summary.methods) {
-      if (m.recv || !names.has(m.name)) continue;
-      const origin = recv.receiverBefore(input.source, input.lines.lineStart(m.line) + m.column - 1, m.name);
-      if (origin) m.recv = origin;
-    }
+  // calls the token pass recorded (macro arguments): the receiver from the text before the method name
+  for (const m of summary.methods) {
+    if (m.recv || !names.has(m.name)) continue;
+    const recv = table();
+    if (!recv) break;
+    const origin = recv.receiverBefore(input.source, input.lines.lineStart(m.line) + m.column - 1, m.name);
+    if (origin) m.recv = origin;
   }
   for (const c of caps) {
     if (c.name !== 'method') continue;
     const ctx0 = facts.ctxAt(c.start);
     if (ctx0 === null) continue;
     const p0 = facts.pos(c.start);
-    const m: MethodCall = { scope: input.scopes.scopeAt(c.start), name: c.node.text, line: p0.line, column: p0.column };
-    if (recv && names.has(m.name)) {
+    const m: MethodCall = { scope: input.scopes.scopeAt(c.start), name: input.source.slice(c.start, c.end), line: p0.line, column: p0.column };
+    const recv = names.has(m.name) ? table() : null;
+    if (recv) {
       // node.parent costs the node's depth: past MAX_TREE_RECEIVERS calls (a hostile 2,800-call chain of
       // .exists(): +5 s) the receiver is read from the text before the call (names and fields only)
       const origin = ++treeReceivers <= MAX_TREE_RECEIVERS ? recv.receiverOfMethod(c.node) : recv.receiverBefore(input.source, c.start, m.name);
@@ -147,18 +154,18 @@ export function addTreeFacts(input: TreeInput, caps: Cap[], ruleQueries: { rule:
     summary.problems.push({ line: 1, reason: `typed-receivers-limit: ${treeReceivers - MAX_TREE_RECEIVERS} calls of typed methods past ${MAX_TREE_RECEIVERS} typed from a name or field before them only` });
   }
   summary.errors = [...new Set(summary.errors)].sort((a, b) => a - b);
-  addIndicators(input, summary);
+  addIndicators(input, caps, summary);
 }
 
 /** Typed-method calls per file whose receiver is read from the syntax tree (see addTreeFacts). */
 export const MAX_TREE_RECEIVERS = 200;
 
-/** The receiver table of a file with typed-method calls (null when the file has none). */
-function receiverTable(input: TreeInput, caps: Cap[]): Receivers | null {
+/** The receiver table of a file with typed-method calls, from the receiver query (null: nothing to type from). */
+function receiverTable(input: TreeInput, query: ParserT.Query): Receivers | null {
   let table: Receivers | null = null;
+  const caps = query.captures(input.root);
   if (!caps.some((c) => c.name.startsWith('recv_'))) return null;
   for (const c of caps) {
-    if (!c.name.startsWith('recv_') && c.name !== 'impl') continue;
     table ??= new Receivers(input.source, (a, b) => segsOf(input.source, a, b), input.scopes.scopeAt);
     if (c.name === 'impl') table.addImpl(c.node);
     else if (c.name === 'recv_fn') table.addFn(c.node);
@@ -170,11 +177,15 @@ function receiverTable(input: TreeInput, caps: Cap[]): Receivers | null {
 }
 
 /** Indicators and URLs of the file's text, include_bytes! targets. */
-function addIndicators({ source, root, opts, lines, scopes: { testRanges } }: TreeInput, summary: FileSummary): void {
+function addIndicators({ source, root, opts, lines, scopes: { testRanges } }: TreeInput, caps: Cap[], summary: FileSummary): void {
+  // every attribute_item and inner_attribute_item of the tree is an `attr` capture
+  const attrs = new RangeSet();
+  for (const c of caps) if (c.name === 'attr') attrs.add(c);
   const ind = fileIndicators(root, source, '', {
     buildScript: opts.buildScript,
     test: opts.test,
     isTestOffset: (o) => summary.testOnly || testRanges.contains(o),
+    inAttributeRange: (o) => attrs.contains(o),
   });
   // indicators found on raw text (bidi characters) inside cfg(test) code count only with --all-targets
   const lineInTest = (line: number) => {
@@ -200,6 +211,8 @@ class CaptureFacts {
   private readonly scopeAt: (offset: number) => number;
   /** Items under an always-false cfg (issue 18 item 6). */
   private readonly disabled: RangeSet;
+  /** The tree has ERROR nodes (an `error` capture). */
+  private readonly hasError: boolean;
 
   constructor(
     private readonly input: TreeInput,
@@ -210,6 +223,7 @@ class CaptureFacts {
     this.source = input.source;
     this.scopeAt = input.scopes.scopeAt;
     this.disabled = disabledRanges(caps, input.source.length);
+    this.hasError = caps.some((c) => c.name === 'error');
   }
 
   /** 'test' for test code kept (--all-targets), null for test code dropped, 'disabled' under an always-false cfg, else undefined. */
@@ -277,7 +291,7 @@ class CaptureFacts {
       case 'extern_block':
         return this.externBlock(c, ctx);
       case 'str': {
-        const value = unquote(c.node.text);
+        const value = unquote(this.source.slice(c.start, c.end));
         if (value.includes('cargo:')) {
           const p0 = this.pos(c.start);
           this.summary.strings.push(withCtx({ value, line: p0.line, column: p0.column }, ctx));
@@ -327,17 +341,21 @@ class CaptureFacts {
     if (name) {
       const scope = this.scopeAt(c.start);
       this.summary.bindings.push({ scope, name: name.replace(/^r#/, ''), kind: 'item', target: null, global: false, line: this.pos(c.start).line });
-      if (c.node.type === 'function_item' && !ctx) this.fnFact(c.node, [name.replace(/^r#/, '')], scope);
+      if (c.node.type === 'function_item' && !ctx) this.fnFact(c.node, [name.replace(/^r#/, '')], scope, c.start, c.end);
     }
   }
 
-  /** A function with a body in a file or module scope (the call graph's nodes, src/link/reach.ts). */
-  private fnFact(node: Node, path: string[], scope: number): void {
+  /** A function with a body in a file or module scope (the call graph's nodes, src/link/reach.ts); [start, end) is the node's. */
+  private fnFact(node: Node, path: string[], scope: number, start: number, end: number): void {
     if (this.summary.scopes[scope]?.kind === 'block' || !node.childForFieldName('body')) return;
-    const p0 = this.pos(node.startIndex);
-    const p1 = this.pos(node.endIndex);
+    const p0 = this.pos(start);
+    const p1 = this.pos(end);
     const f: FnFact = { path, scope, line: p0.line, column: p0.column, endLine: p1.line, endColumn: p1.column };
-    if (node.firstChild?.type === 'visibility_modifier' && node.firstChild.text === 'pub') f.pub = true;
+    // (a node starts where its first child does: a text not starting `pub` has no `pub` child)
+    if (this.source.startsWith('pub', start)) {
+      const first = node.firstChild;
+      if (first?.type === 'visibility_modifier' && this.source.slice(start, first.endIndex) === 'pub') f.pub = true;
+    }
     (this.summary.fns ??= []).push(f);
   }
 
@@ -354,7 +372,7 @@ class CaptureFacts {
     for (const it of body.namedChildren) {
       if (it.type !== 'function_item') continue;
       const name = it.childForFieldName('name')?.text;
-      if (name) this.fnFact(it, [tyName.replace(/^r#/, ''), name.replace(/^r#/, '')], scope);
+      if (name) this.fnFact(it, [tyName.replace(/^r#/, ''), name.replace(/^r#/, '')], scope, it.startIndex, it.endIndex);
     }
   }
 
@@ -395,7 +413,7 @@ class CaptureFacts {
 
   private ident(c: Cap, ctx: FactContext | undefined): void {
     if (c.start < this.lastPathEnd) return;
-    this.addRef(c.start, c.end, [c.node.text.replace(/^r#/, '')], false, ctx);
+    this.addRef(c.start, c.end, [this.source.slice(c.start, c.end).replace(/^r#/, '')], false, ctx);
   }
 
   /** A value reference at [start, end), with the first string argument of its call, and whether it is called. */
@@ -410,14 +428,36 @@ class CaptureFacts {
     this.summary.refs.push(ref);
   }
 
+  /**
+   * A macro invocation's name and token tree: in a tree without ERROR nodes an invocation is `name ! (…)`
+   * (comments aside) and ends with its token tree, so both are read from the lexed text of the capture
+   * (the same tokens as lexing each node's range) instead of four node reads; elsewhere from the tree.
+   */
+  private macroParts(c: Cap): { segs: string[]; global: boolean; tt: { start: number; end: number } | null; toks: Token[] } | null {
+    const { source } = this;
+    if (!this.hasError) {
+      const all = tokensOf(source, c.start, c.end);
+      let bang = 0;
+      while (bang < all.length && !(all[bang]!.t === Tok.Punct && all[bang]!.v === '!')) bang++;
+      const open = all[bang + 1];
+      if (bang > 0 && open && open.t === Tok.Punct && (open.v === '(' || open.v === '[' || open.v === '{')) {
+        return { ...segsOfTokens(all, 0, bang), tt: { start: open.s, end: c.end }, toks: all.slice(bang + 1) };
+      }
+    }
+    const nameNode = c.node.childForFieldName('macro');
+    if (!nameNode) return null;
+    const { segs, global } = segsOf(source, nameNode.startIndex, nameNode.endIndex);
+    const ttNode = c.node.lastNamedChild;
+    const tt = ttNode && ttNode.type === 'token_tree' ? { start: ttNode.startIndex, end: ttNode.endIndex } : null;
+    return { segs, global, tt, toks: tt ? tokensOf(source, tt.start, tt.end) : [] };
+  }
+
   private macro(c: Cap, ctx: FactContext | undefined): void {
     const { source, summary } = this;
-    const nameNode = c.node.childForFieldName('macro');
-    if (!nameNode) return;
+    const parts = this.macroParts(c);
+    if (!parts) return;
+    const { segs, global, tt, toks } = parts;
     const scope = this.scopeAt(c.start);
-    const { segs, global } = segsOf(source, nameNode.startIndex, nameNode.endIndex);
-    const tt = c.node.lastNamedChild;
-    const toks = tt && tt.type === 'token_tree' ? tokensOf(source, tt.startIndex, tt.endIndex) : [];
     const p0 = this.pos(c.start);
     const literal = toks[1]?.t === Tok.Str ? toks[1]!.v : undefined;
     let arg = literal;
@@ -435,9 +475,9 @@ class CaptureFacts {
     }
     const ref = withCtx({ scope, segs, global, how: 'macro' as const, line: p0.line, column: p0.column }, ctx);
     summary.refs.push(arg === undefined ? ref : { ...ref, arg });
-    if (tt && tt.type === 'token_tree') {
-      const tp = this.pos(tt.startIndex);
-      recordMacroCall(summary, source, ref, { start: tt.startIndex, end: tt.endIndex, line: tp.line, column: tp.column });
+    if (tt) {
+      const tp = this.pos(tt.start);
+      recordMacroCall(summary, source, ref, { start: tt.start, end: tt.end, line: tp.line, column: tp.column });
     }
     if (last === 'include' && literal !== undefined && segs.length <= 2) {
       summary.includes.push({ scope, path: literal, line: p0.line });
@@ -467,7 +507,7 @@ class CaptureFacts {
   }
 
   private fnMods(c: Cap, ctx: FactContext | undefined): void {
-    if (!/\bunsafe\b/.test(c.node.text)) return;
+    if (!/\bunsafe\b/.test(this.source.slice(c.start, c.end))) return;
     const fn = c.node.parent;
     const name = fn?.childForFieldName('name')?.text ?? null;
     const p0 = this.pos(c.start);
