@@ -442,14 +442,26 @@ class Expander {
   private names: ReturnType<typeof tokenNames> | null = null;
 
   /**
-   * The facts of an expansion's tokens. Only tokens a fact can start at are looked at closely: an expansion
-   * with no name a rule or a binding of the crate could give meaning to, no `unsafe`/`extern`/attribute
-   * and no invocation has none (libc's s! structs), and is not scanned.
+   * The facts of an expansion's tokens (one mayHaveFacts() found a token a fact can start at in: an
+   * expansion with no name a rule or a binding of the crate could give meaning to, no `unsafe`/`extern`/
+   * attribute and no invocation has none, libc's s! structs, and is not scanned).
    */
   private tokenPass(tokens: OTok[], text: string, starts: number[]): FileSummary {
     const summary = emptySummary();
-    if (!this.mayHaveFacts(tokens)) return summary;
-    const toks: Token[] = tokens.map((t, k) => ({ t: t.t, v: t.v, s: starts[k]! }));
+    // the lexer tokens of the pass: objects reused from one expansion to the next (the pass keeps none)
+    const pool = this.tokenPool;
+    const toks: Token[] = new Array<Token>(tokens.length);
+    for (let k = 0; k < tokens.length; k++) {
+      const t = tokens[k]!;
+      let x = pool[k];
+      if (x === undefined) pool.push((x = { t: t.t, v: t.v, s: starts[k]! }));
+      else {
+        x.t = t.t;
+        x.v = t.v;
+        x.s = starts[k]!;
+      }
+      toks[k] = x;
+    }
     const pos = (o: number) => ({ line: 1, column: o + 1 });
     this.names ??= tokenNames(this.input.cfg);
     bindUses(toks, 0, summary, pos);
@@ -457,6 +469,7 @@ class Expander {
     return summary;
   }
 
+  private readonly tokenPool: Token[] = [];
   private bound: Set<string> | null = null;
 
   private mayHaveFacts(tokens: OTok[]): boolean {
@@ -486,6 +499,8 @@ class Expander {
   private analyse(u: ExpansionUnit, unit: Unit, call: Call, tokens: OTok[], home: string | null, depth: number, evidence: string, acc: UnitFindings, memoCtx: string | null, lineage: string | null): void {
     // the token pass over the expansion's own tokens (linear; a syntax tree of every expansion cost libc
     // 2.4x its scan time), positions kept as offsets (line 1, column offset + 1)
+    // an expansion with no token a fact can start at has none (no finding, definition or invocation)
+    if (!this.mayHaveFacts(tokens)) return;
     const { text, starts } = writeTokens(tokens);
     const summary = this.tokenPass(tokens, text, starts);
     const originAt = (offset: number): { line: number; column: number } => {
@@ -621,8 +636,10 @@ interface Chain {
   moduleOf: ModuleNode[];
   blockBindings: Unit['blockBindings'];
   blockGlobs: Unit['blockGlobs'];
-  /** No scope of the chain binds a name of its own (a path resolves there as in the module). */
-  plain: boolean;
+  /** Names the chain's blocks bind (a path starting with another resolves there as in the module, without globs). */
+  names: Set<string>;
+  /** A block of the chain has a glob import. */
+  globs: boolean;
 }
 
 /** The chain of `scope` in `parent`, kept in `cache` (the parent's chains) when given. */
@@ -635,7 +652,7 @@ function chainOf(parent: Unit, scope: number, cache: Map<number, Chain> | undefi
     chain.push(s);
     if (ps[s]!.kind !== 'block') break;
   }
-  const c: Chain = { scopes: [], moduleOf: [], blockBindings: new Map(), blockGlobs: new Map(), plain: true };
+  const c: Chain = { scopes: [], moduleOf: [], blockBindings: new Map(), blockGlobs: new Map(), names: new Set(), globs: false };
   chain.forEach((s, i) => {
     const o = ps[s]!;
     c.scopes.push({ id: i, parent: i + 1 < chain.length ? i + 1 : -1, kind: o.kind, name: o.name });
@@ -645,7 +662,8 @@ function chainOf(parent: Unit, scope: number, cache: Map<number, Chain> | undefi
     if (bb) c.blockBindings.set(i, new Map([...bb].map(([k, b]) => [k, { ...b, scope: i }])));
     const bg = parent.blockGlobs.get(s);
     if (bg) c.blockGlobs.set(i, bg.map((b) => ({ ...b, scope: i })));
-    if (bb || bg) c.plain = false;
+    if (bb) for (const name of bb.keys()) c.names.add(name);
+    if (bg) c.globs = true;
   });
   cache?.set(scope, c);
   return c;
@@ -655,10 +673,14 @@ interface Grafted {
   unit: Unit;
   scopeOf: (id: number) => number;
   /**
-   * The module, when no scope of the unit binds a name (its chain's blocks nor the snippet): every path of
-   * the unit then resolves as in that module, without the unit's own scopes ever entering the resolution.
+   * The module, when no scope of the unit has a glob import (its chain's blocks nor the snippet): a path of
+   * the unit whose first segment no block of it binds (`bound`) then resolves as in that module, without
+   * the unit's own scopes ever entering the resolution (tracing's expansions bind `_` and `log`, not the
+   * `$crate` paths they name).
    */
   module: ModuleNode | null;
+  /** Names the unit's blocks bind (the chain's and the snippet's). */
+  bound: Set<string>;
 }
 
 /**
@@ -710,32 +732,39 @@ function graft(parent: Unit, scope: number, snip: FileSummary, ctx: FactContext 
     includeBytes: [],
   };
   const unit: Unit = { rel: parent.rel, summary, moduleOf, blockBindings, blockGlobs, test: parent.test };
-  return { unit, scopeOf, module: chain.plain && bindings.length === 0 ? mod : null };
+  let bound = chain.names;
+  if (bindings.length > 0) {
+    bound = new Set(bound);
+    for (const b of bindings) bound.add(b.name);
+  }
+  return { unit, scopeOf, module: chain.globs || bindings.some((b) => b.kind === 'glob') ? null : mod, bound };
 }
 
 /**
- * A resolver for the grafted units of one resolver whose scopes bind nothing (Grafted.module): their
- * paths are resolved once per module. Such a path resolves as in its module whatever unit holds it: the
- * lookup goes from the unit's scopes (no bindings) straight to the module's bindings, globs, children
- * and the crate's externs, and from there only through the crate's own units (whose memoised
- * resolutions never change once computed), never back to the grafted unit. So a fresh unit computes the
- * same resolution as the first one did, reading only entries already there: the resolver's state is the
- * same either way, but for the grafted unit's own entries (read again only by the lookup of an invocation
- * the expansion makes, which then computes the same value afresh). Only the unit's own top-level
- * resolutions (depth 0: its refs and receivers) are answered here; everything else (traits in scope,
- * deeper steps) goes to the resolver as is.
+ * A resolver for the grafted units of one resolver without glob imports in their blocks (Grafted.module):
+ * their paths whose first segment no block of the unit binds are resolved once per module. Such a path
+ * resolves as in its module whatever unit holds it: the lookup goes through the unit's blocks (nothing
+ * there) straight to the module's bindings, globs, children and the crate's externs, and from there only
+ * through the crate's own units (whose memoised resolutions never change once computed), never back to
+ * the grafted unit. So a fresh unit computes the same resolution as the first one did, reading only
+ * entries already there: the resolver's state is the same either way, but for the grafted unit's own
+ * entries (read again only by the lookup of an invocation the expansion makes, which then computes the
+ * same value afresh). Only the unit's own top-level resolutions (depth 0: its refs and receivers) are
+ * answered here; everything else (traits in scope, deeper steps, bound first segments) goes to the
+ * resolver as is.
  */
 class ModuleResolutions {
   readonly proxy: Resolver;
   private readonly byModule = new Map<ModuleNode, Map<string, Resolution>>();
   private current: Unit | null = null;
   private cache: Map<string, Resolution> | null = null;
+  private bound: Set<string> | null = null;
 
   constructor(private readonly real: Resolver) {
     const bound = new Map<PropertyKey, unknown>();
     const resolve = (unit: Unit, scope: number, segs: string[], global: boolean, depth = 0): Resolution => {
       const cache = this.cache;
-      if (unit !== this.current || depth !== 0 || cache === null) return real.resolve(unit, scope, segs, global, depth);
+      if (unit !== this.current || depth !== 0 || cache === null || this.bound!.has(segs[0]!)) return real.resolve(unit, scope, segs, global, depth);
       const key = `${global ? 1 : 0}${segs.join('::')}`;
       const hit = cache.get(key);
       if (hit !== undefined) return hit;
@@ -765,6 +794,7 @@ class ModuleResolutions {
     if (!cache) this.byModule.set(g.module, (cache = new Map()));
     this.current = g.unit;
     this.cache = cache;
+    this.bound = g.bound;
     return this.proxy;
   }
 }

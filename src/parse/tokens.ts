@@ -266,6 +266,14 @@ export function scanTokens(tokens: Token[], sink: TokenSink): void {
         i++;
         continue;
       }
+      if (tk.t === Tok.Ident) {
+        // a lone name that is neither called nor invoked (most of them) is no reference: nothing to build
+        const nx = tokens[i + 1];
+        if (!nx || (nx.t !== Tok.PathSep && !(nx.t === Tok.Punct && (nx.v === '!' || nx.v === '(')))) {
+          i++;
+          continue;
+        }
+      }
       let j = i;
       let global = false;
       if (tokens[j]!.t === Tok.PathSep) {
