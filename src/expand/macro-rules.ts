@@ -4,7 +4,7 @@
 // gives, so a hostile macro costs at most that.
 
 import { FRAGMENT_KINDS, parseFragment } from './fragments.js';
-import { flatten, isGroup, isPunct, lexTokens, placed, treeSize, treesOf, Tok, type OTok, type TT } from './tt.js';
+import { isGroup, isPunct, lexPlaced, lexTokens, placed, treeSize, treesOf, Tok, type OTok, type TT } from './tt.js';
 
 type Pat =
   | { k: 'tok'; t: Tok; v: string }
@@ -113,7 +113,8 @@ function namesOf(pats: Pat[], out: string[] = []): string[] {
   return out;
 }
 
-type Bind = { k: 'one'; tts: TT[] } | { k: 'seq'; items: Bind[] };
+/** A fragment's trees are tts[from, to) (the matched input, not copied). */
+type Bind = { k: 'one'; tts: TT[]; from: number; to: number } | { k: 'seq'; items: Bind[] };
 type Binds = Map<string, Bind>;
 
 /** Work left (matcher steps and output tokens); exhausted: the expansion stops with `limit`. */
@@ -152,7 +153,7 @@ function matchSeq(pats: Pat[], tts: TT[], i: number, binds: Binds, budget: Budge
         const e = parseFragment(p.kind, tts, j);
         if (e < 0) return -1;
         budget.steps -= e - j;
-        binds.set(p.name, { k: 'one', tts: tts.slice(j, e) });
+        binds.set(p.name, { k: 'one', tts, from: j, to: e });
         j = e;
         break;
       }
@@ -200,7 +201,7 @@ export function expand(def: { rules: CompiledRule[] }, input: TT, site: Site, bu
       const binds: Binds = new Map();
       if (matchSeq(rule.pats, input.inner, 0, binds, budget) !== input.inner.length) continue;
       const out: OTok[] = [];
-      const crateToks = lexTokens(site.crate, null).map((t) => placed(t, site.line, site.column));
+      const crateToks = lexPlaced(site.crate, site.line, site.column);
       transcribe(rule.body, binds, [], out, site, crateToks, budget);
       return { tokens: out, rule: r };
     }
@@ -231,20 +232,38 @@ function usedNames(tts: TT[], out: Set<string> = new Set()): Set<string> {
   return out;
 }
 
+/** usedNames of a transcriber's repetition, in order: computed once per compiled group. */
+const usedNamesOf = new WeakMap<TT[], string[]>();
+
 function emit(out: OTok[], t: OTok, budget: Budget): void {
   if (--budget.tokens < 0) throw new Limit('tokens');
   out.push(t);
 }
 
+/** Emits the tokens of tts[from, to), in order. */
+function emitTrees(out: OTok[], tts: TT[], from: number, to: number, budget: Budget): void {
+  for (let i = from; i < to; i++) {
+    const tt = tts[i]!;
+    if (tt.k === 0) emit(out, tt.tok, budget);
+    else {
+      emit(out, tt.open, budget);
+      emitTrees(out, tt.inner, 0, tt.inner.length, budget);
+      emit(out, tt.close, budget);
+    }
+  }
+}
+
+const isOp = (x: TT | undefined) => x !== undefined && x.k === 0 && x.tok.t === Tok.Punct && (x.tok.v === '*' || x.tok.v === '+' || x.tok.v === '?');
+
+/** `idx`: the repetition indices at this depth (pushed and popped as repetitions are written). */
 function transcribe(tts: TT[], binds: Binds, idx: number[], out: OTok[], site: Site, crateToks: OTok[], budget: Budget): void {
   if (--budget.steps < 0) throw new Limit('steps');
-  const at = (t: OTok) => (t.line === 0 ? placed(t, site.line, site.column) : t);
   for (let i = 0; i < tts.length; i++) {
     const tt = tts[i]!;
     if (tt.k === 1) {
-      emit(out, at(tt.open), budget);
+      emit(out, tt.open.line === 0 ? placed(tt.open, site.line, site.column) : tt.open, budget);
       transcribe(tt.inner, binds, idx, out, site, crateToks, budget);
-      emit(out, at(tt.close), budget);
+      emit(out, tt.close.line === 0 ? placed(tt.close, site.line, site.column) : tt.close, budget);
       continue;
     }
     const t = tt.tok;
@@ -252,7 +271,6 @@ function transcribe(tts: TT[], binds: Binds, idx: number[], out: OTok[], site: S
       const group = tts[i + 1] as { inner: TT[] };
       let j = i + 2;
       let sep: OTok | null = null;
-      const isOp = (x: TT | undefined) => x && x.k === 0 && x.tok.t === Tok.Punct && ['*', '+', '?'].includes(x.tok.v);
       if (!isOp(tts[j])) {
         const s = tts[j];
         if (s && s.k === 0 && isOp(tts[j + 1])) {
@@ -260,8 +278,10 @@ function transcribe(tts: TT[], binds: Binds, idx: number[], out: OTok[], site: S
           j++;
         }
       }
+      let names = usedNamesOf.get(group.inner);
+      if (!names) usedNamesOf.set(group.inner, (names = [...usedNames(group.inner)]));
       let count = -1;
-      for (const name of usedNames(group.inner)) {
+      for (const name of names) {
         const b = lookup(binds, name, idx);
         if (b && b.k === 'seq') {
           if (count >= 0 && count !== b.items.length) throw new TranscribeError(`meta-variable $${name} repeats ${b.items.length} times, another ${count} times`);
@@ -270,8 +290,10 @@ function transcribe(tts: TT[], binds: Binds, idx: number[], out: OTok[], site: S
       }
       if (count < 0) throw new TranscribeError('repetition without a repeating meta-variable');
       for (let k = 0; k < count; k++) {
-        if (k > 0 && sep) emit(out, at(sep), budget);
-        transcribe(group.inner, binds, [...idx, k], out, site, crateToks, budget);
+        if (k > 0 && sep) emit(out, sep.line === 0 ? placed(sep, site.line, site.column) : sep, budget);
+        idx.push(k);
+        transcribe(group.inner, binds, idx, out, site, crateToks, budget);
+        idx.pop();
       }
       i = j;
       continue;
@@ -284,13 +306,13 @@ function transcribe(tts: TT[], binds: Binds, idx: number[], out: OTok[], site: S
       }
       const b = lookup(binds, name, idx);
       if (b && b.k === 'one') {
-        for (const x of flatten(b.tts)) emit(out, x, budget);
+        emitTrees(out, b.tts, b.from, b.to, budget);
         continue;
       }
       if (b && b.k === 'seq') throw new TranscribeError(`meta-variable $${name} is still repeating at this depth`);
       // not bound: written as is (a macro that defines a macro)
     }
-    emit(out, at(t), budget);
+    emit(out, t.line === 0 ? placed(t, site.line, site.column) : t, budget);
   }
 }
 

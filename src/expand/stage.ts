@@ -15,7 +15,7 @@ import { scanTokens } from '../parse/tokens.js';
 import { emptySummary } from '../parse/summary.js';
 import { Tok, type Token } from '../parse/lexer.js';
 import type { Binding, FactContext, FileSummary, MacroCallFact, Scope } from '../parse/summary.js';
-import type { Resolver, Unit } from '../resolve/resolver.js';
+import type { Resolution, Resolver, Unit } from '../resolve/resolver.js';
 import type { RuleIndex } from '../rules/engine.js';
 import { compileRules, expand, invocationTree, type Budget, type Compiled, type CompiledRule } from './macro-rules.js';
 import { lexTokens, originsFrom, writeTokens, type OriginOf, type OTok } from './tt.js';
@@ -112,6 +112,8 @@ interface Def {
   used: Set<number>;
   /** The unit that defines it (for the body's findings). */
   owner: ExpansionUnit | null;
+  /** Its rules' bodies analysed as tokens (fallback), by analysis options: read-only once made. */
+  fallbacks?: Map<string, FileSummary>;
 }
 
 const compact = (s: string, max = 60) => {
@@ -440,14 +442,26 @@ class Expander {
   private names: ReturnType<typeof tokenNames> | null = null;
 
   /**
-   * The facts of an expansion's tokens. Only tokens a fact can start at are looked at closely: an expansion
-   * with no name a rule or a binding of the crate could give meaning to, no `unsafe`/`extern`/attribute
-   * and no invocation has none (libc's s! structs), and is not scanned.
+   * The facts of an expansion's tokens (one mayHaveFacts() found a token a fact can start at in: an
+   * expansion with no name a rule or a binding of the crate could give meaning to, no `unsafe`/`extern`/
+   * attribute and no invocation has none, libc's s! structs, and is not scanned).
    */
   private tokenPass(tokens: OTok[], text: string, starts: number[]): FileSummary {
     const summary = emptySummary();
-    const toks: Token[] = tokens.map((t, k) => ({ t: t.t, v: t.v, s: starts[k]! }));
-    if (!this.mayHaveFacts(tokens)) return summary;
+    // the lexer tokens of the pass: objects reused from one expansion to the next (the pass keeps none)
+    const pool = this.tokenPool;
+    const toks: Token[] = new Array<Token>(tokens.length);
+    for (let k = 0; k < tokens.length; k++) {
+      const t = tokens[k]!;
+      let x = pool[k];
+      if (x === undefined) pool.push((x = { t: t.t, v: t.v, s: starts[k]! }));
+      else {
+        x.t = t.t;
+        x.v = t.v;
+        x.s = starts[k]!;
+      }
+      toks[k] = x;
+    }
     const pos = (o: number) => ({ line: 1, column: o + 1 });
     this.names ??= tokenNames(this.input.cfg);
     bindUses(toks, 0, summary, pos);
@@ -455,6 +469,7 @@ class Expander {
     return summary;
   }
 
+  private readonly tokenPool: Token[] = [];
   private bound: Set<string> | null = null;
 
   private mayHaveFacts(tokens: OTok[]): boolean {
@@ -484,6 +499,8 @@ class Expander {
   private analyse(u: ExpansionUnit, unit: Unit, call: Call, tokens: OTok[], home: string | null, depth: number, evidence: string, acc: UnitFindings, memoCtx: string | null, lineage: string | null): void {
     // the token pass over the expansion's own tokens (linear; a syntax tree of every expansion cost libc
     // 2.4x its scan time), positions kept as offsets (line 1, column offset + 1)
+    // an expansion with no token a fact can start at has none (no finding, definition or invocation)
+    if (!this.mayHaveFacts(tokens)) return;
     const { text, starts } = writeTokens(tokens);
     const summary = this.tokenPass(tokens, text, starts);
     const originAt = (offset: number): { line: number; column: number } => {
@@ -528,7 +545,9 @@ class Expander {
       summary.syntax = summary.syntax.filter(keep(3));
       summary.attrs = summary.attrs.filter(keep(3));
     }
-    const grafted = graft(unit, call.scope, summary, call.ctx);
+    // grafted only when something needs the invocation's scope (findings to resolve, invocations to expand)
+    let graftedUnit: Grafted | null = null;
+    const grafted = () => (graftedUnit ??= this.graft(unit, call.scope, summary, call.ctx));
     // the resolution context of the invocations the expansion makes: the call's, plus the names the
     // expansion binds in the blocks around each (a `use … as _` anywhere brings its trait into the whole
     // module, so then none is memoised)
@@ -541,7 +560,7 @@ class Expander {
       }
       return `${memoCtx}[${parts.join(';')}]`;
     };
-    const uf = summary.refs.length + summary.methods.length + summary.syntax.length + summary.attrs.length === 0 ? null : unitFindings(grafted.unit, u.resolver, this.input.index, u.place);
+    const uf = summary.refs.length + summary.methods.length + summary.syntax.length + summary.attrs.length === 0 ? null : this.findingsOf(u, grafted());
     for (const f of uf?.findings ?? []) {
       const o = originAt(offsetOf(f.line, f.column));
       acc.findings.push({ ...f, line: o.line, column: o.column, evidence: `${evidence} → ${f.evidence}` });
@@ -558,20 +577,41 @@ class Expander {
       const close = indexAt(c.ttColumn - 1 + c.tt.length - 1);
       if (interior(k0, close)) continue;
       const site = originAt(offsetOf(c.line, c.column));
-      const nested: Call = { segs: c.segs, global: c.global, scope: grafted.scopeOf(c.scope), tt: c.tt, ttOrigin: () => site, toks: tokens.slice(open, close + 1), line: site.line, column: site.column };
+      const g = grafted();
+      const nested: Call = { segs: c.segs, global: c.global, scope: g.scopeOf(c.scope), tt: c.tt, ttOrigin: () => site, toks: tokens.slice(open, close + 1), line: site.line, column: site.column };
       if (call.ctx) nested.ctx = call.ctx;
       if (lineage !== null) nested.lineage = `${lineage}@${open}:${close}`;
-      this.call(u, grafted.unit, nested, home, depth + 1, evidence, acc, undefined, nestedCtx(c.scope));
+      this.call(u, g.unit, nested, home, depth + 1, evidence, acc, undefined, nestedCtx(c.scope));
     }
+  }
+
+  private readonly resolutions = new Map<Resolver, ModuleResolutions>();
+  /** Scope chains of the crate's units (a grafted unit is the parent of its expansion's invocations only). */
+  private readonly chains = new Map<Unit, Map<number, Chain>>();
+
+  private graft(unit: Unit, scope: number, snip: FileSummary, ctx: FactContext | undefined): Grafted {
+    if (this.chains.size === 0) for (const u of this.input.units) this.chains.set(u.unit, new Map());
+    const cache = this.chains.get(unit);
+    return graft(unit, scope, snip, ctx, cache);
+  }
+
+  /** The findings of a grafted unit (paths of a unit whose scopes bind nothing resolved once per module). */
+  private findingsOf(u: ExpansionUnit, g: Grafted): UnitFindings {
+    let r = this.resolutions.get(u.resolver);
+    if (!r) this.resolutions.set(u.resolver, (r = new ModuleResolutions(u.resolver)));
+    return unitFindings(g.unit, r.for(g), this.input.index, u.place);
   }
 
   /** A definition that could not be expanded: its rules' bodies as tokens, at the invocation (a dependency's; the crate's own bodies keep their findings). */
   private fallback(u: ExpansionUnit, unit: Unit, call: Call, d: Def, evidence: string, acc: UnitFindings): void {
     if (!d.home) return;
-    const text = d.rules.replace(/\$crate\b/g, `::${d.home}`);
-    const summary = analyzeSource(text, this.input.cfg, this.options(u, 'macro fallback'));
-    const grafted = graft(unit, call.scope, summary, call.ctx);
-    const uf = unitFindings(grafted.unit, u.resolver, this.input.index, u.place);
+    // the same definition falls back at every failing invocation: its bodies are analysed once per options
+    const options = this.options(u, 'macro fallback');
+    const optionsKey = `${+options.keepTests}${+options.procMacro}${+options.buildScript}${+options.test}`;
+    d.fallbacks ??= new Map();
+    let summary = d.fallbacks.get(optionsKey);
+    if (!summary) d.fallbacks.set(optionsKey, (summary = analyzeSource(d.rules.replace(/\$crate\b/g, `::${d.home}`), this.input.cfg, options)));
+    const uf = this.findingsOf(u, this.graft(unit, call.scope, summary, call.ctx));
     for (const f of uf.findings) acc.findings.push({ ...f, line: call.line, column: call.column, evidence: `${evidence} (not expanded) → ${f.evidence}` });
   }
 }
@@ -588,32 +628,75 @@ function isExported(d: Def): boolean {
   return (owner.unit.summary.macroDefs ?? []).some((f) => f.name === d.name && f.rules === d.rules && f.exported);
 }
 
-/**
- * A unit for a snippet analysed in `scope` of `parent`: the snippet's scopes become blocks nested in a copy
- * of the scope's chain up to its module, so its names resolve there (its own bindings first).
- */
-function graft(parent: Unit, scope: number, snip: FileSummary, ctx: FactContext | undefined): { unit: Unit; scopeOf: (id: number) => number } {
+type ModuleNode = Unit['moduleOf'][number];
+
+/** The copy of a scope's chain up to its module that graft() puts under a snippet: read-only, shared by every graft there. */
+interface Chain {
+  scopes: Scope[];
+  moduleOf: ModuleNode[];
+  blockBindings: Unit['blockBindings'];
+  blockGlobs: Unit['blockGlobs'];
+  /** Names the chain's blocks bind (a path starting with another resolves there as in the module, without globs). */
+  names: Set<string>;
+  /** A block of the chain has a glob import. */
+  globs: boolean;
+}
+
+/** The chain of `scope` in `parent`, kept in `cache` (the parent's chains) when given. */
+function chainOf(parent: Unit, scope: number, cache: Map<number, Chain> | undefined): Chain {
+  const hit = cache?.get(scope);
+  if (hit) return hit;
   const ps = parent.summary.scopes;
   const chain: number[] = [];
   for (let s = scope; s >= 0 && chain.length < 256; s = ps[s]!.parent) {
     chain.push(s);
     if (ps[s]!.kind !== 'block') break;
   }
-  const scopes: Scope[] = [];
-  const moduleOf: Unit['moduleOf'] = [];
-  const blockBindings: Unit['blockBindings'] = new Map();
-  const blockGlobs: Unit['blockGlobs'] = new Map();
+  const c: Chain = { scopes: [], moduleOf: [], blockBindings: new Map(), blockGlobs: new Map(), names: new Set(), globs: false };
   chain.forEach((s, i) => {
     const o = ps[s]!;
-    scopes.push({ id: i, parent: i + 1 < chain.length ? i + 1 : -1, kind: o.kind, name: o.name });
-    moduleOf.push(parent.moduleOf[s]!);
+    c.scopes.push({ id: i, parent: i + 1 < chain.length ? i + 1 : -1, kind: o.kind, name: o.name });
+    c.moduleOf.push(parent.moduleOf[s]!);
     // the block's bindings, renumbered: a binding is resolved in its own scope of the unit that holds it
     const bb = parent.blockBindings.get(s);
-    if (bb) blockBindings.set(i, new Map([...bb].map(([k, b]) => [k, { ...b, scope: i }])));
+    if (bb) c.blockBindings.set(i, new Map([...bb].map(([k, b]) => [k, { ...b, scope: i }])));
     const bg = parent.blockGlobs.get(s);
-    if (bg) blockGlobs.set(i, bg.map((b) => ({ ...b, scope: i })));
+    if (bg) c.blockGlobs.set(i, bg.map((b) => ({ ...b, scope: i })));
+    if (bb) for (const name of bb.keys()) c.names.add(name);
+    if (bg) c.globs = true;
   });
-  const base = chain.length;
+  cache?.set(scope, c);
+  return c;
+}
+
+interface Grafted {
+  unit: Unit;
+  scopeOf: (id: number) => number;
+  /**
+   * The module, when no scope of the unit has a glob import (its chain's blocks nor the snippet): a path of
+   * the unit whose first segment no block of it binds (`bound`) then resolves as in that module, without
+   * the unit's own scopes ever entering the resolution (tracing's expansions bind `_` and `log`, not the
+   * `$crate` paths they name).
+   */
+  module: ModuleNode | null;
+  /** Names the unit's blocks bind (the chain's and the snippet's). */
+  bound: Set<string>;
+}
+
+/**
+ * A unit for a snippet analysed in `scope` of `parent`: the snippet's scopes become blocks nested in a copy
+ * of the scope's chain up to its module, so its names resolve there (its own bindings first).
+ */
+function graft(parent: Unit, scope: number, snip: FileSummary, ctx: FactContext | undefined, chains?: Map<number, Chain>): Grafted {
+  const chain = chainOf(parent, scope, chains);
+  const scopes = chain.scopes.slice();
+  const moduleOf = chain.moduleOf.slice();
+  // the chain's maps are shared, never written: copied when the snippet's bindings are added (to its own
+  // scopes, base and up)
+  const own = snip.bindings.length > 0;
+  const blockBindings: Unit['blockBindings'] = own ? new Map(chain.blockBindings) : chain.blockBindings;
+  const blockGlobs: Unit['blockGlobs'] = own ? new Map(chain.blockGlobs) : chain.blockGlobs;
+  const base = scopes.length;
   const scopeOf = (id: number) => base + id;
   const mod = parent.moduleOf[scope]!;
   for (const s of snip.scopes) {
@@ -648,7 +731,72 @@ function graft(parent: Unit, scope: number, snip: FileSummary, ctx: FactContext 
     urls: [],
     includeBytes: [],
   };
-  return { unit: { rel: parent.rel, summary, moduleOf, blockBindings, blockGlobs, test: parent.test }, scopeOf };
+  const unit: Unit = { rel: parent.rel, summary, moduleOf, blockBindings, blockGlobs, test: parent.test };
+  let bound = chain.names;
+  if (bindings.length > 0) {
+    bound = new Set(bound);
+    for (const b of bindings) bound.add(b.name);
+  }
+  return { unit, scopeOf, module: chain.globs || bindings.some((b) => b.kind === 'glob') ? null : mod, bound };
+}
+
+/**
+ * A resolver for the grafted units of one resolver without glob imports in their blocks (Grafted.module):
+ * their paths whose first segment no block of the unit binds are resolved once per module. Such a path
+ * resolves as in its module whatever unit holds it: the lookup goes through the unit's blocks (nothing
+ * there) straight to the module's bindings, globs, children and the crate's externs, and from there only
+ * through the crate's own units (whose memoised resolutions never change once computed), never back to
+ * the grafted unit. So a fresh unit computes the same resolution as the first one did, reading only
+ * entries already there: the resolver's state is the same either way, but for the grafted unit's own
+ * entries (read again only by the lookup of an invocation the expansion makes, which then computes the
+ * same value afresh). Only the unit's own top-level resolutions (depth 0: its refs and receivers) are
+ * answered here; everything else (traits in scope, deeper steps, bound first segments) goes to the
+ * resolver as is.
+ */
+class ModuleResolutions {
+  readonly proxy: Resolver;
+  private readonly byModule = new Map<ModuleNode, Map<string, Resolution>>();
+  private current: Unit | null = null;
+  private cache: Map<string, Resolution> | null = null;
+  private bound: Set<string> | null = null;
+
+  constructor(private readonly real: Resolver) {
+    const bound = new Map<PropertyKey, unknown>();
+    const resolve = (unit: Unit, scope: number, segs: string[], global: boolean, depth = 0): Resolution => {
+      const cache = this.cache;
+      if (unit !== this.current || depth !== 0 || cache === null || this.bound!.has(segs[0]!)) return real.resolve(unit, scope, segs, global, depth);
+      const key = `${global ? 1 : 0}${segs.join('::')}`;
+      const hit = cache.get(key);
+      if (hit !== undefined) return hit;
+      const r = real.resolve(unit, scope, segs, global, depth);
+      cache.set(key, r);
+      return r;
+    };
+    // every other member is the resolver's own, called on it
+    this.proxy = new Proxy(real, {
+      get(target, p) {
+        if (p === 'resolve') return resolve;
+        let f = bound.get(p);
+        if (f === undefined) {
+          const v: unknown = Reflect.get(target, p);
+          if (typeof v !== 'function') return v;
+          bound.set(p, (f = (v as (...a: unknown[]) => unknown).bind(target)));
+        }
+        return f;
+      },
+    });
+  }
+
+  /** The resolver to give unitFindings for a grafted unit (its module's resolutions, when it has one). */
+  for(g: Grafted): Resolver {
+    if (g.module === null) return this.real;
+    let cache = this.byModule.get(g.module);
+    if (!cache) this.byModule.set(g.module, (cache = new Map()));
+    this.current = g.unit;
+    this.cache = cache;
+    this.bound = g.bound;
+    return this.proxy;
+  }
 }
 
 /** Marks the findings of the unit's macro bodies: `macro-body`, or dropped for rules an expansion used. */

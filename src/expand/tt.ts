@@ -83,6 +83,26 @@ export function lexTokens(text: string, origin: OriginOf | null): OTok[] {
   return out;
 }
 
+/** Tokens of short texts lexed at every expansion (`$crate`), ids aside. */
+const shapes = new Map<string, OTok[]>();
+
+/**
+ * The tokens of `text` placed at a position (body tokens), as lexTokens(text, null) mapped by placed()
+ * gives them: the same fresh ids (taken from the same counter), lexed once per text.
+ */
+export function lexPlaced(text: string, line: number, column: number): OTok[] {
+  let shape = shapes.get(text);
+  if (!shape) {
+    const first = nextId;
+    shape = lexTokens(text, null);
+    nextId = first; // ids are given below, as lexTokens gives them
+    shapes.set(text, shape);
+  }
+  const base = nextId - (shape.length > 0 ? shape[0]!.id : 0);
+  nextId += shape.length;
+  return shape.map((t) => ({ t: t.t, v: t.v, text: t.text, id: t.id + base, glue: t.glue < 0 ? -1 : t.glue + base, line, column, body: true as const }));
+}
+
 const OPEN: Record<string, string> = { '(': ')', '[': ']', '{': '}' };
 
 /** Token trees of a token list; null when delimiters do not balance. */

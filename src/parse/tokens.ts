@@ -266,6 +266,14 @@ export function scanTokens(tokens: Token[], sink: TokenSink): void {
         i++;
         continue;
       }
+      if (tk.t === Tok.Ident) {
+        // a lone name that is neither called nor invoked (most of them) is no reference: nothing to build
+        const nx = tokens[i + 1];
+        if (!nx || (nx.t !== Tok.PathSep && !(nx.t === Tok.Punct && (nx.v === '!' || nx.v === '(')))) {
+          i++;
+          continue;
+        }
+      }
       let j = i;
       let global = false;
       if (tokens[j]!.t === Tok.PathSep) {
@@ -308,15 +316,14 @@ export function scanTokens(tokens: Token[], sink: TokenSink): void {
         if (close > 0) {
           const o = tokens[j + 1]!;
           const tp = sink.pos(o.s);
-          recordMacroCall(s, sink.source, { ...ref, ctx: sink.ctx }, { start: o.s, end: tokens[close]!.s + 1, line: tp.line, column: tp.column });
+          recordMacroCall(s, sink.source, { scope: ref.scope, segs, global, line: ref.line, column: ref.column, ctx: sink.ctx }, { start: o.s, end: tokens[close]!.s + 1, line: tp.line, column: tp.column });
         }
         i = j + 1;
         continue;
       }
       if ((segs.length > 1 || isCall) && !isTypePosition(tokens, i)) {
         const p = sink.pos(tk.s);
-        const ref = { scope: sink.scope, segs, global, how: 'token' as const, line: p.line, column: p.column };
-        add(s.refs, isCall ? { ...ref, call: true as const } : ref);
+        add(s.refs, isCall ? { scope: sink.scope, segs, global, how: 'token' as const, line: p.line, column: p.column, call: true as const } : { scope: sink.scope, segs, global, how: 'token' as const, line: p.line, column: p.column });
       }
       i = j;
       continue;
