@@ -212,11 +212,18 @@ export function isExportTable(v: unknown): v is ExportTable {
 // ------------------------------------------------------------------ lookup (in a dependent)
 
 interface TableIndex {
-  modules: Map<string, { names: Map<string, ExportEntry>; locals: Set<string>; globs: ExportModule['globs'] }>;
+  modules: Map<string, { names: Map<string, ExportEntry>; locals: Set<string>; globs: IndexedGlob[] }>;
   names: Set<string>;
   deps: Map<string, string>;
 }
 const indexes = new WeakMap<ExportTable, TableIndex>();
+
+/** A glob of a table's module; an external one with its path joined (`a::b::`, what a name is appended to). */
+type IndexedGlob = { mod: string } | { ext: string[]; via?: string[][]; prefix: string; g: { ext: string[]; via?: string[][] } };
+
+function indexedGlob(g: ExportModule['globs'][number]): IndexedGlob {
+  return 'mod' in g ? g : { ext: g.ext, prefix: g.ext.length > 0 ? `${g.ext.join('::')}::` : '', g };
+}
 
 function indexOf(t: ExportTable): TableIndex {
   let ix = indexes.get(t);
@@ -224,7 +231,7 @@ function indexOf(t: ExportTable): TableIndex {
     const modules: TableIndex['modules'] = new Map();
     const names = new Set<string>();
     for (const [p, m] of t.modules) {
-      modules.set(p, { names: new Map(m.names), locals: new Set(m.locals ?? []), globs: m.globs });
+      modules.set(p, { names: new Map(m.names), locals: new Set(m.locals ?? []), globs: m.globs.map(indexedGlob) });
       for (const [n] of m.names) names.add(n);
       for (const n of m.locals ?? []) names.add(n);
     }
@@ -250,73 +257,80 @@ export type LinkedPath = { ext: string[]; via?: string[][] } | { local: true } |
  */
 export function lookupExport(t0: ExportTable, segs0: string[], isKnownPrefix: (p: string) => boolean, tableOf?: TableOf): LinkedPath {
   let hops = 0;
-  const seen = new Set<string>();
+  /** Where a glob search for a name started (name → crate name → module paths): a cycle stops there. */
+  const seen = new Map<string, Map<string, Set<string>>>();
   const r = lookupIn(t0, segs0);
   return r === null && hops > MAX_LOOKUP_HOPS ? { limit: true } : r;
 
   /** In table t: its module walk, and an external result that lands in one of t's dependencies continues there. */
   function lookupIn(t: ExportTable, segs: string[]): LinkedPath {
-    const ix = indexOf(t);
-    const depTable = (ext: string[]): ExportTable | undefined => {
-      const h = ext.length > 1 ? ix.deps.get(ext[0]!) : undefined;
-      return h !== undefined ? tableOf?.(h) : undefined;
-    };
-    /** An external path of t: followed into t's dependency when it has a table there. */
-    const follow = (r: { ext: string[]; via?: string[][] }): LinkedPath => {
-      const dt = depTable(r.ext);
-      if (!dt || ++hops > MAX_LOOKUP_HOPS) return r;
-      const sub = lookupIn(dt, r.ext.slice(1));
-      if (sub && 'ext' in sub) return { ext: sub.ext, via: boundVia([...(r.via ?? []), r.ext, ...(sub.via ?? [])]) };
-      if (sub && 'foreign' in sub) return sub;
-      return r;
-    };
-    return walk(ix, t, '', segs, follow, depTable);
+    return walk(indexOf(t), t, '', segs);
   }
 
-  function walk(
-    ix: TableIndex,
-    t: ExportTable,
-    modPath: string,
-    segs: string[],
-    follow: (r: { ext: string[]; via?: string[][] }) => LinkedPath,
-    depTable: (ext: string[]) => ExportTable | undefined,
-  ): LinkedPath {
+  /** The table of t's dependency an external path of t lands in, when there is one. */
+  function depTable(ix: TableIndex, ext: string[]): ExportTable | undefined {
+    const h = ext.length > 1 ? ix.deps.get(ext[0]!) : undefined;
+    return h !== undefined ? tableOf?.(h) : undefined;
+  }
+
+  /** An external path of t: followed into t's dependency (dt, its depTable) when it has a table there. */
+  function follow(dt: ExportTable | undefined, r: { ext: string[]; via?: string[][] }): LinkedPath {
+    if (!dt || ++hops > MAX_LOOKUP_HOPS) return r;
+    const sub = lookupIn(dt, r.ext.slice(1));
+    if (sub && 'ext' in sub) return { ext: sub.ext, via: boundVia([...(r.via ?? []), r.ext, ...(sub.via ?? [])]) };
+    if (sub && 'foreign' in sub) return sub;
+    return r;
+  }
+
+  /**
+   * `segs` from module `modPath` of t. `absent`: no module of t binds segs[0] (its names nor its locals),
+   * known already when a glob search goes on with the same segs.
+   */
+  function walk(ix: TableIndex, t: ExportTable, modPath: string, segs: string[], absent?: boolean): LinkedPath {
     if (++hops > MAX_LOOKUP_HOPS) return null;
     const mod = ix.modules.get(modPath);
     if (!mod) return null;
     if (segs.length === 0) return { local: true };
     const name = segs[0]!;
-    const rest = segs.slice(1);
-    const e = mod.names.get(name);
+    // a name of no module of the table is in neither map of this one (two big maps spared per module)
+    absent ??= !ix.names.has(name);
+    const e = absent ? undefined : mod.names.get(name);
     if (e) {
-      if ('mod' in e) return walk(ix, t, e.mod, rest, follow, depTable);
+      if ('mod' in e) return walk(ix, t, e.mod, segs.slice(1));
       if ('foreign' in e) {
         const f = t.foreignFns[e.foreign];
-        return f && rest.length === 0 ? { foreign: f } : { local: true };
+        return f && segs.length === 1 ? { foreign: f } : { local: true };
       }
-      return follow(extend(e, rest));
+      const r = extend(e, segs.slice(1));
+      return follow(depTable(ix, r.ext), r);
     }
-    if (mod.locals.has(name)) return { local: true };
-    const key = `${t.crate}\0${modPath}\0${name}`;
-    if (seen.has(key)) return null;
-    seen.add(key);
-    for (const g of mod.globs) {
-      if ('mod' in g) {
-        const r = walk(ix, t, g.mod, segs, follow, depTable);
+    if (!absent && mod.locals.has(name)) return { local: true };
+    let crates = seen.get(name);
+    if (!crates) seen.set(name, (crates = new Map()));
+    let mods = crates.get(t.crate);
+    if (!mods) crates.set(t.crate, (mods = new Set()));
+    if (mods.has(modPath)) return null;
+    mods.add(modPath);
+    for (const ig of mod.globs) {
+      if ('mod' in ig) {
+        const r = walk(ix, t, ig.mod, segs, absent);
         if (r) return r;
         continue;
       }
+      const g = ig.g;
       if (++hops > MAX_LOOKUP_HOPS) return null;
       const cand = extend(g, segs);
       // `pub use dep::*` of a dependency with a table: the name must be there
-      if (depTable(cand.ext)) {
-        const r = follow(cand);
+      const dt = depTable(ix, cand.ext);
+      if (dt) {
+        const r = follow(dt, cand);
         if (r && r !== cand) return r;
-        if (lookupIn(depTable(cand.ext)!, cand.ext.slice(1))) return cand;
+        const inDep = cand.ext.slice(1);
+        if (lookupIn(dt, inDep)) return cand;
         // a function of the dependency that its reach summary names (its own items are not in its table)
-        if (hasReach(depTable(cand.ext)!, cand.ext.slice(1))) return cand;
+        if (hasReach(dt, inDep)) return cand;
       }
-      if (isKnownPrefix([...g.ext, name].join('::'))) return cand;
+      if (isKnownPrefix(ig.prefix + name)) return cand;
     }
     return null;
   }

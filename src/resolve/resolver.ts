@@ -142,10 +142,46 @@ function extendExt(r: { ext: string[]; via?: string[][]; foreign?: ForeignFn }, 
   return out;
 }
 
+/**
+ * A memo keyed by a path: one node per segment (a trie), so a lookup neither joins the segments into a
+ * string nor hashes one. Keyed as `segs.join('::')` would be: a path with a `:` inside a segment is split
+ * again on `::` first, so two paths that join alike share their entry as before.
+ */
+interface PathMemo<V> {
+  v?: V;
+  c?: Map<string, PathMemo<V>>;
+}
+
+function pathNode<V>(root: PathMemo<V>, segs: readonly string[]): PathMemo<V> {
+  let keys = segs;
+  for (const seg of segs) {
+    if (seg.includes(':')) {
+      keys = segs.join('::').split('::');
+      break;
+    }
+  }
+  let n = root;
+  for (const seg of keys) {
+    let c = n.c;
+    if (!c) n.c = c = new Map();
+    let next = c.get(seg);
+    if (!next) c.set(seg, (next = {}));
+    n = next;
+  }
+  return n;
+}
+
+type MemoEntry = PathMemo<Resolution | typeof IN_PROGRESS>;
+
 export class Resolver {
-  /** Memo of resolutions; an entry in progress means a cycle (globs importing each other) → unresolved. */
-  private memo = new Map<string, Resolution | typeof IN_PROGRESS>();
-  private unitIds = new Map<Unit, number>();
+  /**
+   * Memo of resolutions; an entry in progress means a cycle (globs importing each other) → unresolved.
+   * Paths written in a unit, by unit, then scope and whether global (`scope * 2 + global`); paths inside
+   * a module (`resolveIn`) and a module's glob lookups, by module.
+   */
+  private unitMemo = new Map<Unit, { byScope: MemoEntry[]; other: Map<string, MemoEntry> }>();
+  private inMemo = new Map<ModuleNode, MemoEntry>();
+  private globMemo = new Map<ModuleNode, MemoEntry>();
   /** Every name a module of the crate binds or has as a child (what a glob can yield locally). */
   private names: Set<string> | null = null;
   private namesAt = -1;
@@ -158,24 +194,24 @@ export class Resolver {
   /** Resolutions computed (memo misses): the resolver's work, for tests of its complexity. */
   computed = 0;
 
-  private memoized(key: string, compute: () => Resolution): Resolution {
-    const hit = this.memo.get(key);
+  private memoized(node: MemoEntry, compute: () => Resolution): Resolution {
+    const hit = node.v;
     if (hit === IN_PROGRESS) return null;
     if (hit !== undefined) return hit;
     this.computed++;
-    this.memo.set(key, IN_PROGRESS);
+    node.v = IN_PROGRESS;
     const r = compute();
-    this.memo.set(key, r);
+    node.v = r;
     return r;
   }
 
-  private unitId(u: Unit): number {
-    let id = this.unitIds.get(u);
-    if (id === undefined) this.unitIds.set(u, (id = this.unitIds.size));
-    return id;
+  private moduleMemo(memo: Map<ModuleNode, MemoEntry>, m: ModuleNode, segs: readonly string[]): MemoEntry {
+    let root = memo.get(m);
+    if (!root) memo.set(m, (root = {}));
+    return pathNode(root, segs);
   }
 
-  private linkMemo = new Map<string, Resolution>();
+  private linkMemo: PathMemo<Resolution> = {};
   /** Per dependency code name: paths whose lookup in its export table stopped at the bound. */
   readonly linkLimited = new Map<string, number>();
 
@@ -194,8 +230,8 @@ export class Resolver {
     const plain = [canon, ...segs.slice(1)];
     const table = segs.length > 1 && !STD_ALIASES.has(head) ? this.opts.depExports?.get(head) : undefined;
     if (!table) return { ext: plain };
-    const key = `${head}\0${segs.join('::')}`;
-    const hit = this.linkMemo.get(key);
+    const node = pathNode(this.linkMemo, segs);
+    const hit = node.v;
     if (hit !== undefined) return hit;
     // through the dependency's export table: a re-export becomes its target (the chain kept as `via`), a
     // foreign function is marked; anything else keeps the plain path (rules name dependencies' paths too)
@@ -204,14 +240,28 @@ export class Resolver {
     if (linked && 'limit' in linked) this.linkLimited.set(head, (this.linkLimited.get(head) ?? 0) + 1);
     if (linked && 'ext' in linked) r = { ext: linked.ext, via: boundVia([plain, ...(linked.via ?? [])]) };
     else if (linked && 'foreign' in linked) r = { ext: plain, foreign: linked.foreign };
-    this.linkMemo.set(key, r);
+    node.v = r;
     return r;
   }
 
   /** Resolve a path written in `unit` at scope `scope`. */
   resolve(unit: Unit, scope: number, segs: string[], global: boolean, depth = 0): Resolution {
     if (depth > 32 || segs.length === 0) return null;
-    return this.memoized(`r${this.unitId(unit)}:${scope}:${global ? 1 : 0}:${segs.join('::')}`, () => this.resolveUncached(unit, scope, segs, global, depth));
+    return this.memoized(pathNode(this.unitRoot(unit, scope, global), segs), () => this.resolveUncached(unit, scope, segs, global, depth));
+  }
+
+  private unitRoot(unit: Unit, scope: number, global: boolean): MemoEntry {
+    let roots = this.unitMemo.get(unit);
+    if (!roots) this.unitMemo.set(unit, (roots = { byScope: [], other: new Map() }));
+    if (Number.isInteger(scope) && scope >= 0) {
+      const slot = scope * 2 + (global ? 1 : 0);
+      return (roots.byScope[slot] ??= {});
+    }
+    // not a scope id (never from a summary): keyed as its text
+    const k = `${scope}:${global ? 1 : 0}`;
+    let root = roots.other.get(k);
+    if (!root) roots.other.set(k, (root = {}));
+    return root;
   }
 
   private resolveUncached(unit: Unit, scope: number, segs: string[], global: boolean, depth: number): Resolution {
@@ -265,7 +315,7 @@ export class Resolver {
    */
   private moduleGlobs(mod: ModuleNode, segs: string[], depth: number): Resolution {
     if (mod.globs.length === 0) return this.unknownCrate(segs);
-    return this.memoized(`g${mod.id}:${segs.join('::')}`, () => {
+    return this.memoized(this.moduleMemo(this.globMemo, mod, segs), () => {
       for (const g of mod.globs) {
         const r = this.viaGlob(g.b, g.unit, segs, depth);
         if (r) return r;
@@ -323,7 +373,7 @@ export class Resolver {
   resolveIn(m: ModuleNode, segs: string[], depth: number): Resolution {
     if (depth > 32) return null;
     if (segs.length === 0) return { local: true, module: m };
-    return this.memoized(`m${m.id}:${segs.join('::')}`, () => this.resolveInUncached(m, segs, depth));
+    return this.memoized(this.moduleMemo(this.inMemo, m, segs), () => this.resolveInUncached(m, segs, depth));
   }
 
   private resolveInUncached(m: ModuleNode, segs: string[], depth: number): Resolution {
