@@ -240,7 +240,9 @@ export function computeReach(
   for (const u of libUnits) {
     const ix = fnIndexes.get(u.unit)!;
     if (ix.fns.length === 0) continue;
-    for (const ref of u.unit.summary.refs) {
+    const refs = u.unit.summary.refs;
+    for (let i = 0; i < refs.length; i++) {
+      const ref = refs[i]!;
       if (ref.ctx || ref.how === 'macro') continue;
       const fn = ix.at(ref.line, ref.column);
       if (!fn || (!anyDep && best.size === 0)) continue;
@@ -256,7 +258,7 @@ export function computeReach(
         edge(fnKey(fnModule(u.unit, fn), { ...fn, path: [fn.path[0]!, ...ref.segs.slice(1)] }));
         continue;
       }
-      const r = u.resolver.resolve(u.unit, ref.scope, ref.segs, ref.global);
+      const r = u.resolver.resolveRef(u.unit, i);
       if (!r) continue;
       if ('local' in r) {
         if (!r.item) continue;
@@ -347,9 +349,11 @@ export function computeReach(
     const direct = new Set(findings.map((f) => `${f.file}\0${f.line}\0${f.column}\0${f.capability}\0${f.kind}`));
     const out = new Map<string, Reach>();
     for (const u of units) {
-      for (const ref of u.unit.summary.refs) {
+      const refs = u.unit.summary.refs;
+      for (let i = 0; i < refs.length; i++) {
+        const ref = refs[i]!;
         if (ref.ctx === 'generated' || ref.how === 'macro') continue;
-        const r = u.resolver.resolve(u.unit, ref.scope, ref.segs, ref.global);
+        const r = u.resolver.resolveRef(u.unit, i);
         if (!r || !('ext' in r)) continue;
         const steps = dep.steps(r.ext);
         if (!steps) continue;

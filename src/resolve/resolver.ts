@@ -133,6 +133,7 @@ export function placeUnit(rel: string, summary: FileSummary, module: ModuleNode,
 }
 
 const IN_PROGRESS = Symbol('in-progress');
+const NO_SCOPES: readonly number[] = Object.freeze([]);
 
 /** An external resolution with more segments (its `via` names extended alike). */
 function extendExt(r: { ext: string[]; via?: string[][]; foreign?: ForeignFn }, rest: string[]): Resolution {
@@ -173,13 +174,32 @@ function pathNode<V>(root: PathMemo<V>, segs: readonly string[]): PathMemo<V> {
 
 type MemoEntry = PathMemo<Resolution | typeof IN_PROGRESS>;
 
+/** Not computed yet (a slot of UnitMemo's block chains). */
+const UNKNOWN = -2;
+
+/** What a resolver keeps per unit. */
+interface UnitMemo {
+  /** Memo roots by `scope * 2 + global`. */
+  byScope: MemoEntry[];
+  /** Memo roots of scopes that are no scope id (never from a summary), by their text. */
+  other: Map<string, MemoEntry>;
+  /**
+   * Per scope: the innermost block scope at or above it, going up through block scopes only, with block
+   * bindings of its own (`withBindings`) or block globs (`withGlobs`); -1 none before the module scope.
+   */
+  withBindings?: Int32Array;
+  withGlobs?: Int32Array;
+  /** Resolutions of the summary's refs by index (resolveRef); undefined: not asked yet. */
+  refs?: Resolution[];
+}
+
 export class Resolver {
   /**
    * Memo of resolutions; an entry in progress means a cycle (globs importing each other) → unresolved.
    * Paths written in a unit, by unit, then scope and whether global (`scope * 2 + global`); paths inside
    * a module (`resolveIn`) and a module's glob lookups, by module.
    */
-  private unitMemo = new Map<Unit, { byScope: MemoEntry[]; other: Map<string, MemoEntry> }>();
+  private unitMemo = new Map<Unit, UnitMemo>();
   private inMemo = new Map<ModuleNode, MemoEntry>();
   private globMemo = new Map<ModuleNode, MemoEntry>();
   /** Every name a module of the crate binds or has as a child (what a glob can yield locally). */
@@ -250,9 +270,28 @@ export class Resolver {
     return this.memoized(pathNode(this.unitRoot(unit, scope, global), segs), () => this.resolveUncached(unit, scope, segs, global, depth));
   }
 
+  /**
+   * `resolve` of the unit's reference number `i` (unit.summary.refs[i], where it is written), kept per
+   * reference: the findings, the call graph and the reaches each ask for every reference.
+   */
+  resolveRef(unit: Unit, i: number): Resolution {
+    const refs = (this.unitMemoOf(unit).refs ??= []);
+    let r = refs[i];
+    if (r === undefined) {
+      const ref = unit.summary.refs[i]!;
+      r = refs[i] = this.resolve(unit, ref.scope, ref.segs, ref.global);
+    }
+    return r;
+  }
+
+  private unitMemoOf(unit: Unit): UnitMemo {
+    let m = this.unitMemo.get(unit);
+    if (!m) this.unitMemo.set(unit, (m = { byScope: [], other: new Map() }));
+    return m;
+  }
+
   private unitRoot(unit: Unit, scope: number, global: boolean): MemoEntry {
-    let roots = this.unitMemo.get(unit);
-    if (!roots) this.unitMemo.set(unit, (roots = { byScope: [], other: new Map() }));
+    const roots = this.unitMemoOf(unit);
     if (Number.isInteger(scope) && scope >= 0) {
       const slot = scope * 2 + (global ? 1 : 0);
       return (roots.byScope[slot] ??= {});
@@ -287,25 +326,113 @@ export class Resolver {
     }
     if (head === 'Self') return null;
     // lexical scopes: blocks, innermost first, then the module
-    const scopes = unit.summary.scopes;
-    for (let s = scope; s >= 0; s = scopes[s]!.parent) {
-      if (scopes[s]!.kind !== 'block') break;
-      const b = unit.blockBindings.get(s)?.get(head);
-      if (b) return this.expand(b, unit, rest, depth);
-    }
+    const b = this.blockBinding(unit, scope, head);
+    if (b) return this.expand(b, unit, rest, depth);
     const mod = unit.moduleOf[scope]!;
     const mb = mod.bindings.get(head);
     if (mb) return this.expand(mb.b, mb.unit, rest, depth);
     if (this.opts.externs.has(head) || STD_ALIASES.has(head)) return this.ext(segs);
     // glob imports: block globs, then module globs
-    for (let s = scope; s >= 0; s = scopes[s]!.parent) {
-      if (scopes[s]!.kind !== 'block') break;
-      for (const g of unit.blockGlobs.get(s) ?? []) {
+    for (const s of this.globBlocks(unit, scope)) {
+      for (const g of unit.blockGlobs.get(s)!) {
         const r = this.viaGlob(g, unit, segs, depth);
         if (r) return r;
       }
     }
     return this.moduleGlobs(mod, segs, depth);
+  }
+
+  /**
+   * The innermost block binding of `head` seen from `scope` (the block scopes up to the module's), going
+   * only through the blocks that bind something (UnitMemo.withBindings).
+   */
+  private blockBinding(unit: Unit, scope: number, head: string): Binding | undefined {
+    const memo = this.unitMemoOf(unit);
+    const chain = (memo.withBindings ??= new Int32Array(unit.summary.scopes.length).fill(UNKNOWN));
+    for (let s = this.nearestBlock(unit, chain, unit.blockBindings, scope); s !== -1; ) {
+      if (s === null) return this.blockBindingScan(unit, scope, head);
+      const b = unit.blockBindings.get(s)!.get(head);
+      if (b) return b;
+      s = this.nearestBlock(unit, chain, unit.blockBindings, unit.summary.scopes[s]!.parent);
+    }
+    return undefined;
+  }
+
+  /** blockBinding scope by scope (a scope chain nearestBlock does not take). */
+  private blockBindingScan(unit: Unit, scope: number, head: string): Binding | undefined {
+    const scopes = unit.summary.scopes;
+    for (let s = scope; s >= 0; s = scopes[s]!.parent) {
+      if (scopes[s]!.kind !== 'block') break;
+      const b = unit.blockBindings.get(s)?.get(head);
+      if (b) return b;
+    }
+    return undefined;
+  }
+
+  /** The block scopes with globs seen from `scope`, innermost first (UnitMemo.withGlobs). */
+  private globBlocks(unit: Unit, scope: number): readonly number[] {
+    if (unit.blockGlobs.size === 0) return NO_SCOPES;
+    const memo = this.unitMemoOf(unit);
+    const chain = (memo.withGlobs ??= new Int32Array(unit.summary.scopes.length).fill(UNKNOWN));
+    const out: number[] = [];
+    for (let s = this.nearestBlock(unit, chain, unit.blockGlobs, scope); s !== -1; ) {
+      if (s === null) return this.globBlocksScan(unit, scope);
+      out.push(s);
+      s = this.nearestBlock(unit, chain, unit.blockGlobs, unit.summary.scopes[s]!.parent);
+    }
+    return out;
+  }
+
+  /** globBlocks scope by scope. */
+  private globBlocksScan(unit: Unit, scope: number): number[] {
+    const scopes = unit.summary.scopes;
+    const out: number[] = [];
+    for (let s = scope; s >= 0; s = scopes[s]!.parent) {
+      if (scopes[s]!.kind !== 'block') break;
+      if (unit.blockGlobs.has(s)) out.push(s);
+    }
+    return out;
+  }
+
+  /**
+   * The innermost block scope at or above `s`, going up through block scopes only, that is a key of
+   * `has` (-1: none before a scope that is not a block), remembered in `chain`. Null when the chain is
+   * not a plain one of the summary's scopes (an id out of range, a cycle): the caller then walks it
+   * scope by scope.
+   */
+  private nearestBlock(unit: Unit, chain: Int32Array, has: Map<number, unknown>, s: number): number | null {
+    const known = chain[s]; // undefined unless s is an index of chain
+    if (known !== undefined && known !== UNKNOWN) return known;
+    const scopes = unit.summary.scopes;
+    const path: number[] = [];
+    let r: number;
+    for (let x = s; ; ) {
+      if (x < 0) {
+        r = -1;
+        break;
+      }
+      if (!(x < chain.length) || !Number.isInteger(x)) return null;
+      const k = chain[x]!;
+      if (k !== UNKNOWN) {
+        r = k;
+        break;
+      }
+      const sc = scopes[x];
+      if (!sc) return null;
+      if (sc.kind !== 'block') {
+        r = chain[x] = -1;
+        break;
+      }
+      if (has.has(x)) {
+        r = chain[x] = x;
+        break;
+      }
+      path.push(x);
+      if (path.length > chain.length) return null;
+      x = sc.parent;
+    }
+    for (const y of path) chain[y] = r;
+    return r;
   }
 
   /**

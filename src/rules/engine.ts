@@ -12,6 +12,10 @@ interface PathEntry {
   rule: Rule | null;
 }
 
+/** Bound on matchPath's memo (cleared when full: a pure function, so only the speed changes). */
+const MAX_PATH_MEMO = 200_000;
+const NO_RULES: readonly Rule[] = Object.freeze([]);
+
 export class RuleIndex {
   readonly rules: Rule[];
   readonly hash: string;
@@ -22,6 +26,7 @@ export class RuleIndex {
   private segments = new Set<string>();
   private stems = new Set<string>();
   private stemHits = new Map<string, boolean>();
+  private pathMemo = new Map<string, readonly Rule[]>();
   private methods = new Map<string, { rule: Rule; trait: string }[]>();
   /** Method names of typed-method rules: the analyzer records their receivers. */
   private receiverMethods = new Set<string>();
@@ -136,12 +141,28 @@ export class RuleIndex {
     };
   }
 
-  /** Rules matched by a fully resolved path: per capability, the most specific entry wins. */
-  matchPath(segs: string[]): Rule[] {
+  /**
+   * Rules matched by a fully resolved path: per capability, the most specific entry wins. Memoized by the
+   * joined path (the result is shared: read it, never change it), unless a segment holds a `:` (then two
+   * paths can join alike): every resolved reference asks, and most paths repeat.
+   */
+  matchPath(segs: string[]): readonly Rule[] {
+    for (const seg of segs) if (seg.includes(':')) return this.matchPathUncached(segs);
+    const key = segs.join('::');
+    let hit = this.pathMemo.get(key);
+    if (hit === undefined) {
+      if (this.pathMemo.size >= MAX_PATH_MEMO) this.pathMemo.clear();
+      hit = this.matchPathUncached(segs, key);
+      this.pathMemo.set(key, hit);
+    }
+    return hit;
+  }
+
+  private matchPathUncached(segs: string[], joined?: string): readonly Rule[] {
     const seen = new Set<Capability>();
     const out: Rule[] = [];
     for (let n = segs.length; n > 0; n--) {
-      let list = this.paths.get(n === segs.length ? segs.join('::') : segs.slice(0, n).join('::'));
+      let list = this.paths.get(n === segs.length ? (joined ?? segs.join('::')) : segs.slice(0, n).join('::'));
       if (!list && n > 1 && this.wild.size > 0) list = this.wildHits(segs.slice(0, n - 1).join('::'), segs[n - 1]!);
       if (!list) continue;
       const caps = new Set<Capability>();
@@ -152,7 +173,7 @@ export class RuleIndex {
       }
       for (const c of caps) seen.add(c);
     }
-    return out;
+    return out.length > 0 ? out : NO_RULES;
   }
 
   /**

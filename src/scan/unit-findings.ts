@@ -143,7 +143,9 @@ export function foreignCallFindings(
 /** Path and macro references resolved to external paths and matched against the path rules. */
 function refFindings(unit: Unit, resolver: Resolver, index: RuleIndex, place: UnitPlace, out: UnitFindings): void {
   const emit: Emit = (rule, fact, evidence) => out.findings.push(findingOf(rule, unit, place, fact, evidence));
-  for (const ref of unit.summary.refs) {
+  const refs = unit.summary.refs;
+  for (let i = 0; i < refs.length; i++) {
+    const ref = refs[i]!;
     let segs: string[] | null = null;
     // link (issue 14): resolved through dependencies' export tables
     let via: string[][] | undefined;
@@ -154,7 +156,7 @@ function refFindings(unit: Unit, resolver: Resolver, index: RuleIndex, place: Un
         if (r && 'ext' in r) ({ ext: segs, via, foreign } = r);
       }
     } else {
-      const r = resolver.resolve(unit, ref.scope, ref.segs, ref.global);
+      const r = resolver.resolveRef(unit, i);
       if (r && 'ext' in r) ({ ext: segs, via, foreign } = r);
       else if (!r && ref.how === 'macro' && ref.segs.length === 1) segs = ['std', ref.segs[0]!]; // prelude macros
     }
