@@ -294,6 +294,19 @@ function removeQuietly(path: string): void {
   }
 }
 
+/** Writes a file whole or not at all (a temporary file renamed over it): true, or why it could not. */
+function writeAtomically(file: string, data: Buffer): true | string {
+  const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    writeFileSync(tmp, data);
+    renameSync(tmp, file);
+    return true;
+  } catch (e) {
+    removeQuietly(tmp);
+    return `cannot write ${file} (${(e as NodeJS.ErrnoException).code ?? String(e)})`;
+  }
+}
+
 /** The file-system facts of one scan, written as its workspace entry once the scan is done. */
 export class WorkspaceRecorder {
   readonly trace = new FsTrace();
@@ -353,15 +366,7 @@ export class WorkspaceRecorder {
     }
     const body = `${asciiJson({ facts: withoutImplied(facts), content } satisfies Checks)}\n${asciiJson({ project, result })}`;
     const header = JSON.stringify({ format: WORKSPACE_FORMAT, key: this.key, bytes: body.length, sha256: sha256(body) });
-    const tmp = `${this.file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-    try {
-      writeFileSync(tmp, `${header}\n${body}`, 'latin1');
-      renameSync(tmp, this.file);
-    } catch (e) {
-      removeQuietly(tmp);
-      return `cannot write ${this.file} (${(e as NodeJS.ErrnoException).code ?? String(e)})`;
-    }
-    return true;
+    return writeAtomically(this.file, Buffer.from(`${header}\n${body}`, 'latin1'));
   }
 }
 
@@ -478,15 +483,7 @@ export function storeReport(probe: WorkspaceProbe, render: string, text: string,
   const file = reportFile(where, render);
   const body = Buffer.concat([Buffer.from(`${probe.served.checks}\n`, 'latin1'), Buffer.from(text, 'utf8')]);
   const header = JSON.stringify({ format: REPORT_FORMAT, key: probe.key, render, entry: probe.served.sha256, exitCode, bytes: body.length, sha256: sha256(body) });
-  const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    writeFileSync(tmp, Buffer.concat([Buffer.from(`${header}\n`, 'latin1'), body]));
-    renameSync(tmp, file);
-  } catch {
-    removeQuietly(tmp);
-    return;
-  }
-  pruneReports(dirname(file), probe.key);
+  if (writeAtomically(file, Buffer.concat([Buffer.from(`${header}\n`, 'latin1'), body])) === true) pruneReports(dirname(file), probe.key);
 }
 
 /** At most MAX_REPORTS_PER_ENTRY report files for one entry key: the least recently written go. */
