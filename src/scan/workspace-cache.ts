@@ -294,11 +294,11 @@ function removeQuietly(path: string): void {
   }
 }
 
-/** Writes a file whole or not at all (a temporary file renamed over it): true, or why it could not. */
-function writeAtomically(file: string, data: Buffer): true | string {
+/** Writes a file whole or not at all (a temporary file renamed over it): true, or why it could not. A string is written as latin1, without a copy into a Buffer first. */
+function writeAtomically(file: string, data: Buffer | string): true | string {
   const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   try {
-    writeFileSync(tmp, data);
+    writeFileSync(tmp, data, typeof data === 'string' ? 'latin1' : undefined);
     renameSync(tmp, file);
     return true;
   } catch (e) {
@@ -366,7 +366,7 @@ export class WorkspaceRecorder {
     }
     const body = `${asciiJson({ facts: withoutImplied(facts), content } satisfies Checks)}\n${asciiJson({ project, result })}`;
     const header = JSON.stringify({ format: WORKSPACE_FORMAT, key: this.key, bytes: body.length, sha256: sha256(body) });
-    return writeAtomically(this.file, Buffer.from(`${header}\n${body}`, 'latin1'));
+    return writeAtomically(this.file, `${header}\n${body}`);
   }
 }
 
